@@ -1,0 +1,63 @@
+"""Convert field values between Python and their stored (BSON-ready) form.
+
+Labels and other embedded documents are stored through their ``to_mongo``;
+numpy arrays as ``{"_cls": "ndarray", "dtype", "shape", "data": <bytes>}``;
+numpy scalars as plain numbers. Decoding reverses this.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from labellens.labels import EmbeddedDocument, decode_array
+
+NDARRAY = "ndarray"
+
+
+def encode(value: Any) -> Any:
+    """The stored form of a Python field value."""
+    if isinstance(value, EmbeddedDocument):
+        return value.to_mongo()
+    if isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        return {"_cls": NDARRAY, "dtype": array.dtype.str, "shape": list(array.shape),
+                "data": array.tobytes()}
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: encode(v) for k, v in value.items()}
+    return value
+
+
+def decode(value: Any) -> Any:
+    """The Python value of a stored field value."""
+    if isinstance(value, dict):
+        cls = value.get("_cls")
+        if cls == NDARRAY:
+            return np.frombuffer(bytes(value["data"]), dtype=np.dtype(value["dtype"])).reshape(
+                value["shape"]).copy()
+        if cls is not None:
+            return EmbeddedDocument.from_mongo(value)
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if isinstance(value, bytes):
+        # Label logits are the only raw binary values labellens stores.
+        return decode_array(value)
+    return value
+
+
+def get_path(doc: dict[str, Any], parts: list[str]) -> Any:
+    """The value at a dotted path of a stored document; lists are mapped element-wise."""
+    value: Any = doc
+    for i, part in enumerate(parts):
+        if isinstance(value, list):
+            return [get_path(v, parts[i:]) if isinstance(v, dict) else None for v in value]
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value

@@ -1,0 +1,292 @@
+"""The collection interface shared by datasets and views.
+
+A ``Dataset`` is a collection with no stages; a ``View`` is a dataset plus a
+tuple of stages. Chain methods are one line each (build a stage, return a new
+view); reading methods run one aggregation in the database and move only the
+fields they need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from bson import ObjectId
+
+from labellens.dataset import codec
+from labellens.dataset.aggregations import AggregationsMixin
+from labellens.dataset.sample import Sample, SampleView
+from labellens.db import ops
+from labellens.errors import SampleNotFoundError, ValidationError
+from labellens.progress import ProgressBar
+from labellens.stages import (
+    CompileContext,
+    Exclude,
+    ExcludeFields,
+    Exists,
+    FilterLabels,
+    Limit,
+    Match,
+    MatchTags,
+    Select,
+    SelectFields,
+    Shuffle,
+    Skip,
+    SortBy,
+    Stage,
+    Take,
+)
+from labellens.stages.base import mongo_path
+
+if TYPE_CHECKING:
+    from labellens.dataset.dataset import Dataset
+    from labellens.dataset.view import View
+
+WRITE_BATCH = 10_000
+
+
+class SampleCollection(AggregationsMixin):
+    """Reading, chaining and bulk-writing methods common to datasets and views."""
+
+    @property
+    def dataset(self) -> Dataset:
+        raise NotImplementedError
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return self.dataset.name
+
+    @property
+    def media_type(self) -> str:
+        return "image"
+
+    @property
+    def default_classes(self) -> list[str]:
+        return self.dataset.default_classes
+
+    # -- chaining ---------------------------------------------------------------
+
+    def add_stage(self, stage: Stage) -> View:
+        """A new view with ``stage`` appended (validated against the schema now)."""
+        return self.dataset.make_view((*self.stages, stage))
+
+    def match_tags(self, tags: str | Sequence[str], bool: bool = True, all: bool = False) -> View:  # noqa: A002
+        return self.add_stage(MatchTags(tags, bool, all))
+
+    def match(self, filter: Any) -> View:  # noqa: A002
+        return self.add_stage(Match(filter))
+
+    def exists(self, field: str, bool: bool = True) -> View:  # noqa: A002
+        return self.add_stage(Exists(field, bool))
+
+    def sort_by(self, field_or_expr: Any, reverse: bool = False) -> View:
+        return self.add_stage(SortBy(field_or_expr, reverse))
+
+    def take(self, size: int, seed: int | None = None) -> View:
+        return self.add_stage(Take(size, seed))
+
+    def shuffle(self, seed: int | None = None) -> View:
+        return self.add_stage(Shuffle(seed))
+
+    def limit(self, limit: int) -> View:
+        return self.add_stage(Limit(limit))
+
+    def skip(self, skip: int) -> View:
+        return self.add_stage(Skip(skip))
+
+    def select(self, sample_ids: Any, ordered: bool = False) -> View:
+        return self.add_stage(Select(sample_ids, ordered))
+
+    def exclude(self, sample_ids: Any) -> View:
+        return self.add_stage(Exclude(sample_ids))
+
+    def select_fields(self, field_names: str | Sequence[str]) -> View:
+        return self.add_stage(SelectFields(field_names))
+
+    def exclude_fields(self, field_names: str | Sequence[str]) -> View:
+        return self.add_stage(ExcludeFields(field_names))
+
+    def filter_labels(self, field: str, filter: Any, only_matches: bool = True) -> View:  # noqa: A002
+        return self.add_stage(FilterLabels(field, filter, only_matches))
+
+    # -- compilation --------------------------------------------------------------
+
+    def get_field_schema(self) -> dict[str, str]:
+        """Field name -> type (e.g. ``FloatField``) of the samples this collection shows."""
+        schema = self.dataset.stored_schema()
+        for stage in self.stages:
+            schema = stage.output_schema(schema)
+        return schema
+
+    def pipeline(self) -> list[dict[str, Any]]:
+        """The aggregation pipeline of this collection (run on ``dataset.collection_name``)."""
+        schema = self.dataset.stored_schema()
+        pipeline: list[dict[str, Any]] = []
+        for stage in self.stages:
+            pipeline += stage.to_mongo(CompileContext(schema))
+            schema = stage.output_schema(schema)
+        return pipeline
+
+    def explain(self) -> dict[str, Any]:
+        """The database's query plan for this collection's pipeline."""
+        return self.dataset.explain_pipeline(self.pipeline())
+
+    def _aggregate(self, suffix: Sequence[dict[str, Any]] = (), batch_size: int | None = None
+                   ) -> Iterator[dict[str, Any]]:
+        return self.dataset.aggregate([*self.pipeline(), *suffix], batch_size=batch_size)
+
+    def _partial_fields(self) -> frozenset[str]:
+        return frozenset(f for stage in self.stages for f in stage.partial_fields())
+
+    # -- reading --------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[Sample]:
+        return self.iter_samples()
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __getitem__(self, sample_id: str) -> Sample:
+        oid = _object_id(sample_id)
+        docs = list(self._aggregate([{"$match": {"_id": oid}}, {"$limit": 1}]))
+        if not docs:
+            raise SampleNotFoundError(f"no sample with id {sample_id!r} in {self._describe()}")
+        return self._make_sample(docs[0])
+
+    def _make_sample(self, doc: dict[str, Any]) -> Sample:
+        if not self.stages:
+            return Sample.from_doc(doc, self.dataset)
+        return SampleView.from_doc(doc, self.dataset, self._partial_fields())
+
+    def _describe(self) -> str:
+        return f"dataset {self.name!r}" + (" (view)" if self.stages else "")
+
+    def iter_samples(self, progress: bool = False, autosave: bool = False,
+                     batch_size: int = 1000) -> Iterator[Sample]:
+        """Stream the samples; with ``autosave`` their changes are written in bulk batches."""
+        pending: list[Sample] = []
+        with ProgressBar(len(self) if progress else None, desc="samples", enabled=progress) as bar:
+            for doc in self._aggregate(batch_size=batch_size):
+                sample = self._make_sample(doc)
+                yield sample
+                bar.update()
+                if autosave:
+                    pending.append(sample)
+                    if len(pending) >= batch_size:
+                        self.dataset.save_samples(pending)
+                        pending = []
+        if pending:
+            self.dataset.save_samples(pending)
+
+    def first(self) -> Sample:
+        docs = list(self._aggregate([{"$limit": 1}]))
+        if not docs:
+            raise SampleNotFoundError(f"{self._describe()} is empty")
+        return self._make_sample(docs[0])
+
+    def head(self, num_samples: int = 3) -> list[Sample]:
+        return [self._make_sample(d) for d in self._aggregate([{"$limit": max(int(num_samples), 1)}])]
+
+    def values(self, path: str, *, as_numpy: bool = False) -> Any:
+        """One value per sample of ``path`` (``"id"``, ``"ground_truth.label"`` ...) in view order.
+
+        Only that path travels (a projection). ``as_numpy`` returns an array: numbers
+        as float64 with NaN for missing values, or stacked arrays (e.g. logits).
+        """
+        self.dataset.check_path(path, self.get_field_schema())
+        column: list[Any] = []
+        for batch in self.iter_batches([path]):
+            column.extend(batch[path])
+        return _to_numpy(column, path) if as_numpy else column
+
+    def iter_batches(self, paths: Sequence[str], batch_size: int = 10_000
+                     ) -> Iterator[dict[str, list[Any]]]:
+        """Stream columns of ``paths`` in batches of ``batch_size``; each batch also has ``"id"``."""
+        schema = self.get_field_schema()
+        for path in paths:
+            self.dataset.check_path(path, schema)
+        stored = {p: mongo_path(p).split(".") for p in paths}
+        projection = {".".join(parts): 1 for parts in stored.values() if parts != ["_id"]}
+        suffix = [{"$project": projection}] if projection else [{"$project": {"_id": 1}}]
+        batch: dict[str, list[Any]] = {"id": [], **{p: [] for p in paths}}
+        for doc in self._aggregate(suffix, batch_size=batch_size):
+            batch["id"].append(str(doc["_id"]))
+            for path, parts in stored.items():
+                value = codec.get_path(doc, parts)
+                batch[path].append(str(value) if parts[-1] == "_id" and value is not None
+                                   else codec.decode(value))
+            if len(batch["id"]) >= batch_size:
+                yield batch
+                batch = {"id": [], **{p: [] for p in paths}}
+        if batch["id"]:
+            yield batch
+
+    # -- writing ----------------------------------------------------------------------
+
+    def set_values(self, path: str, values: Sequence[Any] | np.ndarray, *,
+                   ids: Sequence[str] | None = None) -> None:
+        """Write one value per sample to ``path`` in bulk (``None`` unsets it).
+
+        Without ``ids``, ``values`` follow the view's order and must have one value per
+        sample. With ``ids``, ``values[i]`` goes to sample ``ids[i]``. Every value is
+        checked before anything is written.
+        """
+        if path.split(".", 1)[0] in self._partial_fields():
+            raise ValidationError(f"field {path!r} is filtered in this view; set it on the dataset")
+        values = list(values)
+        if ids is None:
+            ids = self.values("id")
+        if len(ids) != len(values):
+            raise ValidationError(f"set_values got {len(values)} values for {len(ids)} samples; "
+                                  "pass exactly one value per sample (nothing was written)")
+        encoded = self.dataset.prepare_values(path, values)
+        target = mongo_path(path)
+        oids = [_object_id(i) for i in ids]
+        collection = self.dataset.sample_collection()
+        for start in range(0, len(oids), WRITE_BATCH):
+            pairs = list(zip(oids[start:start + WRITE_BATCH], encoded[start:start + WRITE_BATCH]))
+            ops.set_field_by_id(collection, target, pairs)
+
+    def tag_samples(self, tags: str | Iterable[str]) -> None:
+        """Add ``tags`` to every sample of this collection."""
+        self.dataset.update_tags(self.values("id"), _tag_list(tags), add=True)
+
+    def untag_samples(self, tags: str | Iterable[str]) -> None:
+        """Remove ``tags`` from every sample of this collection."""
+        self.dataset.update_tags(self.values("id"), _tag_list(tags), add=False)
+
+
+def _tag_list(tags: str | Iterable[str]) -> list[str]:
+    items = [tags] if isinstance(tags, str) else list(tags)
+    if not items or not all(isinstance(t, str) and t for t in items):
+        raise ValidationError(f"tags must be a non-empty string or list of strings, got {tags!r}")
+    return items
+
+
+def _object_id(sample_id: Any) -> ObjectId:
+    if isinstance(sample_id, ObjectId):
+        return sample_id
+    if isinstance(sample_id, str) and ObjectId.is_valid(sample_id):
+        return ObjectId(sample_id)
+    raise SampleNotFoundError(f"{sample_id!r} is not a sample id (a 24-character hex string)")
+
+
+def _to_numpy(column: list[Any], path: str) -> np.ndarray:
+    present = [v for v in column if v is not None]
+    if present and isinstance(present[0], np.ndarray):
+        if len(present) != len(column):
+            raise ValidationError(f"{len(column) - len(present)} samples have no {path!r}; "
+                                  "filter them out first (e.g. view.exists(...))")
+        return np.stack(column)
+    try:
+        return np.array([np.nan if v is None else v for v in column], dtype=float)
+    except (TypeError, ValueError):
+        return np.array(column, dtype=object)

@@ -1,0 +1,29 @@
+"""The tutorial's text summaries of datasets and views."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from labellens.dataset.schema import display_type
+
+if TYPE_CHECKING:
+    from labellens.dataset.collection import SampleCollection
+
+
+def summary(collection: SampleCollection, persistent: bool | None = None) -> str:
+    """``Name/Dataset``, media type, count, tags, fields and (for views) the numbered stages."""
+    is_view = bool(collection.stages)
+    lines = [f"{'Dataset:' if is_view else 'Name:':<16}{collection.name}",
+             f"{'Media type:':<16}{collection.media_type}",
+             f"{'Num samples:':<16}{len(collection)}"]
+    if not is_view:
+        lines.append(f"{'Persistent:':<16}{persistent}")
+    lines.append(f"{'Tags:':<16}{collection.distinct('tags')}")
+    lines.append("Sample fields:")
+    schema = collection.get_field_schema()
+    width = max(len(name) + 1 for name in schema)
+    lines += [f"    {name + ':':<{width}} {display_type(kind)}" for name, kind in schema.items()]
+    if is_view:
+        lines.append("View stages:")
+        lines += [f"    {i}. {stage!r}" for i, stage in enumerate(collection.stages, 1)]
+    return "\n".join(lines)

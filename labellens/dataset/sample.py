@@ -1,0 +1,185 @@
+"""Samples: dict-backed dynamic documents.
+
+A ``Sample`` is made by the user (``Sample(filepath, tags, **fields)``) or read
+from a dataset. Any field can be set as an attribute or an item. ``save()``
+compares each field's stored form with the form it had when read and writes
+only what changed (``$set`` / ``$unset``), never a whole-document replace, so
+two processes that change different fields of one sample both keep their change.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from bson import ObjectId
+
+from labellens.dataset import codec
+from labellens.dataset.schema import check_field_name
+from labellens.errors import FieldNotFoundError, ValidationError
+from labellens.labels import format_document
+
+if TYPE_CHECKING:
+    from labellens.dataset.dataset import Dataset
+
+BUILTIN_FIELDS = ("filepath", "tags", "metadata")
+
+
+class Sample:
+    """One image and its fields."""
+
+    __slots__ = ("_fields", "_stored", "_id", "_dataset", "_partial")
+
+    def __init__(self, filepath: str | os.PathLike[str], tags: list[str] | None = None,
+                 metadata: Any = None, **fields: Any) -> None:
+        if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
+            raise ValidationError(f"filepath must be a path string, got {filepath!r}")
+        if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
+            raise ValidationError(f"tags must be a list of strings, got {tags!r}")
+        self._fields: dict[str, Any] = {
+            "filepath": os.path.abspath(os.path.expanduser(os.fspath(filepath))),
+            "tags": list(tags) if tags else [],
+            "metadata": metadata,
+        }
+        for name, value in fields.items():
+            self._fields[check_field_name(name)] = value
+        self._stored: dict[str, Any] | None = None
+        self._id: ObjectId | None = None
+        self._dataset: Dataset | None = None
+        self._partial: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], dataset: Dataset,
+                 partial: frozenset[str] = frozenset()) -> Sample:
+        """A sample bound to ``dataset`` from its stored document (internal fields dropped)."""
+        sample = cls.__new__(cls)
+        stored = {k: v for k, v in doc.items() if not k.startswith("_")}
+        sample._fields = {k: codec.decode(v) for k, v in stored.items()}
+        sample._fields.setdefault("tags", [])
+        sample._fields.setdefault("metadata", None)
+        sample._stored = stored
+        sample._id = doc["_id"]
+        sample._dataset = dataset
+        sample._partial = partial
+        return sample
+
+    @property
+    def id(self) -> str | None:
+        """The sample's id (None until it is added to a dataset)."""
+        return str(self._id) if self._id is not None else None
+
+    @property
+    def media_type(self) -> str:
+        return "image"
+
+    @property
+    def dataset(self) -> Dataset | None:
+        return self._dataset
+
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(self._fields)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._fields[name]
+        except KeyError:
+            raise AttributeError(f"sample has no field {name!r}; fields are: "
+                                 f"{', '.join(self._fields)}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        elif name in ("id", "media_type", "dataset"):
+            raise ValidationError(f"{name!r} is a read-only sample attribute")
+        else:
+            self[name] = value
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "id":
+            return self.id
+        try:
+            return self._fields[name]
+        except KeyError:
+            raise FieldNotFoundError(f"sample has no field {name!r}; fields are: "
+                                     f"{', '.join(self._fields)}") from None
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        if name not in BUILTIN_FIELDS:
+            check_field_name(name)
+        self._fields[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        self.clear_field(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._fields
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._fields.get(name, default)
+
+    def clear_field(self, name: str) -> None:
+        """Remove a field's value from this sample (saved as ``$unset``)."""
+        if name in BUILTIN_FIELDS:
+            raise ValidationError(f"cannot clear the built-in field {name!r}")
+        self._fields.pop(name, None)
+
+    def to_mongo(self) -> dict[str, Any]:
+        """The stored form of every field (without ``_id``)."""
+        return {name: codec.encode(value) for name, value in self._fields.items()}
+
+    def changes(self) -> tuple[dict[str, Any], list[str]]:
+        """``(fields to $set, fields to $unset)`` since the sample was read or saved."""
+        stored = self._stored or {}
+        encoded = self.to_mongo()
+        to_set = {k: v for k, v in encoded.items() if k not in stored or stored[k] != v}
+        to_unset = [k for k in stored if k not in encoded]
+        touched = self._partial.intersection([*to_set, *to_unset])
+        if touched:
+            raise ValidationError(
+                f"field {sorted(touched)[0]!r} is filtered in this view, so saving it would drop the "
+                "labels the view hides; edit it through the dataset (dataset[sample.id]) instead")
+        return to_set, to_unset
+
+    def mark_saved(self, to_set: dict[str, Any], to_unset: list[str]) -> None:
+        """Record that the given changes are now stored."""
+        stored = self._stored if self._stored is not None else {}
+        stored.update(to_set)
+        for name in to_unset:
+            stored.pop(name, None)
+        self._stored = stored
+
+    def save(self) -> None:
+        """Write the fields that changed since the sample was read (or last saved)."""
+        if self._dataset is None:
+            raise ValidationError("this sample is not in a dataset; add it with dataset.add_sample()")
+        self._dataset.save_samples([self])
+
+    def reload(self) -> None:
+        """Read the sample again from the database, dropping unsaved changes."""
+        if self._dataset is None:
+            raise ValidationError("this sample is not in a dataset")
+        fresh = self._dataset[self.id]  # type: ignore[index]
+        self._fields, self._stored = fresh._fields, fresh._stored
+
+    def bind(self, dataset: Dataset, sample_id: ObjectId, stored: dict[str, Any]) -> None:
+        """Attach a new sample to the dataset it was just added to."""
+        self._dataset, self._id, self._stored = dataset, sample_id, stored
+
+    def __repr__(self) -> str:
+        kind = "SampleView" if self._partial or type(self) is SampleView else "Sample"
+        shown = {"id": self.id, "media_type": self.media_type, **self._fields}
+        return format_document(kind, shown)
+
+    __str__ = __repr__
+
+
+class SampleView(Sample):
+    """A sample read through a view: it shows (and saves) only the fields the view selects."""
+
+    __slots__ = ()

@@ -1,0 +1,46 @@
+"""Views: a dataset plus an immutable tuple of stages, evaluated lazily by the database."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from labellens.dataset.collection import SampleCollection
+from labellens.dataset.printing import summary
+from labellens.stages import Stage, stage_to_json
+
+if TYPE_CHECKING:
+    from labellens.dataset.dataset import Dataset
+
+
+class View(SampleCollection):
+    """An immutable view: every chain method returns a new view; the data never changes."""
+
+    __slots__ = ("_dataset", "_stages")
+
+    def __init__(self, dataset: Dataset, stages: tuple[Stage, ...]) -> None:
+        self._dataset = dataset
+        self._stages = tuple(stages)
+        self.pipeline()  # validate every stage against the schema now, not on first use
+
+    @property
+    def dataset(self) -> Dataset:
+        return self._dataset
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        return self._stages
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The stages as JSON (rebuild with ``dataset.view_from_json``)."""
+        return [stage_to_json(stage) for stage in self._stages]
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, View) and other._dataset.name == self._dataset.name
+                and other.to_json() == self.to_json())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return summary(self)
+
+    __str__ = __repr__

@@ -1,0 +1,97 @@
+"""The one owner of database connections.
+
+Everything else asks this module for a database or a collection; nothing else
+creates a client. The URI comes from :mod:`labellens.db.config`: a configured
+URI, ``mongomock://`` for the in-memory backend, or the embedded ``mongod``
+(started on first use). Connection problems surface within a few seconds as a
+:class:`~labellens.errors.DatabaseUnavailableError` that names the URI.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import mongomock
+import pymongo
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from labellens.db import config, mongod
+from labellens.errors import DatabaseUnavailableError
+
+TIMEOUT_MS = 3000
+
+_lock = threading.RLock()
+_clients: dict[str, Any] = {}
+
+
+def resolve_uri() -> str:
+    """The URI in force: the configured one, else the embedded server's (started if needed)."""
+    uri = config.database_uri()
+    if uri:
+        return uri
+    return mongod.ensure_server().uri
+
+
+def get_client(uri: str | None = None) -> Any:
+    """A cached sync client for ``uri`` (default: the configured one), checked to be reachable."""
+    uri = uri or resolve_uri()
+    with _lock:
+        client = _clients.get(uri)
+        if client is None:
+            client = _connect(uri)
+            _clients[uri] = client
+        return client
+
+
+def get_database(uri: str | None = None, name: str | None = None) -> Database:
+    """The labellens database on the configured server."""
+    return get_client(uri)[name or config.database_name()]
+
+
+def get_async_client(uri: str | None = None) -> pymongo.AsyncMongoClient:
+    """A new pymongo async client (bind it to one event loop; the caller closes it)."""
+    uri = uri or resolve_uri()
+    if config.is_mock(uri):
+        raise DatabaseUnavailableError("the mongomock:// backend has no async client")
+    return pymongo.AsyncMongoClient(uri, serverSelectionTimeoutMS=TIMEOUT_MS,
+                                    connectTimeoutMS=TIMEOUT_MS, tz_aware=True)
+
+
+def current_uri() -> str:
+    """The URI the process uses, for messages (does not start a server)."""
+    uri = config.database_uri()
+    if uri:
+        return uri
+    info = mongod.running_server()
+    return info.uri if info else f"the embedded mongod in {config.database_dir()}"
+
+
+def close_clients() -> None:
+    """Close every cached client (the next call reconnects, e.g. after the settings change)."""
+    with _lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
+def unavailable(uri: str, exc: BaseException) -> DatabaseUnavailableError:
+    """The error to raise when the server at ``uri`` cannot be reached."""
+    return DatabaseUnavailableError(
+        f"cannot reach MongoDB at {uri} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+        "Start the embedded server with `labellens db start` (or unset LABELLENS_DATABASE_URI "
+        "to let labellens start it), or point LABELLENS_DATABASE_URI at a running server"
+    )
+
+
+def _connect(uri: str) -> Any:
+    if config.is_mock(uri):
+        return mongomock.MongoClient(tz_aware=True)
+    try:
+        client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=TIMEOUT_MS,
+                                     connectTimeoutMS=TIMEOUT_MS, tz_aware=True)
+        client.admin.command("ping")
+    except PyMongoError as exc:
+        raise unavailable(uri, exc) from None
+    return client

@@ -1,0 +1,121 @@
+"""Bulk operations on collections: the only place that builds driver requests.
+
+Callers pass plain dicts and ids; these functions batch them into
+``insert_many`` and unordered ``bulk_write`` calls, and turn driver failures
+into labellens errors that name the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import mongomock
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo.collection import Collection
+from pymongo.errors import (
+    AutoReconnect,
+    ConnectionFailure,
+    DuplicateKeyError,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
+
+from labellens.db import client
+
+SORT_ASCENDING = ASCENDING
+SORT_DESCENDING = DESCENDING
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn 'server unreachable' driver errors into a clear DatabaseUnavailableError."""
+    try:
+        yield
+    except (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect) as exc:
+        raise client.unavailable(client.current_uri(), exc) from None
+
+
+def insert_one_unique(collection: Collection, doc: dict[str, Any]) -> bool:
+    """Insert one document; False (and nothing written) when a unique index refuses it."""
+    try:
+        with translate_errors():
+            collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+def insert_many(collection: Collection, docs: Sequence[dict[str, Any]]) -> None:
+    """Insert documents in one ordered call (ids are set by the caller)."""
+    if docs:
+        with translate_errors():
+            collection.insert_many(docs, ordered=True)
+
+
+def update_many_by_id(collection: Collection,
+                      updates: Sequence[tuple[ObjectId, Mapping[str, Any], Sequence[str]]]) -> int:
+    """Apply ``(id, fields to $set, fields to $unset)`` triples in one unordered bulk write.
+
+    Returns the number of documents matched.
+    """
+    requests = []
+    for sample_id, to_set, to_unset in updates:
+        update: dict[str, Any] = {}
+        if to_set:
+            update["$set"] = dict(to_set)
+        if to_unset:
+            update["$unset"] = {name: "" for name in to_unset}
+        if update:
+            requests.append(UpdateOne({"_id": sample_id}, update))
+    if not requests:
+        return 0
+    if isinstance(collection, mongomock.Collection):
+        # mongomock 4.3 cannot take pymongo >= 4.9's UpdateOne; in memory one call each is cheap.
+        return sum(collection.update_one(r._filter, r._doc).matched_count for r in requests)
+    with translate_errors():
+        result = collection.bulk_write(requests, ordered=False)
+    return result.matched_count
+
+
+def set_field_by_id(collection: Collection, path: str,
+                    pairs: Sequence[tuple[ObjectId, Any]]) -> int:
+    """``$set`` one path to a per-document value (``None`` values ``$unset`` it)."""
+    return update_many_by_id(
+        collection,
+        [(i, {} if v is None else {path: v}, [path] if v is None else []) for i, v in pairs],
+    )
+
+
+def update_many_matching(collection: Collection, ids: Sequence[ObjectId], update: dict[str, Any],
+                         batch_size: int = 10_000) -> None:
+    """Apply one update document to the given ids, in batches of ``$in`` queries."""
+    with translate_errors():
+        for start in range(0, len(ids), batch_size):
+            collection.update_many({"_id": {"$in": list(ids[start:start + batch_size])}}, update)
+
+
+def delete_by_ids(collection: Collection, ids: Sequence[ObjectId], batch_size: int = 10_000) -> None:
+    with translate_errors():
+        for start in range(0, len(ids), batch_size):
+            collection.delete_many({"_id": {"$in": list(ids[start:start + batch_size])}})
+
+
+def delete_all(collection: Collection) -> None:
+    with translate_errors():
+        collection.delete_many({})
+
+
+def explain_aggregate(collection: Collection, pipeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """The server's query plan for an aggregation (needs a real MongoDB server)."""
+    with translate_errors():
+        return collection.database.command(
+            "explain", {"aggregate": collection.name, "pipeline": pipeline, "cursor": {}},
+            verbosity="queryPlanner")
+
+
+__all__ = ["PyMongoError", "SORT_ASCENDING", "SORT_DESCENDING", "delete_all", "delete_by_ids",
+           "explain_aggregate", "insert_many", "insert_one_unique", "set_field_by_id", "translate_errors",
+           "update_many_by_id", "update_many_matching"]

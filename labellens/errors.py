@@ -1,0 +1,60 @@
+"""Errors raised by labellens.
+
+Every error derives from :class:`LabelLensError` and also from the builtin it
+resembles, so ``except ValueError`` keeps working for callers that expect one.
+Messages say what went wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class LabelLensError(Exception):
+    """Base class of every labellens error."""
+
+    def __str__(self) -> str:
+        # KeyError quotes its message; every labellens error prints it plainly.
+        return str(self.args[0]) if self.args else ""
+
+
+class DatabaseUnavailableError(LabelLensError, ConnectionError):
+    """The MongoDB server cannot be reached (or no server can be started)."""
+
+
+class MongodNotFoundError(LabelLensError, FileNotFoundError):
+    """No ``mongod`` binary was found to start the embedded database."""
+
+
+class DatasetExistsError(LabelLensError, ValueError):
+    """A dataset with this name already exists."""
+
+
+class DatasetNotFoundError(LabelLensError, KeyError):
+    """No dataset with this name exists (or it was deleted meanwhile)."""
+
+
+class SampleNotFoundError(LabelLensError, KeyError):
+    """No sample with this id exists in the dataset or view."""
+
+
+class FieldNotFoundError(LabelLensError, KeyError):
+    """A field path does not exist in the dataset's schema."""
+
+
+class InvalidFieldNameError(LabelLensError, ValueError):
+    """A field name that MongoDB cannot store or that shadows a built-in field."""
+
+
+class SchemaError(LabelLensError, TypeError):
+    """A value does not match the declared type of its field."""
+
+
+class ValidationError(LabelLensError, ValueError):
+    """An argument or value is invalid."""
+
+
+class StageError(LabelLensError, ValueError):
+    """A view stage or filter expression is invalid."""
+
+
+class MissingDependencyError(LabelLensError, ImportError):
+    """An optional dependency is needed for this feature but is not installed."""

@@ -1,0 +1,108 @@
+"""Stages that change what each sample shows: SelectFields, ExcludeFields, FilterLabels."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from labellens.errors import StageError
+from labellens.expr import Expr, check_safe, compile_expr
+from labellens.stages.base import (
+    DEFAULT_FIELDS,
+    CompileContext,
+    Stage,
+    mongo_path,
+    require_bool,
+    require_strings,
+    set_frozen,
+)
+
+
+@dataclass(frozen=True, repr=False)
+class SelectFields(Stage):
+    """Only the given fields (plus filepath, tags, metadata and id).
+
+    ``SelectFields("pred").to_mongo(ctx) == [{"$project": {"filepath": 1, ..., "pred": 1}}]``
+    """
+
+    field_names: Any
+
+    def __post_init__(self) -> None:
+        set_frozen(self, "field_names", require_strings(self.field_names, "field_names"))
+
+    def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
+        for name in self.field_names:
+            ctx.check_field(name)
+        keep = dict.fromkeys([*DEFAULT_FIELDS, "_rand", *map(mongo_path, self.field_names)], 1)
+        return [{"$project": keep}]
+
+    def output_schema(self, schema: Mapping[str, str]) -> dict[str, str]:
+        keep = {*DEFAULT_FIELDS, *(n.split(".", 1)[0] for n in self.field_names)}
+        return {k: v for k, v in schema.items() if k in keep}
+
+
+@dataclass(frozen=True, repr=False)
+class ExcludeFields(Stage):
+    """Every field except the given ones (filepath, tags, metadata and id always stay).
+
+    ``ExcludeFields("pred").to_mongo(ctx) == [{"$project": {"pred": 0}}]``
+    """
+
+    field_names: Any
+
+    def __post_init__(self) -> None:
+        names = require_strings(self.field_names, "field_names")
+        protected = [n for n in names if n in (*DEFAULT_FIELDS, "id")]
+        if protected:
+            raise StageError(f"cannot exclude the default field {protected[0]!r}")
+        set_frozen(self, "field_names", names)
+
+    def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
+        for name in self.field_names:
+            ctx.check_field(name)
+        return [{"$project": dict.fromkeys(map(mongo_path, self.field_names), 0)}]
+
+    def output_schema(self, schema: Mapping[str, str]) -> dict[str, str]:
+        return {k: v for k, v in schema.items() if k not in self.field_names}
+
+
+@dataclass(frozen=True, repr=False)
+class FilterLabels(Stage):
+    """Keep only the labels of a ``Classifications`` field where ``filter`` holds.
+
+    ``filter`` is evaluated per label: ``F("label")`` is the label's class and
+    ``F("confidence")`` its confidence. With ``only_matches`` (the default),
+    samples left with no label are dropped. Samples of such a view must not save
+    that field back, since it shows only part of the stored labels.
+    """
+
+    field: Any
+    filter: Any
+    only_matches: Any = True
+
+    def __post_init__(self) -> None:
+        require_strings(self.field, "field")
+        require_bool(self.only_matches, "only_matches")
+        if isinstance(self.filter, Expr):
+            set_frozen(self, "filter", compile_expr(self.filter, element=True))
+        elif isinstance(self.filter, dict):
+            check_safe(self.filter, "FilterLabels filter")
+        else:
+            raise StageError(f"FilterLabels takes an expression such as F('label') == 'cat', "
+                             f"got {self.filter!r}")
+
+    def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
+        ctx.check_field(self.field)
+        if ctx.schema.get(self.field) != "EmbeddedDocumentField(Classifications)":
+            raise StageError(f"FilterLabels needs a Classifications field; {self.field!r} is "
+                             f"{ctx.schema.get(self.field)}")
+        path = f"{self.field}.classifications"
+        kept = {"$filter": {"input": {"$ifNull": [f"${path}", []]}, "as": "this", "cond": self.filter}}
+        pipeline: list[dict[str, Any]] = [{"$addFields": {path: kept}}]
+        if self.only_matches:
+            pipeline.append({"$match": {f"{path}.0": {"$exists": True}}})
+        return pipeline
+
+    def partial_fields(self) -> tuple[str, ...]:
+        return (self.field,)
