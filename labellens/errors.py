@@ -58,3 +58,7 @@ class StageError(LabelLensError, ValueError):
 
 class MissingDependencyError(LabelLensError, ImportError):
     """An optional dependency is needed for this feature but is not installed."""
+
+
+class DownloadError(LabelLensError, ConnectionError):
+    """A file (zoo dataset archive, model weights) could not be downloaded or failed its checksum."""

@@ -79,8 +79,11 @@ class EmbeddedDocument(BaseModel):
     def to_mongo(self) -> dict[str, Any]:
         """The BSON-ready dict stored in MongoDB."""
         doc: dict[str, Any] = {"_cls": type(self).__name__}
-        for name, value in self.field_values().items():
-            doc[name] = _value_to_mongo(value)
+        # Declared fields live in __dict__, extra attributes in __pydantic_extra__ (hot path).
+        for name, value in self.__dict__.items():
+            doc[name] = value if type(value) in _PLAIN else _value_to_mongo(value)
+        for name, value in (self.__pydantic_extra__ or {}).items():
+            doc[name] = value if type(value) in _PLAIN else _value_to_mongo(value)
         return doc
 
     @classmethod
@@ -199,6 +202,9 @@ class Classifications(Label):
         return super()._from_fields(doc)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _value_to_mongo(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return encode_array(value)
@@ -206,6 +212,8 @@ def _value_to_mongo(value: Any) -> Any:
         return value.to_mongo()
     if isinstance(value, (np.floating, np.integer, np.bool_)):
         return value.item()
+    if isinstance(value, list):
+        return [v if type(v) in _PLAIN else _value_to_mongo(v) for v in value]
     return value
 
 

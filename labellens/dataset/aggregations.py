@@ -29,14 +29,14 @@ class AggregationsMixin:
 
     def _prepare(self, path: str) -> tuple[list[dict[str, Any]], str]:
         """Unwind stages for the arrays along ``path`` and the expression for its value."""
-        self.dataset.check_path(path, self.get_field_schema())  # type: ignore[attr-defined]
         schema = self.get_field_schema()
+        self.dataset.check_path(path, schema)  # type: ignore[attr-defined]
         parts = mongo_path(path).split(".")
         unwind: list[dict[str, Any]] = []
         top = schema.get(parts[0], "")
         if top.startswith("ListField"):
             unwind.append({"$unwind": f"${parts[0]}"})
-        elif top == "EmbeddedDocumentField(Classifications)" and len(parts) > 2:
+        elif top == "EmbeddedDocumentField(Classifications)" and parts[1:2] == ["classifications"]:
             unwind.append({"$unwind": f"${parts[0]}.{parts[1]}"})
         return unwind, "$" + ".".join(parts)
 

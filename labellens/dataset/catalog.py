@@ -171,15 +171,16 @@ def _glob_regex(glob: str) -> str:
 
 
 def _cleanup_at_exit() -> None:
+    unreachable: set[str] = set()  # try a stopped server once, not once per database
     for (uri, name), datasets in list(_owned.items()):
-        if not datasets:
+        if not datasets or uri in unreachable:
             continue
         try:
             collection = db.get_database(uri, name)[DATASETS]
             for record in collection.find({"name": {"$in": sorted(datasets)}, "persistent": False}):
                 _drop(collection, record)
         except (LabelLensError, ops.PyMongoError):
-            continue
+            unreachable.add(uri)
 
 
 atexit.register(_cleanup_at_exit)

@@ -16,8 +16,13 @@ from labellens.labels import EmbeddedDocument, decode_array
 NDARRAY = "ndarray"
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def encode(value: Any) -> Any:
     """The stored form of a Python field value."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, EmbeddedDocument):
         return value.to_mongo()
     if isinstance(value, np.ndarray):
@@ -27,7 +32,7 @@ def encode(value: Any) -> Any:
     if isinstance(value, (np.floating, np.integer, np.bool_)):
         return value.item()
     if isinstance(value, (list, tuple)):
-        return [encode(v) for v in value]
+        return [v if type(v) in _PLAIN else encode(v) for v in value]
     if isinstance(value, dict):
         return {k: encode(v) for k, v in value.items()}
     return value

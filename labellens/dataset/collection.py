@@ -8,17 +8,18 @@ fields they need.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from bson import ObjectId
 
-from labellens.dataset import codec
+from labellens.dataset import codec, metadata
 from labellens.dataset.aggregations import AggregationsMixin
 from labellens.dataset.sample import Sample, SampleView
 from labellens.db import ops
-from labellens.errors import SampleNotFoundError, ValidationError
+from labellens.errors import DatabaseUnavailableError, SampleNotFoundError, ValidationError
 from labellens.progress import ProgressBar
 from labellens.stages import (
     CompileContext,
@@ -213,11 +214,11 @@ class SampleCollection(AggregationsMixin):
         schema = self.get_field_schema()
         for path in paths:
             self.dataset.check_path(path, schema)
-        stored = {p: mongo_path(p).split(".") for p in paths}
-        projection = {".".join(parts): 1 for parts in stored.values() if parts != ["_id"]}
-        suffix = [{"$project": projection}] if projection else [{"$project": {"_id": 1}}]
-        batch: dict[str, list[Any]] = {"id": [], **{p: [] for p in paths}}
-        for doc in self._aggregate(suffix, batch_size=batch_size):
+        stored = {p: mongo_path(p).split(".") for p in paths if p != "id"}
+        projection = {".".join(parts): 1 for parts in stored.values()} or {"_id": 1}
+        columns = ["id", *stored]
+        batch: dict[str, list[Any]] = {c: [] for c in columns}
+        for doc in self._aggregate([{"$project": projection}], batch_size=batch_size):
             batch["id"].append(str(doc["_id"]))
             for path, parts in stored.items():
                 value = codec.get_path(doc, parts)
@@ -225,7 +226,7 @@ class SampleCollection(AggregationsMixin):
                                    else codec.decode(value))
             if len(batch["id"]) >= batch_size:
                 yield batch
-                batch = {"id": [], **{p: [] for p in paths}}
+                batch = {c: [] for c in columns}
         if batch["id"]:
             yield batch
 
@@ -247,13 +248,39 @@ class SampleCollection(AggregationsMixin):
         if len(ids) != len(values):
             raise ValidationError(f"set_values got {len(values)} values for {len(ids)} samples; "
                                   "pass exactly one value per sample (nothing was written)")
-        encoded = self.dataset.prepare_values(path, values)
-        target = mongo_path(path)
         oids = [_object_id(i) for i in ids]
+        self.dataset.check_values(path, values)
+        target = mongo_path(path)
         collection = self.dataset.sample_collection()
-        for start in range(0, len(oids), WRITE_BATCH):
-            pairs = list(zip(oids[start:start + WRITE_BATCH], encoded[start:start + WRITE_BATCH]))
-            ops.set_field_by_id(collection, target, pairs)
+        try:
+            with ops.BackgroundWriter(collection) as writer:
+                for start in range(0, len(oids), WRITE_BATCH):
+                    chunk = values[start:start + WRITE_BATCH]
+                    pairs = list(zip(oids[start:start + WRITE_BATCH], map(codec.encode, chunk)))
+                    writer.submit(ops.set_field_by_id, collection, target, pairs)
+        except DatabaseUnavailableError as exc:
+            raise DatabaseUnavailableError(
+                f"set_values({path!r}) stopped part-way through {len(oids)} values: {exc}. "
+                "Re-running the same call is safe: it writes the same values") from None
+
+    def compute_metadata(self, overwrite: bool = False, progress: bool = False) -> list[str]:
+        """Fill ``metadata`` (width, height, size_bytes, mime_type) from the image headers.
+
+        Unreadable files get no metadata; their paths are returned and named in one warning.
+        Samples that already have metadata are skipped unless ``overwrite``.
+        """
+        view = self if overwrite else self.exists("metadata", False)
+        failed: list[str] = []
+        for batch in view.iter_batches(["filepath"], batch_size=WRITE_BATCH):
+            with ProgressBar(len(batch["id"]), desc="metadata", enabled=progress) as bar:
+                found = metadata.read_all(batch["filepath"])
+                bar.update(len(found))
+            failed += [p for p, m in zip(batch["filepath"], found) if m is None]
+            self.dataset.set_values("metadata", found, ids=batch["id"])
+        if failed:
+            warnings.warn(f"{len(failed)} images could not be read and have no metadata: "
+                          f"{', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}", stacklevel=2)
+        return failed
 
     def tag_samples(self, tags: str | Iterable[str]) -> None:
         """Add ``tags`` to every sample of this collection."""

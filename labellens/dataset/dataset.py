@@ -15,7 +15,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.collection import Collection
 
-from labellens.dataset import catalog, codec
+from labellens.dataset import catalog
 from labellens.dataset.collection import SampleCollection, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.records import RecordsMixin
@@ -23,7 +23,7 @@ from labellens.dataset.sample import Sample
 from labellens.dataset.schema import DEFAULT_SCHEMA, check_field_name, check_value
 from labellens.dataset.view import View
 from labellens.db import ops
-from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
+from labellens.errors import DatabaseUnavailableError, FieldNotFoundError, SchemaError, ValidationError
 from labellens.stages import Stage
 from labellens.stages.ordering import RAND_FIELD
 
@@ -180,16 +180,26 @@ class Dataset(RecordsMixin, SampleCollection):
         self.reload()
 
     def _typed(self, name: str, values: Iterable[Any], schema: dict[str, str]) -> str | None:
-        """Check values against field ``name``; return the type to declare if it is new."""
+        """Check values against field ``name``; return the type to declare if it is new.
+
+        A value's type depends only on its Python type, except for lists, so each
+        Python type is checked once (the hot path of bulk writes).
+        """
         declared = schema.get(name)
         new_type = None
+        seen: set[type] = set()
         for value in values:
+            kind_of_value = type(value)
+            if kind_of_value in seen:
+                continue
+            if kind_of_value is not list:
+                seen.add(kind_of_value)
             kind = check_value(name, declared or new_type, value)
             new_type = new_type or kind
         return None if declared else new_type
 
-    def prepare_values(self, path: str, values: list[Any]) -> list[Any]:
-        """Validate values for ``path`` (declaring a new top-level field) and encode them."""
+    def check_values(self, path: str, values: list[Any]) -> None:
+        """Validate values for ``path``, declaring a new top-level field (nothing else is written)."""
         top, _, rest = path.partition(".")
         schema = self.stored_schema()
         if not rest:
@@ -200,7 +210,6 @@ class Dataset(RecordsMixin, SampleCollection):
                 self.declare_fields({top: new_type})
         elif top not in schema:
             raise FieldNotFoundError(f"cannot set {path!r}: no field {top!r} in {self._describe()}")
-        return [None if v is None else codec.encode(v) for v in values]
 
     # -- samples ------------------------------------------------------------------------
 
@@ -212,27 +221,46 @@ class Dataset(RecordsMixin, SampleCollection):
         """Add samples in batches (a generator is streamed, never held whole); returns their ids.
 
         Each batch is validated before it is written; if a later batch fails, the
-        samples this call already inserted are removed again.
+        samples this call already inserted are removed again. If they cannot be
+        removed (the server is unreachable), the error says how many may remain.
         """
         ids: list[ObjectId] = []
         batch: list[Sample] = []
         try:
-            for sample in samples:
-                if not isinstance(sample, Sample):
-                    raise ValidationError(f"add_samples takes Sample objects, got {type(sample).__name__}")
-                batch.append(sample)
-                if len(batch) >= batch_size:
-                    ids += self._insert(batch)
-                    batch = []
-            if batch:
-                ids += self._insert(batch)
-        except BaseException:
+            with ops.BackgroundWriter(self.sample_collection()) as writer:
+                for sample in samples:
+                    if not isinstance(sample, Sample):
+                        raise ValidationError(
+                            f"add_samples takes Sample objects, got {type(sample).__name__}")
+                    batch.append(sample)
+                    if len(batch) >= batch_size:
+                        ids += self._insert(batch, writer)
+                        batch = []
+                if batch:
+                    ids += self._insert(batch, writer)
+        except BaseException as exc:
             if ids:
-                self._delete_ids(ids)
+                self._roll_back(ids, exc)
             raise
         return [str(i) for i in ids]
 
-    def _insert(self, samples: list[Sample]) -> list[ObjectId]:
+    def _roll_back(self, ids: list[ObjectId], exc: BaseException) -> None:
+        """Remove what a failed add_samples wrote; if the server is gone, say how much may remain."""
+        try:
+            self._delete_ids(ids)
+        except DatabaseUnavailableError as failure:
+            raise DatabaseUnavailableError(
+                f"add_samples stopped after writing up to {len(ids)} samples and could not remove them "
+                f"again: {failure}. Once the server is back, add the rest without duplicates: "
+                "stored = set(dataset.values('filepath')); "
+                "dataset.add_samples(s for s in samples if s.filepath not in stored)") from exc
+        if isinstance(exc, DatabaseUnavailableError):
+            raise DatabaseUnavailableError(
+                f"{exc}. add_samples wrote nothing: the up to {len(ids)} samples it had written were "
+                "removed again, so re-running the same call is safe") from None
+
+    def _insert(self, samples: list[Sample], writer: ops.BackgroundWriter) -> list[ObjectId]:
+        """Validate and encode one batch, declare its new fields, and queue its insert."""
         schema = self.stored_schema()
         encoded = [s.to_mongo() for s in samples]
         names = dict.fromkeys(name for doc in encoded for name in doc)
@@ -243,14 +271,15 @@ class Dataset(RecordsMixin, SampleCollection):
                 new_types[name] = kind
         if new_types:
             self.declare_fields(new_types)
-        docs = []
-        for doc in encoded:
-            oid = ObjectId()
-            docs.append({"_id": oid, **doc, RAND_FIELD: random.random()})
-        ops.insert_many(self.sample_collection(), docs)
-        for sample, doc, stored in zip(samples, docs, encoded):
-            sample.bind(self, doc["_id"], stored)
-        return [doc["_id"] for doc in docs]
+        ids = []
+        for sample, doc in zip(samples, encoded):
+            # The inserted dict doubles as the sample's stored snapshot ("_" keys are internal).
+            doc["_id"] = sample_id = ObjectId()
+            doc[RAND_FIELD] = random.random()
+            sample.bind(self, sample_id, doc)
+            ids.append(sample_id)
+        writer.submit(ops.insert_many, self.sample_collection(), encoded)
+        return ids
 
     def save_samples(self, samples: Sequence[Sample]) -> None:
         """Write the changed fields of samples of this dataset in one bulk write."""

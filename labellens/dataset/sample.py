@@ -138,7 +138,7 @@ class Sample:
         stored = self._stored or {}
         encoded = self.to_mongo()
         to_set = {k: v for k, v in encoded.items() if k not in stored or stored[k] != v}
-        to_unset = [k for k in stored if k not in encoded]
+        to_unset = [k for k in stored if k not in encoded and not k.startswith("_")]
         touched = self._partial.intersection([*to_set, *to_unset])
         if touched:
             raise ValidationError(

@@ -170,6 +170,12 @@ def _port_open(port: int) -> bool:
 
 def _pid_alive(pid: int) -> bool:
     try:
+        # A server started by this process stays a zombie until reaped.
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False

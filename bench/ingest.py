@@ -1,0 +1,76 @@
+"""Ingest benchmark: labellens add_samples / set_values vs raw pymongo on the same server.
+
+    python bench/ingest.py [--n 100000]
+
+Both sides start from the same inputs (file paths, class names, logits arrays).
+"raw, build+write" times a pymongo user's whole job: building the equivalent
+documents and writing them; "raw, write only" times the driver call alone, the
+floor no library can beat. Target (issue 2): labellens at most 1.5x raw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+from bson import ObjectId
+from pymongo import UpdateOne
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import benchmark_server, print_table, timed  # noqa: E402
+
+import labellens as ll  # noqa: E402
+from labellens import db  # noqa: E402
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def raw_sample(i: int) -> dict:
+    return {"_id": ObjectId(), "filepath": f"/data/{i}.png", "tags": ["test"], "metadata": None,
+            "ground_truth": {"_id": ObjectId(), "_cls": "Classification", "tags": [],
+                             "label": CLASSES[i % 10], "confidence": None, "logits": None},
+            "_rand": random.random()}
+
+
+def raw_prediction(row: np.ndarray) -> dict:
+    return {"_id": ObjectId(), "_cls": "Classification", "tags": [], "label": CLASSES[int(row.argmax())],
+            "confidence": None, "logits": row.tobytes()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=100_000)
+    n = parser.parse_args().n
+    logits = np.random.default_rng(0).normal(size=(n, 10)).astype(np.float32)
+    with benchmark_server("bench_ingest"):
+        raw = db.get_database()["raw"]
+        build_docs, docs = timed(lambda: [raw_sample(i) for i in range(n)])
+        write_docs, _ = timed(lambda: raw.insert_many(docs, ordered=True))
+        ids = [d["_id"] for d in docs]
+        build_updates, updates = timed(lambda: [
+            UpdateOne({"_id": i}, {"$set": {"pred": raw_prediction(row)}}) for i, row in zip(ids, logits)])
+        write_updates, _ = timed(lambda: raw.bulk_write(updates, ordered=False))
+
+        samples = [ll.Sample(f"/data/{i}.png", tags=["test"],
+                             ground_truth=ll.Classification(label=CLASSES[i % 10])) for i in range(n)]
+        dataset = ll.Dataset("ingest")
+        ours_insert, _ = timed(lambda: dataset.add_samples(samples))
+        predictions = [ll.Classification(label=CLASSES[int(row.argmax())], logits=row) for row in logits]
+        ours_set, _ = timed(lambda: dataset.set_values("pred", predictions))
+
+    raw_insert, raw_set = build_docs + write_docs, build_updates + write_updates
+    print(f"ingest benchmark: {n:,} samples on a local mongod (seconds; ratio = labellens / raw build+write)")
+    headers = ["operation", "raw write only", "raw build+write", "labellens", "ratio", "labellens docs/s"]
+    print_table(headers, [
+        ["add_samples vs insert_many", write_docs, raw_insert, ours_insert, ours_insert / raw_insert,
+         round(n / ours_insert)],
+        ["set_values vs bulk_write $set", write_updates, raw_set, ours_set, ours_set / raw_set,
+         round(n / ours_set)],
+    ])
+
+
+if __name__ == "__main__":
+    main()

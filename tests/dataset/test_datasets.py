@@ -1,0 +1,73 @@
+"""Datasets: create, load, list, delete, settings, printing (mongomock and mongod)."""
+
+import datetime as dt
+
+import pytest
+
+import labellens as ll
+from labellens.errors import DatasetExistsError, DatasetNotFoundError, ValidationError
+
+
+def test_create_load_list_delete(backend):
+    ds = ll.Dataset("pets", persistent=True)
+    assert ds.name == "pets" and ds.persistent and ds.media_type == "image"
+    assert isinstance(ds.created_at, dt.datetime)
+    assert ll.list_datasets() == ["pets"] and ll.dataset_exists("pets")
+    loaded = ll.load_dataset("pets")
+    assert loaded == ds and loaded.persistent
+    ll.delete_dataset("pets")
+    assert not ll.dataset_exists("pets") and ll.list_datasets() == []
+    with pytest.raises(DatasetNotFoundError, match="no dataset named 'pets'"):
+        ll.load_dataset("pets")
+
+
+def test_generated_name_and_delete_method(backend):
+    ds = ll.Dataset()
+    assert ll.dataset_exists(ds.name)
+    ds.delete()
+    assert not ll.dataset_exists(ds.name)
+
+
+def test_existing_name_needs_overwrite(backend):
+    ds = ll.Dataset("dup")
+    ds.add_sample(ll.Sample("/a.png"))
+    with pytest.raises(DatasetExistsError, match="already exists"):
+        ll.Dataset("dup")
+    fresh = ll.Dataset("dup", overwrite=True)
+    assert len(fresh) == 0 and ll.list_datasets() == ["dup"]
+
+
+def test_settings_are_saved(backend):
+    ds = ll.Dataset("settings")
+    ds.default_classes = ["cat", "dog"]
+    ds.info["source"] = "unit test"
+    ds.save()
+    ds.persistent = True
+    loaded = ll.load_dataset("settings")
+    assert loaded.default_classes == ["cat", "dog"]
+    assert loaded.info == {"source": "unit test"}
+    assert loaded.persistent
+
+
+@pytest.mark.parametrize("bad", ["", 3])
+def test_bad_names_are_refused(backend, bad):
+    with pytest.raises(ValidationError):
+        ll.Dataset(bad)
+
+
+def test_print_dataset_matches_the_tutorial(backend):
+    ds = ll.Dataset("cifar10-test")
+    ds.add_samples([ll.Sample("/a.png", tags=["test"], ground_truth=ll.Classification(label="cat")),
+                    ll.Sample("/b.png", tags=["test", "mistake"])])
+    assert str(ds) == "\n".join([
+        "Name:           cifar10-test",
+        "Media type:     image",
+        "Num samples:    2",
+        "Persistent:     False",
+        "Tags:           ['mistake', 'test']",
+        "Sample fields:",
+        "    filepath:     labellens.fields.StringField",
+        "    tags:         labellens.fields.ListField(labellens.fields.StringField)",
+        "    metadata:     labellens.fields.EmbeddedDocumentField(labellens.labels.ImageMetadata)",
+        "    ground_truth: labellens.fields.EmbeddedDocumentField(labellens.labels.Classification)",
+    ])

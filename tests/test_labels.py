@@ -1,0 +1,60 @@
+"""Labels: validation, compact logits, extra attributes, printing (no database)."""
+
+import numpy as np
+import pytest
+
+import labellens as ll
+from labellens.errors import ValidationError
+
+
+def test_logits_accept_list_or_array_and_come_back_float32():
+    from_list = ll.Classification(label="cat", logits=[1, 2.5, -3])
+    from_array = ll.Classification(label="cat", logits=np.array([1, 2.5, -3], dtype=np.float64))
+    for label in (from_list, from_array):
+        assert label.logits.dtype == np.float32
+        np.testing.assert_array_equal(label.logits, [1, 2.5, -3])
+
+
+def test_logits_are_stored_as_binary_not_an_array_of_doubles():
+    doc = ll.Classification(label="cat", logits=[1.0, 2.0]).to_mongo()
+    assert isinstance(doc["logits"], bytes) and len(doc["logits"]) == 8
+    assert doc["_cls"] == "Classification" and "_id" in doc and "id" not in doc
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"label": 3}, "label must be a string"),
+    ({"label": "cat", "confidence": 1.5}, "confidence must be in [0, 1]"),
+    ({"label": "cat", "confidence": "high"}, "confidence must be a number"),
+    ({"label": "cat", "logits": [[1, 2]]}, "logits must be 1-D"),
+    ({"label": "cat", "logits": [1, float("nan")]}, "finite"),
+    ({"label": "cat", "logits": ["a"]}, "logits must be a 1-D sequence"),
+])
+def test_invalid_labels_raise_clear_errors(kwargs, message):
+    with pytest.raises(ValidationError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        ll.Classification(**kwargs)
+
+
+def test_assignment_is_validated():
+    label = ll.Classification(label="cat")
+    with pytest.raises(ValidationError, match="confidence"):
+        label.confidence = 2
+
+
+def test_extra_attributes_round_trip():
+    label = ll.Classification(label="cat", reviewed=True, confidence=0.5, logits=[0.1, 0.9])
+    back = ll.Classification.from_mongo(label.to_mongo())
+    assert back == label
+    assert back.reviewed is True and back.id == label.id
+
+
+def test_classifications_round_trip():
+    labels = ll.Classifications(classifications=[ll.Classification(label="a"), ll.Classification(label="b")])
+    back = ll.Classifications.from_mongo(labels.to_mongo())
+    assert [c.label for c in back.classifications] == ["a", "b"]
+    assert back == labels
+
+
+def test_repr_matches_the_tutorial_layout():
+    text = repr(ll.Classification(label="ship", id="6064c24c01257d68b7b0b34c"))
+    assert text == ("<Classification: {\n    'id': '6064c24c01257d68b7b0b34c',\n    'tags': [],\n"
+                    "    'label': 'ship',\n    'confidence': None,\n    'logits': None,\n}>")
