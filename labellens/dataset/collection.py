@@ -8,15 +8,18 @@ fields they need.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from bson import ObjectId
 
-from labellens.dataset import codec, metadata
+from labellens.dataset import codec, exporters, metadata
 from labellens.dataset.aggregations import AggregationsMixin
+from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.sample import Sample, SampleView
 from labellens.db import ops
 from labellens.errors import DatabaseUnavailableError, SampleNotFoundError, ValidationError
@@ -32,6 +35,7 @@ from labellens.stages import (
     MatchTags,
     Select,
     SelectFields,
+    Shard,
     Shuffle,
     Skip,
     SortBy,
@@ -111,6 +115,10 @@ class SampleCollection(AggregationsMixin):
 
     def exclude_fields(self, field_names: str | Sequence[str]) -> View:
         return self.add_stage(ExcludeFields(field_names))
+
+    def shard(self, index: int, count: int) -> View:
+        """The ``index``-th of ``count`` disjoint shards (for parallel workers)."""
+        return self.add_stage(Shard(index, count))
 
     def filter_labels(self, field: str, filter: Any, only_matches: bool = True) -> View:  # noqa: A002
         return self.add_stage(FilterLabels(field, filter, only_matches))
@@ -281,6 +289,12 @@ class SampleCollection(AggregationsMixin):
             warnings.warn(f"{len(failed)} images could not be read and have no metadata: "
                           f"{', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}", stacklevel=2)
         return failed
+
+    def export(self, export_dir: str | os.PathLike[str], format: ExportFormat = "csv",  # noqa: A002
+               label_field: str = "ground_truth", pred_field: str | None = None,
+               score_fields: Sequence[str] | None = None) -> Path:
+        """Write this collection's samples for review (csv, json or image-directory-tree)."""
+        return exporters.export_view(self, export_dir, format, label_field, pred_field, score_fields)
 
     def tag_samples(self, tags: str | Iterable[str]) -> None:
         """Add ``tags`` to every sample of this collection."""

@@ -8,6 +8,7 @@ process with everything it had.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.collection import Collection
 
-from labellens.dataset import catalog
+from labellens.dataset import catalog, exporters, importers
 from labellens.dataset.collection import SampleCollection, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.records import RecordsMixin
@@ -26,6 +27,7 @@ from labellens.db import ops
 from labellens.errors import DatabaseUnavailableError, FieldNotFoundError, SchemaError, ValidationError
 from labellens.stages import Stage
 from labellens.stages.ordering import RAND_FIELD
+from labellens.types import DatasetType, ImageClassificationDirectoryTree
 
 INSERT_BATCH = 2000
 
@@ -55,6 +57,26 @@ class Dataset(RecordsMixin, SampleCollection):
         dataset = cls.__new__(cls)
         dataset._record = record
         return dataset
+
+    @classmethod
+    def from_dir(cls, dataset_dir: str | os.PathLike[str],
+                 dataset_type: type[DatasetType] | DatasetType = ImageClassificationDirectoryTree,
+                 name: str | None = None, label_field: str = "ground_truth",
+                 tags: str | Sequence[str] | None = None, persistent: bool = False,
+                 overwrite: bool = False) -> Dataset:
+        """A new dataset from images on disk (``<root>/<class>/<image>`` by default)."""
+        dataset = cls(name, persistent=persistent, overwrite=overwrite)
+        try:
+            importers.import_directory(dataset, dataset_dir, dataset_type, label_field, tags)
+        except BaseException:
+            dataset.delete()
+            raise
+        return dataset
+
+    def import_labels(self, path: str | os.PathLike[str], label_field: str = "ground_truth",
+                      tag: str | None = "reviewed") -> exporters.ImportSummary:
+        """Read reviewed labels (from ``export``) back by sample id and tag the samples that changed."""
+        return exporters.import_labels(self, path, label_field=label_field, tag=tag)
 
     # -- identity and settings ---------------------------------------------------------
 

@@ -1,0 +1,34 @@
+"""Shard: split a collection into disjoint parts for several workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from labellens.errors import StageError
+from labellens.stages.base import CompileContext, Stage, require_int
+from labellens.stages.ordering import RAND_FIELD
+
+
+@dataclass(frozen=True, repr=False)
+class Shard(Stage):
+    """The ``index``-th of ``count`` disjoint shards that together hold every sample.
+
+    Shards split on each sample's stored random value, so they are about equal in
+    size, stable across processes, and independent of the view's order; workers
+    that each process ``view.shard(i, n)`` never write the same sample.
+    ``Shard(0, 2).to_mongo(ctx) == [{"$match": {"$expr": {"$eq": [{"$floor": ...}, 0]}}}]``
+    """
+
+    index: Any
+    count: Any
+
+    def __post_init__(self) -> None:
+        require_int(self.count, "count", minimum=1)
+        require_int(self.index, "index")
+        if self.index >= self.count:
+            raise StageError(f"shard index must be below count ({self.count}), got {self.index}")
+
+    def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
+        bucket = {"$floor": {"$multiply": [f"${RAND_FIELD}", self.count]}}
+        return [{"$match": {"$expr": {"$eq": [bucket, self.index]}}}]
