@@ -2,20 +2,27 @@
 
 This is the only module that spells aggregation operators for expressions.
 Compilation is pure: a tree in, a dict out. Fields compile to ``"$path"`` at
-the top level and to ``"$$this.path"`` inside ``filter``/``map``.
+the top level and to ``"$$this.path"`` inside ``filter``/``map``. Only operators
+that both MongoDB and mongomock evaluate are emitted, so every expression runs
+on both backends; a field compared with ``==``, ``<``, ``is_in`` ... is wrapped in
+``$ifNull`` so that a missing field compares as None everywhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
+
+from bson import ObjectId
 
 from labellens.errors import StageError
 from labellens.expr.nodes import Call, Expr, Field, Literal
 
 FORBIDDEN_OPERATORS = frozenset({"$where", "$function", "$accumulator", "$out", "$merge"})
 
+_COMPARISONS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte"})
 _BINARY = {"eq": "$eq", "ne": "$ne", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte",
            "add": "$add", "subtract": "$subtract", "multiply": "$multiply", "divide": "$divide",
            "mod": "$mod"}
@@ -36,6 +43,8 @@ def compile_expr(node: Expr, element: bool = False) -> Any:
 
 
 def _field(path: str, element: bool) -> str:
+    # ``id`` is stored as ``_id`` (also inside labels).
+    path = ".".join("_id" if part == "id" else part for part in path.split(".")) if path else ""
     if element:
         return f"$$this.{path}" if path else "$$this"
     if not path:
@@ -50,7 +59,7 @@ def _literal(value: Any) -> Any:
         return [_literal(v) for v in value]
     if isinstance(value, dict):
         return {"$literal": value}
-    if value is None or isinstance(value, (str, int, float, bool, dt.datetime)):
+    if value is None or isinstance(value, (str, int, float, bool, dt.datetime, ObjectId)):
         return value
     raise StageError(f"cannot use {type(value).__name__} value {value!r} in an expression")
 
@@ -60,7 +69,20 @@ def _args(node: Call, element: bool) -> list[Any]:
 
 
 def _binary(node: Call, element: bool) -> dict:
-    return {_BINARY[node.op]: _args(node, element)}
+    args = _args(node, element)
+    if node.op in _COMPARISONS:
+        args = [_operand(a) for a in args]
+    return {_BINARY[node.op]: args}
+
+
+def _operand(value: Any) -> Any:
+    """A field compared as a value: a missing field compares as None on both backends.
+
+    (MongoDB alone ranks missing below None; mongomock fails on missing fields.)
+    """
+    if isinstance(value, str) and value.startswith("$"):
+        return {"$ifNull": [value, None]}
+    return value
 
 
 def _logical(node: Call, element: bool) -> dict:
@@ -73,7 +95,8 @@ def _logical(node: Call, element: bool) -> dict:
 
 
 def _not(node: Call, element: bool) -> dict:
-    return {"$not": [compile_expr(node.args[0], element)]}
+    # The one-argument form without the list: mongomock reads {"$not": [x]} as "not a list".
+    return {"$not": compile_expr(node.args[0], element)}
 
 
 def _abs(node: Call, element: bool) -> dict:
@@ -82,11 +105,11 @@ def _abs(node: Call, element: bool) -> dict:
 
 def _in(node: Call, element: bool) -> dict:
     value, options = _args(node, element)
-    return {"$in": [value, options]}
+    return {"$in": [_operand(value), options]}
 
 
 def _exists(node: Call, element: bool) -> dict:
-    return {"$gt": [compile_expr(node.args[0], element), None]}
+    return {"$gt": [_operand(compile_expr(node.args[0], element)), None]}
 
 
 def _length(node: Call, element: bool) -> dict:
@@ -95,34 +118,43 @@ def _length(node: Call, element: bool) -> dict:
 
 def _contains_any(node: Call, element: bool) -> dict:
     array, values = _args(node, element)
-    return {"$gt": [{"$size": {"$setIntersection": [{"$ifNull": [array, []]}, values]}}, 0]}
+    return {"$gt": [{"$size": _members(array, values)}, 0]}
 
 
 def _contains_all(node: Call, element: bool) -> dict:
     array, values = _args(node, element)
-    return {"$setIsSubset": [values, {"$ifNull": [array, []]}]}
+    wanted = [v for i, v in enumerate(values) if v not in values[:i]]
+    present = {"$in": ["$$item", {"$ifNull": [array, []]}]}
+    found = {"$filter": {"input": wanted, "as": "item", "cond": present}}
+    return {"$eq": [{"$size": found}, len(wanted)]}
+
+
+def _members(array: Any, values: list[Any]) -> dict:
+    # $filter + $in rather than $setIntersection/$setIsSubset, which mongomock lacks.
+    return {"$filter": {"input": {"$ifNull": [array, []]}, "as": "item", "cond": {"$in": ["$$item", values]}}}
 
 
 def _starts_with(node: Call, element: bool) -> dict:
-    value, prefix = _args(node, element)
-    return {"$eq": [{"$substrCP": [{"$ifNull": [value, ""]}, 0, len(node.args[1].value)]},  # type: ignore[attr-defined]
-                    prefix]}
+    # An escaped regex rather than $substrCP, which mongomock lacks.
+    prefix = node.args[1].value  # type: ignore[attr-defined]
+    return _regex(compile_expr(node.args[0], element), "^" + re.escape(prefix))
 
 
 def _ends_with(node: Call, element: bool) -> dict:
-    value, suffix = _args(node, element)
-    size = len(node.args[1].value)  # type: ignore[attr-defined]
-    text = {"$ifNull": [value, ""]}
-    start = {"$max": [0, {"$subtract": [{"$strLenCP": text}, size]}]}
-    return {"$eq": [{"$substrCP": [text, start, size]}, suffix]}
+    suffix = node.args[1].value  # type: ignore[attr-defined]
+    return _regex(compile_expr(node.args[0], element), re.escape(suffix) + "$")
 
 
-def _re_match(node: Call, element: bool) -> dict:
-    value, pattern, options = _args(node, element)
+def _regex(value: Any, pattern: str, options: str = "") -> dict:
     spec = {"input": {"$ifNull": [value, ""]}, "regex": pattern}
     if options:
         spec["options"] = options
     return {"$regexMatch": spec}
+
+
+def _re_match(node: Call, element: bool) -> dict:
+    value, pattern, options = _args(node, element)
+    return _regex(value, pattern, options)
 
 
 def _filter(node: Call, element: bool) -> dict:

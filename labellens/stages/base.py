@@ -92,10 +92,18 @@ def require_bool(value: Any, name: str) -> bool:
     return value
 
 
+def require_field(value: Any, name: str) -> str:
+    """A single field path."""
+    if not isinstance(value, str) or not value:
+        raise StageError(f"{name} must be a field name such as 'ground_truth', got {value!r}")
+    return value
+
+
 def require_strings(value: Any, name: str) -> tuple[str, ...]:
     """A string or a list of strings, as a tuple."""
     items = [value] if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) and v for v in items):
+    if (not isinstance(items, (list, tuple)) or not items
+            or not all(isinstance(v, str) and v for v in items)):
         raise StageError(f"{name} must be a non-empty string or a list of them, got {value!r}")
     return tuple(items)
 

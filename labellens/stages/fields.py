@@ -14,6 +14,7 @@ from labellens.stages.base import (
     Stage,
     mongo_path,
     require_bool,
+    require_field,
     require_strings,
     set_frozen,
 )
@@ -41,6 +42,9 @@ class SelectFields(Stage):
         keep = {*DEFAULT_FIELDS, *(n.split(".", 1)[0] for n in self.field_names)}
         return {k: v for k, v in schema.items() if k in keep}
 
+    def partial_fields(self) -> tuple[str, ...]:
+        return _tops_of_subpaths(self.field_names)
+
 
 @dataclass(frozen=True, repr=False)
 class ExcludeFields(Stage):
@@ -66,6 +70,9 @@ class ExcludeFields(Stage):
     def output_schema(self, schema: Mapping[str, str]) -> dict[str, str]:
         return {k: v for k, v in schema.items() if k not in self.field_names}
 
+    def partial_fields(self) -> tuple[str, ...]:
+        return _tops_of_subpaths(self.field_names)
+
 
 @dataclass(frozen=True, repr=False)
 class FilterLabels(Stage):
@@ -82,7 +89,7 @@ class FilterLabels(Stage):
     only_matches: Any = True
 
     def __post_init__(self) -> None:
-        require_strings(self.field, "field")
+        require_field(self.field, "field")
         require_bool(self.only_matches, "only_matches")
         if isinstance(self.filter, Expr):
             set_frozen(self, "filter", compile_expr(self.filter, element=True))
@@ -97,12 +104,23 @@ class FilterLabels(Stage):
         if ctx.schema.get(self.field) != "EmbeddedDocumentField(Classifications)":
             raise StageError(f"FilterLabels needs a Classifications field; {self.field!r} is "
                              f"{ctx.schema.get(self.field)}")
-        path = f"{self.field}.classifications"
+        field, path = f"${self.field}", f"{self.field}.classifications"
         kept = {"$filter": {"input": {"$ifNull": [f"${path}", []]}, "as": "this", "cond": self.filter}}
-        pipeline: list[dict[str, Any]] = [{"$addFields": {path: kept}}]
-        if self.only_matches:
-            pipeline.append({"$match": {f"{path}.0": {"$exists": True}}})
-        return pipeline
+        # Rebuild the label list's document key by key: an $addFields of the dotted path
+        # would also create the field on samples that lack it.
+        entry = {"$cond": [{"$eq": ["$$entry.k", "classifications"]},
+                           {"k": "classifications", "v": kept}, "$$entry"]}
+        rebuilt = {"$arrayToObject": {"$map": {"input": {"$objectToArray": field}, "as": "entry",
+                                               "in": entry}}}
+        present = {"$gt": [{"$ifNull": [field, None]}, None]}
+        has_labels = {"$match": {f"{path}.0": {"$exists": True}}}
+        update = {"$addFields": {self.field: {"$cond": [present, rebuilt, field]}}}
+        return [has_labels, update, has_labels] if self.only_matches else [update]
 
     def partial_fields(self) -> tuple[str, ...]:
         return (self.field,)
+
+
+def _tops_of_subpaths(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """Fields shown in part because only some of their subfields are selected or excluded."""
+    return tuple(p.split(".", 1)[0] for p in paths if "." in p)

@@ -14,6 +14,7 @@ from labellens.stages.base import (
     Stage,
     mongo_path,
     require_bool,
+    require_field,
     require_object_ids,
     require_strings,
     set_frozen,
@@ -49,7 +50,7 @@ class MatchTags(Stage):
 class Match(Stage):
     """Samples where ``filter`` holds: an expression (``F("x") > 1``) or a plain query dict.
 
-    ``Match(F("x") > 1).to_mongo(ctx) == [{"$match": {"$expr": {"$gt": ["$x", 1]}}}]``.
+    ``Match(F("x") > 1).to_mongo(ctx) == [{"$match": {"$expr": {"$gt": [{"$ifNull": ["$x", None]}, 1]}}}]``.
     Server-side JavaScript (``$where``, ``$function``, ``$accumulator``) is refused.
     """
 
@@ -79,7 +80,7 @@ class Exists(Stage):
     bool: Any = True
 
     def __post_init__(self) -> None:
-        require_strings(self.field, "field")
+        require_field(self.field, "field")
         require_bool(self.bool, "bool")
 
     def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:

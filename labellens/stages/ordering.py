@@ -50,10 +50,12 @@ class SortBy(Stage):
                 {"$project": {"_sort_key": 0}}]
 
 
-def _random_order(multiplier: int) -> list[dict[str, Any]]:
+def _random_order(multiplier: int, limit: int | None = None) -> list[dict[str, Any]]:
+    # $limit right after $sort lets the server keep only the top ``limit`` while sorting.
     key = {"$mod": [{"$multiply": [f"${RAND_FIELD}", multiplier]}, 1]}
     return [{"$addFields": {"_rand_key": key}},
             {"$sort": {"_rand_key": 1, "_id": 1}},
+            *([{"$limit": limit}] if limit is not None else []),
             {"$project": {"_rand_key": 0}}]
 
 
@@ -75,7 +77,9 @@ class Take(Stage):
         require_int(self.seed, "seed")
 
     def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
-        return [*_random_order(_multiplier(self.seed)), {"$limit": self.size}]
+        if not self.size:
+            return [{"$match": {"_id": None}}]
+        return _random_order(_multiplier(self.seed), self.size)
 
 
 @dataclass(frozen=True, repr=False)

@@ -15,10 +15,11 @@ from labellens.stages.base import Stage
 from labellens.stages.fields import ExcludeFields, FilterLabels, SelectFields
 from labellens.stages.filtering import Exclude, Exists, Match, MatchTags, Select
 from labellens.stages.ordering import Limit, Shuffle, Skip, SortBy, Take
+from labellens.stages.sharding import Shard
 
 STAGES: dict[str, type[Stage]] = {cls.__name__: cls for cls in (
     MatchTags, Match, Exists, Select, Exclude, SortBy, Take, Shuffle, Limit, Skip,
-    SelectFields, ExcludeFields, FilterLabels,
+    SelectFields, ExcludeFields, FilterLabels, Shard,
 )}
 
 

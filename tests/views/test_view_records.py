@@ -1,0 +1,86 @@
+"""Saved views, seeds across processes, indexes and query plans."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from labellens import F
+from labellens.errors import FieldNotFoundError, ValidationError
+
+
+def test_saved_views_round_trip(small) -> None:
+    dataset = small.dataset
+    view = dataset.match_tags("odd").sort_by("n", reverse=True).take(3, seed=2)
+    dataset.save_view("top", view)
+    dataset.save_view("all", dataset)
+    assert dataset.list_saved_views() == ["all", "top"]
+    loaded = dataset.load_saved_view("top")
+    assert loaded == view and loaded.values("id") == view.values("id")
+    assert len(dataset.load_saved_view("all")) == 10
+    with pytest.raises(ValidationError, match="overwrite"):
+        dataset.save_view("top", dataset.limit(1))
+    dataset.save_view("top", dataset.limit(1), overwrite=True)
+    assert len(dataset.load_saved_view("top")) == 1
+    dataset.delete_saved_view("top")
+    assert dataset.list_saved_views() == ["all"]
+    with pytest.raises(ValidationError, match="no saved view"):
+        dataset.load_saved_view("top")
+
+
+def test_saved_views_and_seeds_hold_across_processes(real_mongod, small_builder, python_runner) -> None:
+    dataset = small_builder("views-across-processes", persistent=True).dataset
+    view = dataset.match(F("score") > 0.2).take(4, seed=123)
+    dataset.save_view("picked", view)
+    code = (
+        "import json, labellens as ll\n"
+        "d = ll.load_dataset('views-across-processes')\n"
+        "print(json.dumps([d.load_saved_view('picked').values('id'),"
+        " d.match(ll.F('score') > 0.2).take(4, seed=123).values('id'),"
+        " d.take(4, seed=9).values('id')]))\n"
+    )
+    saved, reseeded, other = json.loads(python_runner(code, real_mongod))
+    assert saved == reseeded == view.values("id")
+    assert other == dataset.take(4, seed=9).values("id")
+
+
+def test_indexes(small) -> None:
+    dataset = small.dataset
+    name = dataset.create_index("score")
+    assert name in dataset.list_indexes() and "_id_" in dataset.list_indexes()
+    label_index = dataset.create_index("gt.label")
+    assert label_index in dataset.list_indexes()
+    assert dataset.sort_by("score", reverse=True).values("score")[:2] == [0.9, 0.8]
+    dataset.drop_index(name)
+    assert name not in dataset.list_indexes()
+    with pytest.raises(ValidationError, match="no index"):
+        dataset.drop_index(name)
+    with pytest.raises(FieldNotFoundError, match="nope"):
+        dataset.create_index("nope")
+
+
+def _plan_stages(plan: object) -> list[str]:
+    """Every ``stage`` named anywhere in an explain document."""
+    found: list[str] = []
+    if isinstance(plan, dict):
+        if isinstance(plan.get("stage"), str):
+            found.append(plan["stage"])
+        for value in plan.values():
+            found += _plan_stages(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found += _plan_stages(value)
+    return found
+
+
+def test_sorting_an_indexed_field_uses_the_index(small, backend) -> None:
+    if backend == "mongomock":
+        pytest.skip("mongomock has no query planner (explain)")
+    view = small.dataset.sort_by("score", reverse=True).limit(100)
+    assert "IXSCAN" not in _plan_stages(view.explain())
+    small.dataset.create_index("score")
+    plan = _plan_stages(view.explain())
+    assert "IXSCAN" in plan and "SORT" not in plan
+    tagged = small.dataset.match_tags("odd").sort_by("score").limit(5)
+    assert tagged.values("score") == [None, 0.1, 0.3, 0.7, 0.8]
