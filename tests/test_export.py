@@ -69,8 +69,8 @@ def test_csv_round_trip_changes_and_tags_only_edited_rows(dataset: ll.Dataset, t
     assert edited.ground_truth.label == "cat" and edited.pred.confidence == pytest.approx(0.7)
 
 
-def test_json_round_trip(dataset: ll.Dataset, tmp_path: Path) -> None:
-    path = export_view(dataset, tmp_path / "out", "json", pred_field="pred")
+def test_json_round_trip_through_the_collection_methods(dataset: ll.Dataset, tmp_path: Path) -> None:
+    path = dataset.export(tmp_path / "out", format="json", pred_field="pred")
     content = json.loads(path.read_text())
     assert content["classes"] == CLASSES and content["label_field"] == "ground_truth"
     assert len(content["samples"]) == 6 and content["samples"][5]["label"] is None
@@ -78,7 +78,7 @@ def test_json_round_trip(dataset: ll.Dataset, tmp_path: Path) -> None:
     content["samples"][1]["label"] = ""
     path.write_text(json.dumps(content))
 
-    summary = import_labels(dataset, path, tag="fixed")
+    summary = dataset.import_labels(path, tag="fixed")
 
     assert (summary.changed, summary.skipped) == (1, 2)
     assert dataset.count_values("tags") == {"fixed": 1}

@@ -24,27 +24,28 @@ class AggregationsMixin:
                    ) -> Iterator[dict[str, Any]]:
         raise NotImplementedError
 
-    def get_field_schema(self) -> dict[str, str]:
+    def _compiled(self, paths: Sequence[str] = ()) -> tuple[list[dict[str, Any]], dict[str, str]]:
         raise NotImplementedError
 
+    def _run(self, pipeline: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        return self.dataset.aggregate(pipeline)  # type: ignore[attr-defined]
+
     def _prepare(self, path: str) -> tuple[list[dict[str, Any]], str]:
-        """Unwind stages for the arrays along ``path`` and the expression for its value."""
-        schema = self.get_field_schema()
-        self.dataset.check_path(path, schema)  # type: ignore[attr-defined]
+        """The collection's pipeline with unwinds for the arrays along ``path``, and the
+        expression for its value."""
+        pipeline, schema = self._compiled([path])
         parts = mongo_path(path).split(".")
-        unwind: list[dict[str, Any]] = []
         top = schema.get(parts[0], "")
         if top.startswith("ListField"):
-            unwind.append({"$unwind": f"${parts[0]}"})
+            pipeline.append({"$unwind": f"${parts[0]}"})
         elif top == "EmbeddedDocumentField(Classifications)" and parts[1:2] == ["classifications"]:
-            unwind.append({"$unwind": f"${parts[0]}.{parts[1]}"})
-        return unwind, "$" + ".".join(parts)
+            pipeline.append({"$unwind": f"${parts[0]}.{parts[1]}"})
+        return pipeline, "$" + ".".join(parts)
 
     def _group(self, path: str, accumulators: Callable[[str], dict[str, Any]]) -> dict[str, Any] | None:
-        unwind, value = self._prepare(path)
+        prefix, value = self._prepare(path)
         match = {"$match": {value[1:]: {"$ne": None}}}
-        suffix = [*unwind, match, {"$group": {"_id": None, **accumulators(value)}}]
-        docs = list(self._aggregate(suffix))
+        docs = list(self._run([*prefix, match, {"$group": {"_id": None, **accumulators(value)}}]))
         return docs[0] if docs else None
 
     def count(self, field: str | None = None) -> int:
@@ -60,16 +61,16 @@ class AggregationsMixin:
 
     def count_values(self, field: str) -> dict[Any, int]:
         """Value -> number of occurrences (None counts samples lacking the field)."""
-        unwind, value = self._prepare(field)
-        suffix = [*unwind, {"$group": {"_id": value, "count": {"$sum": 1}}}]
-        return {d["_id"]: int(d["count"]) for d in self._aggregate(suffix)}
+        prefix, value = self._prepare(field)
+        pipeline = [*prefix, {"$group": {"_id": value, "count": {"$sum": 1}}}]
+        return {d["_id"]: int(d["count"]) for d in self._run(pipeline)}
 
     def distinct(self, field: str) -> list[Any]:
         """Sorted distinct non-None values."""
-        unwind, value = self._prepare(field)
-        suffix = [*unwind, {"$match": {value[1:]: {"$ne": None}}},
-                  {"$group": {"_id": value}}, {"$sort": {"_id": 1}}]
-        return [d["_id"] for d in self._aggregate(suffix)]
+        prefix, value = self._prepare(field)
+        pipeline = [*prefix, {"$match": {value[1:]: {"$ne": None}}},
+                    {"$group": {"_id": value}}, {"$sort": {"_id": 1}}]
+        return [d["_id"] for d in self._run(pipeline)]
 
     def bounds(self, field: str) -> tuple[Any, Any]:
         """``(min, max)`` of the non-None values, ``(None, None)`` when there are none."""
@@ -107,14 +108,14 @@ class AggregationsMixin:
         low, high = float(low), float(high)
         width = (high - low) / bins if high > low else 1.0
         edges = [low + i * width for i in _range(bins + 1)]
-        unwind, value = self._prepare(field)
+        prefix, value = self._prepare(field)
         index = {"$floor": {"$divide": [{"$subtract": [value, low]}, width]}}
         in_range = {"$and": [{"$gte": [value, low]}, {"$lte": [value, high]}]}
         bucket = {"$cond": [in_range, {"$min": [index, bins - 1]}, -1]}
-        suffix = [*unwind, {"$match": {value[1:]: {"$ne": None}}},
-                  {"$group": {"_id": bucket, "count": {"$sum": 1}}}]
+        pipeline = [*prefix, {"$match": {value[1:]: {"$ne": None}}},
+                    {"$group": {"_id": bucket, "count": {"$sum": 1}}}]
         counts, other = [0] * bins, 0
-        for doc in self._aggregate(suffix):
+        for doc in self._run(pipeline):
             if doc["_id"] is None or doc["_id"] < 0 or math.isnan(doc["_id"]):
                 other += int(doc["count"])
             else:

@@ -22,7 +22,12 @@ from labellens.dataset.aggregations import AggregationsMixin
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.sample import Sample, SampleView
 from labellens.db import ops
-from labellens.errors import DatabaseUnavailableError, SampleNotFoundError, ValidationError
+from labellens.errors import (
+    DatabaseUnavailableError,
+    FieldNotFoundError,
+    SampleNotFoundError,
+    ValidationError,
+)
 from labellens.progress import ProgressBar
 from labellens.stages import (
     CompileContext,
@@ -49,6 +54,7 @@ if TYPE_CHECKING:
     from labellens.dataset.view import View
 
 WRITE_BATCH = 10_000
+_PLAIN = frozenset({str, int, float, bool})  # stored values that decode to themselves
 
 
 class SampleCollection(AggregationsMixin):
@@ -134,12 +140,29 @@ class SampleCollection(AggregationsMixin):
 
     def pipeline(self) -> list[dict[str, Any]]:
         """The aggregation pipeline of this collection (run on ``dataset.collection_name``)."""
-        schema = self.dataset.stored_schema()
+        return self._compiled()[0]
+
+    def _compiled(self, paths: Sequence[str] = ()) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """The pipeline and output schema, after checking that ``paths`` exist.
+
+        Compiles against the dataset's schema as last read, so a view costs no extra
+        round trip; only a field unknown to it (another process may have just added
+        it) makes it read the dataset record again and retry.
+        """
+        try:
+            return self._compile(paths, fresh=False)
+        except FieldNotFoundError:
+            return self._compile(paths, fresh=True)
+
+    def _compile(self, paths: Sequence[str], fresh: bool) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        schema = self.dataset.stored_schema(fresh)
         pipeline: list[dict[str, Any]] = []
         for stage in self.stages:
             pipeline += stage.to_mongo(CompileContext(schema))
             schema = stage.output_schema(schema)
-        return pipeline
+        for path in paths:
+            self.dataset.check_path(path, schema)
+        return pipeline, schema
 
     def explain(self) -> dict[str, Any]:
         """The database's query plan for this collection's pipeline."""
@@ -210,32 +233,44 @@ class SampleCollection(AggregationsMixin):
         Only that path travels (a projection). ``as_numpy`` returns an array: numbers
         as float64 with NaN for missing values, or stacked arrays (e.g. logits).
         """
-        self.dataset.check_path(path, self.get_field_schema())
         column: list[Any] = []
-        for batch in self.iter_batches([path]):
+        for batch in self._columns([path], 10_000, with_ids=path == "id"):
             column.extend(batch[path])
         return _to_numpy(column, path) if as_numpy else column
 
     def iter_batches(self, paths: Sequence[str], batch_size: int = 10_000
                      ) -> Iterator[dict[str, list[Any]]]:
         """Stream columns of ``paths`` in batches of ``batch_size``; each batch also has ``"id"``."""
-        schema = self.get_field_schema()
-        for path in paths:
-            self.dataset.check_path(path, schema)
+        return self._columns(paths, batch_size, with_ids=True)
+
+    def _columns(self, paths: Sequence[str], batch_size: int, with_ids: bool
+                 ) -> Iterator[dict[str, list[Any]]]:
+        pipeline, _ = self._compiled(paths)
         stored = {p: mongo_path(p).split(".") for p in paths if p != "id"}
-        projection = {".".join(parts): 1 for parts in stored.values()} or {"_id": 1}
-        columns = ["id", *stored]
-        batch: dict[str, list[Any]] = {c: [] for c in columns}
-        for doc in self._aggregate([{"$project": projection}], batch_size=batch_size):
-            batch["id"].append(str(doc["_id"]))
-            for path, parts in stored.items():
+        projection: dict[str, int] = {".".join(parts): 1 for parts in stored.values()}
+        if not with_ids:
+            projection["_id"] = 0
+        suffix = [{"$project": projection or {"_id": 1}}]
+        readers = [(batch_column, parts, parts[-1] == "_id") for batch_column, parts in stored.items()]
+        names = (["id"] if with_ids else []) + list(stored)
+        batch: dict[str, list[Any]] = {c: [] for c in names}
+        size = 0
+        for doc in self.dataset.aggregate([*pipeline, *suffix], batch_size=batch_size):
+            if with_ids:
+                batch["id"].append(str(doc["_id"]))
+            for name, parts, is_id in readers:
                 value = codec.get_path(doc, parts)
-                batch[path].append(str(value) if parts[-1] == "_id" and value is not None
-                                   else codec.decode(value))
-            if len(batch["id"]) >= batch_size:
+                if value is None or value.__class__ in _PLAIN:
+                    batch[name].append(value)
+                elif is_id:
+                    batch[name].append(_id_strings(value))
+                else:
+                    batch[name].append(codec.decode(value))
+            size += 1
+            if size >= batch_size:
                 yield batch
-                batch = {c: [] for c in columns}
-        if batch["id"]:
+                batch, size = {c: [] for c in names}, 0
+        if size:
             yield batch
 
     # -- writing ----------------------------------------------------------------------
@@ -318,6 +353,13 @@ def _object_id(sample_id: Any) -> ObjectId:
     if isinstance(sample_id, str) and ObjectId.is_valid(sample_id):
         return ObjectId(sample_id)
     raise SampleNotFoundError(f"{sample_id!r} is not a sample id (a 24-character hex string)")
+
+
+def _id_strings(value: Any) -> Any:
+    """Stored ids as strings (label ids of a label list come as a list)."""
+    if isinstance(value, list):
+        return [None if v is None else str(v) for v in value]
+    return str(value)
 
 
 def _to_numpy(column: list[Any], path: str) -> np.ndarray:

@@ -24,7 +24,13 @@ from labellens.dataset.sample import Sample
 from labellens.dataset.schema import DEFAULT_SCHEMA, check_field_name, check_value
 from labellens.dataset.view import View
 from labellens.db import ops
-from labellens.errors import DatabaseUnavailableError, FieldNotFoundError, SchemaError, ValidationError
+from labellens.errors import (
+    DatabaseUnavailableError,
+    FieldNotFoundError,
+    SchemaError,
+    StageError,
+    ValidationError,
+)
 from labellens.stages import Stage
 from labellens.stages.ordering import RAND_FIELD
 from labellens.types import DatasetType, ImageClassificationDirectoryTree
@@ -157,14 +163,36 @@ class Dataset(RecordsMixin, SampleCollection):
 
     def aggregate(self, pipeline: list[dict[str, Any]], batch_size: int | None = None
                   ) -> Iterator[dict[str, Any]]:
-        """Run a pipeline on the samples, streaming the results."""
+        """Run a pipeline on the samples, streaming the results.
+
+        A pipeline the server rejects raises StageError; a dataset that another
+        process deletes meanwhile raises DatasetNotFoundError (not a driver error).
+        """
         options: dict[str, Any] = {"allowDiskUse": True}
         if batch_size:
             options["batchSize"] = batch_size
-        with ops.translate_errors():
-            cursor = self.sample_collection().aggregate(pipeline, **options)
-        with ops.translate_errors():
-            yield from cursor
+        try:
+            with ops.translate_errors():
+                cursor = self.sample_collection().aggregate(pipeline, **options)
+                first = next(cursor, None)
+                if first is None:
+                    # Views compile against the record as last read; an empty result
+                    # is when to check that the dataset was not deleted meanwhile.
+                    self.reload()
+                    return
+                yield first
+                count = 1
+                for doc in cursor:
+                    yield doc
+                    count += 1
+                    if batch_size and count % batch_size == 0:
+                        # Some servers keep serving a dropped collection's cursor: check the record.
+                        self.reload()
+        except ops.OperationFailure as exc:
+            self.reload()
+            detail = str((exc.details or {}).get("errmsg") or exc).splitlines()[0][:300]
+            raise StageError(f"the database rejected this view ({detail}); change the view or its "
+                             "filters") from None
 
     def _count_samples(self) -> int:
         with ops.translate_errors():
@@ -175,9 +203,11 @@ class Dataset(RecordsMixin, SampleCollection):
 
     # -- schema -----------------------------------------------------------------------------
 
-    def stored_schema(self) -> dict[str, str]:
-        """Field name -> type of the dataset (read fresh: other processes may add fields)."""
-        self.reload()
+    def stored_schema(self, fresh: bool = True) -> dict[str, str]:
+        """Field name -> type of the dataset (read fresh, since other processes may add fields,
+        unless ``fresh=False``: then the copy held since the last read)."""
+        if fresh:
+            self.reload()
         return {**DEFAULT_SCHEMA, **self._record.get("sample_fields", {})}
 
     def check_path(self, path: str, schema: dict[str, str]) -> None:

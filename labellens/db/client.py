@@ -10,6 +10,8 @@ URI, ``mongomock://`` for the in-memory backend, or the embedded ``mongod``
 from __future__ import annotations
 
 import threading
+import warnings
+from pathlib import Path
 from typing import Any
 
 import mongomock
@@ -24,14 +26,29 @@ TIMEOUT_MS = 3000
 
 _lock = threading.RLock()
 _clients: dict[str, Any] = {}
+_embedded: dict[Path, mongod.ServerInfo] = {}
 
 
 def resolve_uri() -> str:
-    """The URI in force: the configured one, else the embedded server's (started if needed)."""
+    """The URI in force: the configured one, else the embedded server's (started if needed).
+
+    If the embedded server this process was using has died, it is started again
+    and a warning says so: writes it acknowledged just before dying may be lost.
+    """
     uri = config.database_uri()
     if uri:
         return uri
-    return mongod.ensure_server().uri
+    dbpath = config.database_dir()
+    info = mongod.ensure_server(dbpath)
+    previous = _embedded.get(dbpath)
+    if previous is not None and previous.pid != info.pid:
+        warnings.warn(
+            f"the embedded mongod this process was using (pid {previous.pid}, port {previous.port}) "
+            f"stopped; labellens started it again (pid {info.pid}, port {info.port}). Writes it "
+            f"acknowledged in its last ~100 ms may be lost: check your data. See {dbpath}/mongod.log",
+            RuntimeWarning, stacklevel=2)
+    _embedded[dbpath] = info
+    return info.uri
 
 
 def get_client(uri: str | None = None) -> Any:

@@ -21,6 +21,7 @@ from pymongo.errors import (
     AutoReconnect,
     ConnectionFailure,
     DuplicateKeyError,
+    OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
 )
@@ -157,6 +158,6 @@ def explain_aggregate(collection: Collection, pipeline: list[dict[str, Any]]) ->
             verbosity="queryPlanner")
 
 
-__all__ = ["BackgroundWriter", "PyMongoError", "SORT_ASCENDING", "SORT_DESCENDING", "delete_all",
-           "delete_by_ids", "explain_aggregate", "insert_many", "insert_one_unique", "set_field_by_id",
-           "translate_errors", "update_many_by_id", "update_many_matching"]
+__all__ = ["BackgroundWriter", "OperationFailure", "PyMongoError", "SORT_ASCENDING", "SORT_DESCENDING",
+           "delete_all", "delete_by_ids", "explain_aggregate", "insert_many", "insert_one_unique",
+           "set_field_by_id", "translate_errors", "update_many_by_id", "update_many_matching"]

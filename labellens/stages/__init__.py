@@ -4,9 +4,9 @@ from labellens.stages.base import CompileContext, Stage
 from labellens.stages.fields import ExcludeFields, FilterLabels, SelectFields
 from labellens.stages.filtering import Exclude, Exists, Match, MatchTags, Select
 from labellens.stages.ordering import Limit, Shuffle, Skip, SortBy, Take
-from labellens.stages.sharding import Shard
 from labellens.stages.registry import STAGES, stage_from_json, stage_to_json, stages_from_json
+from labellens.stages.sharding import Shard
 
 __all__ = ["STAGES", "CompileContext", "Exclude", "ExcludeFields", "Exists", "FilterLabels", "Limit",
-           "Match", "MatchTags", "Select", "SelectFields", "Shard", "Shuffle", "Skip", "SortBy", "Stage", "Take",
-           "stage_from_json", "stage_to_json", "stages_from_json"]
+           "Match", "MatchTags", "Select", "SelectFields", "Shard", "Shuffle", "Skip", "SortBy", "Stage",
+           "Take", "stage_from_json", "stage_to_json", "stages_from_json"]

@@ -65,7 +65,11 @@ def _multiplier(seed: int) -> int:
 
 @dataclass(frozen=True, repr=False)
 class Take(Stage):
-    """``size`` random samples; the same ``seed`` gives the same samples in any process."""
+    """``size`` random samples; the same ``seed`` gives the same samples in any process.
+
+    Without a seed, one is drawn when the stage is made, so one view object always
+    shows the same samples (and its JSON, which holds the seed, too).
+    """
 
     size: Any
     seed: Any = None

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+import labellens as ll
 from labellens import F
-from labellens.errors import FieldNotFoundError, ValidationError
+from labellens.errors import DatasetNotFoundError, FieldNotFoundError, ValidationError
 
 
 def test_saved_views_round_trip(small) -> None:
@@ -84,3 +85,25 @@ def test_sorting_an_indexed_field_uses_the_index(small, backend) -> None:
     assert "IXSCAN" in plan and "SORT" not in plan
     tagged = small.dataset.match_tags("odd").sort_by("score").limit(5)
     assert tagged.values("score") == [None, 0.1, 0.3, 0.7, 0.8]
+
+
+def test_views_see_fields_another_dataset_object_added(small) -> None:
+    """Views compile against the schema last read, and read it again for a field they do not know."""
+    other = ll.load_dataset(small.dataset.name)
+    other.set_values("late", list(range(10)))
+    stale = small.dataset
+    assert stale.sort_by("late", reverse=True).values("late")[:2] == [9, 8]
+    assert stale.match(F("late") > 6).values("late") == [7, 8, 9]
+    assert stale.mean("late") == 4.5
+    assert "late" in stale.get_field_schema()
+    with pytest.raises(FieldNotFoundError, match="'later'"):
+        stale.values("later")
+
+
+def test_reading_a_view_of_a_deleted_dataset_raises(small) -> None:
+    view = small.dataset.match_tags("odd")
+    ll.delete_dataset(small.dataset.name)
+    with pytest.raises(DatasetNotFoundError, match=small.dataset.name):
+        view.values("id")
+    with pytest.raises(DatasetNotFoundError):
+        view.count_values("tags")

@@ -1,0 +1,115 @@
+"""View benchmark: labellens views vs hand-written pymongo queries on the same server.
+
+    python bench/views.py [--n 100000] [--repeat 5]
+
+The samples are inserted with a raw ``insert_many`` in the shape labellens
+writes (the fields are declared through the Dataset API), so setup is quick.
+Each row times one view against the query a pymongo user would write for the
+same result, both returning the same Python values. The two sides run
+alternately, ``--repeat`` times each, and the best time of each is shown (the
+machine is shared, so single runs are noisy). Target (issue 3): labellens
+within 1.3x of raw. The "samples" rows also build 100 Sample objects (labels
+decoded into pydantic models) where raw pymongo returns plain dicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+from bson import Binary, ObjectId
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import benchmark_server, print_table, timed  # noqa: E402
+
+import labellens as ll  # noqa: E402
+from labellens.stages.ordering import MAX_SEED  # noqa: E402
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+SEED = 51
+
+
+def make_doc(i: int, rng: random.Random) -> dict:
+    tags = ["test"] + (["mistake"] if rng.random() < 0.1 else []) + (["processed"] if i % 10 == 0 else [])
+    logits = np.asarray([rng.gauss(0, 1) for _ in range(10)], dtype="<f4")
+    return {"_id": ObjectId(), "filepath": f"/data/cifar10/{i:06d}.png", "tags": tags, "metadata": None,
+            "ground_truth": {"_id": ObjectId(), "_cls": "Classification", "tags": [],
+                             "label": CLASSES[i % 10], "confidence": None,
+                             "logits": Binary(logits.tobytes())},
+            "mistakenness": rng.random(), "_rand": rng.random()}
+
+
+def populate(n: int) -> ll.Dataset:
+    dataset = ll.Dataset("bench-views")
+    dataset.declare_fields({"ground_truth": "EmbeddedDocumentField(Classification)",
+                            "mistakenness": "FloatField"})
+    rng = random.Random(0)
+    collection = dataset.sample_collection()
+    for start in range(0, n, 10_000):
+        collection.insert_many([make_doc(i, rng) for i in range(start, min(start + 10_000, n))])
+    return dataset
+
+
+def cases(dataset: ll.Dataset) -> list[tuple[str, object, object]]:
+    """(name, labellens call, raw pymongo call) triples returning equal values."""
+    raw = dataset.sample_collection()
+    key = {"$mod": [{"$multiply": ["$_rand", SEED % MAX_SEED + 1]}, 1]}
+    top = [("mistakenness", -1)]
+    return [
+        ("len(match_tags('mistake'))",
+         lambda: len(dataset.match_tags("mistake")),
+         lambda: raw.count_documents({"tags": {"$in": ["mistake"]}})),
+        ("sort_by(mistakenness).limit(100) ids",
+         lambda: dataset.sort_by("mistakenness", reverse=True).limit(100).values("id"),
+         lambda: [str(d["_id"]) for d in raw.find({}, {"_id": 1}, sort=top, limit=100)]),
+        ("sort_by(mistakenness).limit(100) samples",
+         lambda: [s.id for s in dataset.sort_by("mistakenness", reverse=True).limit(100)],
+         lambda: [str(d["_id"]) for d in raw.find({}, sort=top, limit=100)]),
+        ("take(1000, seed) ids",
+         lambda: dataset.take(1000, seed=SEED).values("id"),
+         lambda: [str(d["_id"]) for d in raw.aggregate([
+             {"$addFields": {"k": key}}, {"$sort": {"k": 1, "_id": 1}}, {"$limit": 1000},
+             {"$project": {"_id": 1}}])]),
+        ("values('ground_truth.label')",
+         lambda: dataset.values("ground_truth.label"),
+         lambda: [(d.get("ground_truth") or {}).get("label")
+                  for d in raw.find({}, {"ground_truth.label": 1, "_id": 0})]),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    with benchmark_server("bench_views"):
+        setup, dataset = timed(lambda: populate(args.n))
+        print(f"{args.n} samples inserted in {setup:.1f} s")
+        rows = []
+        for indexed in (False, True):
+            if indexed:
+                dataset.create_index("mistakenness")
+            for name, ours, theirs in cases(dataset):
+                if indexed and "sort_by" not in name:
+                    continue
+                ours_s, raw_s, ours_value, raw_value = float("inf"), float("inf"), None, None
+                for _ in range(args.repeat):
+                    elapsed, ours_value = timed(ours)
+                    ours_s = min(ours_s, elapsed)
+                    elapsed, raw_value = timed(theirs)
+                    raw_s = min(raw_s, elapsed)
+                assert ours_value == raw_value, f"{name}: labellens and raw results differ"
+                label = f"{name} [{'index' if indexed else 'no index'}]" if "sort_by" in name else name
+                rows.append([label, ours_s * 1e3, raw_s * 1e3, f"{ours_s / raw_s:.2f}x"])
+        print_table(["operation", "labellens ms", "raw ms", "ratio"], rows)
+        sampled_s, _ = timed(lambda: list(dataset.sample_collection().aggregate(
+            [{"$sample": {"size": 1000}}, {"$project": {"_id": 1}}])), args.repeat)
+        print(f"(for scale: an unseeded raw $sample of 1000 ids takes {sampled_s * 1e3:.1f} ms)")
+        dataset.delete()
+
+
+if __name__ == "__main__":
+    main()

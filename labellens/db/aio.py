@@ -1,0 +1,268 @@
+"""Async data access for the App server.
+
+The server reads and writes samples through an :class:`AsyncData` object so that
+its handlers never block the event loop and never build a query by hand: they
+pass pipelines that views compiled (``view.pipeline()``) and these functions only
+append paging (``$skip``/``$limit``/``$project``) or a final grouping step.
+
+Two implementations share that interface:
+
+- :class:`MongoData` uses pymongo's ``AsyncMongoClient`` (one per event loop),
+- :class:`MockData` serves the ``mongomock://`` backend by running the sync
+  mongomock calls in a worker thread, so the same server code runs in tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from bson import ObjectId
+from pymongo.errors import (
+    AutoReconnect,
+    ConnectionFailure,
+    OperationFailure,
+    ServerSelectionTimeoutError,
+)
+
+from labellens.db import client, config
+from labellens.errors import ValidationError
+
+ID_BATCH = 10_000
+
+Pipeline = list[dict[str, Any]]
+
+
+class AsyncData:
+    """Async reads and writes on one database; subclasses supply the four primitives."""
+
+    def __init__(self, uri: str, name: str) -> None:
+        self.uri = uri
+        self.name = name
+
+    async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def _find_one(self, collection: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    async def _update_many(self, collection: str, query: Mapping[str, Any],
+                           update: Mapping[str, Any]) -> int:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Release connections (the object must not be used afterwards)."""
+
+    async def aggregate(self, collection: str, pipeline: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Run a view's pipeline and return every document."""
+        with _translated(self.uri):
+            return await self._aggregate(collection, list(pipeline))
+
+    async def page(self, collection: str, pipeline: Sequence[dict[str, Any]], *, offset: int,
+                   limit: int, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """One page of a view: ``offset`` documents skipped, at most ``limit`` returned.
+
+        ``fields`` restricts the documents to those paths (plus ``_id``) so large
+        fields such as logits are never sent.
+        """
+        stages: Pipeline = list(pipeline)
+        if offset:
+            stages.append({"$skip": int(offset)})
+        stages.append({"$limit": int(limit)})
+        if fields is not None:
+            stages.append({"$project": {path: 1 for path in fields}})
+        return await self.aggregate(collection, stages)
+
+    async def count(self, collection: str, pipeline: Sequence[dict[str, Any]]) -> int:
+        """The number of documents a view's pipeline yields."""
+        rows = await self.aggregate(collection, [*pipeline, {"$count": "n"}])
+        return int(rows[0]["n"]) if rows else 0
+
+    async def ids(self, collection: str, pipeline: Sequence[dict[str, Any]]) -> list[ObjectId]:
+        """The ``_id`` of every document of a view, in view order."""
+        rows = await self.aggregate(collection, [*pipeline, {"$project": {"_id": 1}}])
+        return [row["_id"] for row in rows]
+
+    async def count_values(self, collection: str, pipeline: Sequence[dict[str, Any]],
+                           path: str) -> dict[Any, int]:
+        """How many documents of a view have each value of ``path`` (list items counted singly)."""
+        ref = "$" + path
+        rows = await self.aggregate(collection, [
+            *pipeline,
+            {"$project": {"_v": ref}},
+            {"$unwind": {"path": "$_v", "preserveNullAndEmptyArrays": False}},
+            {"$group": {"_id": "$_v", "n": {"$sum": 1}}},
+        ])
+        return {row["_id"]: int(row["n"]) for row in rows if row["_id"] is not None}
+
+    async def summarize(self, collection: str, pipeline: Sequence[dict[str, Any]], *,
+                        value_paths: Sequence[str] = (), bound_paths: Sequence[str] = ()) -> dict[str, Any]:
+        """Count, value counts and bounds of a view in one pass over it (a ``$facet``).
+
+        Returns ``{"count": n, "values": {path: {value: n}}, "bounds": {path: (min, max)}}``,
+        with list items counted singly, as :meth:`count_values` and :meth:`bounds` do.
+        """
+        project: dict[str, Any] = {"_id": 1}
+        project.update({f"v{i}": "$" + path for i, path in enumerate(value_paths)})
+        project.update({f"b{i}": "$" + path for i, path in enumerate(bound_paths)})
+        facets: dict[str, Any] = {"count": [{"$count": "n"}]}
+        for i in range(len(value_paths)):
+            facets[f"v{i}"] = [{"$unwind": f"$v{i}"}, {"$group": {"_id": f"$v{i}", "n": {"$sum": 1}}}]
+        group: dict[str, Any] = {"_id": None}
+        for i in range(len(bound_paths)):
+            group[f"min{i}"] = {"$min": f"$b{i}"}
+            group[f"max{i}"] = {"$max": f"$b{i}"}
+        facets["bounds"] = [{"$group": group}]
+        rows = await self.aggregate(collection, [*pipeline, {"$project": project}, {"$facet": facets}])
+        result = rows[0] if rows else {}
+        count = result.get("count") or [{"n": 0}]
+        bounds = (result.get("bounds") or [{}])[0]
+        return {
+            "count": int(count[0]["n"]),
+            "values": {path: {row["_id"]: int(row["n"]) for row in result.get(f"v{i}", [])
+                              if row["_id"] is not None}
+                       for i, path in enumerate(value_paths)},
+            "bounds": {path: (bounds.get(f"min{i}"), bounds.get(f"max{i}"))
+                       for i, path in enumerate(bound_paths)},
+        }
+
+    async def bounds(self, collection: str, pipeline: Sequence[dict[str, Any]],
+                     paths: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+        """The (min, max) of each numeric path over a view; (None, None) when it has no values."""
+        if not paths:
+            return {}
+        group: dict[str, Any] = {"_id": None}
+        for i, path in enumerate(paths):
+            group[f"min{i}"] = {"$min": "$" + path}
+            group[f"max{i}"] = {"$max": "$" + path}
+        rows = await self.aggregate(collection, [*pipeline, {"$group": group}])
+        row = rows[0] if rows else {}
+        return {path: (row.get(f"min{i}"), row.get(f"max{i}")) for i, path in enumerate(paths)}
+
+    async def find_by_id(self, collection: str, sample_id: str) -> dict[str, Any] | None:
+        """The full document with this id, or None (also for a malformed id)."""
+        if not ObjectId.is_valid(sample_id):
+            return None
+        with _translated(self.uri):
+            return await self._find_one(collection, {"_id": ObjectId(sample_id)})
+
+    async def find_by_filepath(self, collection: str, filepath: str) -> dict[str, Any] | None:
+        """The first document whose ``filepath`` equals this exact string, or None."""
+        with _translated(self.uri):
+            return await self._find_one(collection, {"filepath": {"$eq": filepath}})
+
+    async def add_tag(self, collection: str, ids: Sequence[ObjectId], tag: str) -> int:
+        """Add ``tag`` to the samples with these ids; returns how many were changed."""
+        return await self._update_ids(collection, ids, {"$addToSet": {"tags": tag}}, {"tags": {"$ne": tag}})
+
+    async def remove_tag(self, collection: str, ids: Sequence[ObjectId], tag: str) -> int:
+        """Remove ``tag`` from the samples with these ids; returns how many were changed."""
+        return await self._update_ids(collection, ids, {"$pull": {"tags": tag}}, {"tags": tag})
+
+    async def _update_ids(self, collection: str, ids: Sequence[ObjectId], update: dict[str, Any],
+                          condition: dict[str, Any]) -> int:
+        changed = 0
+        with _translated(self.uri):
+            for start in range(0, len(ids), ID_BATCH):
+                batch = list(ids[start:start + ID_BATCH])
+                changed += await self._update_many(collection, {"_id": {"$in": batch}, **condition}, update)
+        return changed
+
+
+class MongoData(AsyncData):
+    """A real MongoDB server through pymongo's ``AsyncMongoClient``.
+
+    The client is bound to the event loop that first uses it; a call from
+    another loop (a test client's new loop) gets a client of its own.
+    """
+
+    def __init__(self, uri: str, name: str) -> None:
+        super().__init__(uri, name)
+        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+
+    def _db(self) -> Any:
+        loop = asyncio.get_running_loop()
+        mongo = self._clients.get(loop)
+        if mongo is None:
+            mongo = client.get_async_client(self.uri)
+            self._clients[loop] = mongo
+        return mongo[self.name]
+
+    async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
+        cursor = await self._db()[collection].aggregate(pipeline)
+        return await cursor.to_list(None)
+
+    async def _find_one(self, collection: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
+        return await self._db()[collection].find_one(query)
+
+    async def _update_many(self, collection: str, query: Mapping[str, Any],
+                           update: Mapping[str, Any]) -> int:
+        result = await self._db()[collection].update_many(query, update)
+        return result.modified_count
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        mongo = self._clients.pop(loop, None)
+        if mongo is not None:
+            await mongo.close()
+
+
+class MockData(AsyncData):
+    """The ``mongomock://`` backend: sync mongomock calls run in a worker thread, one at a time."""
+
+    def __init__(self, uri: str, name: str) -> None:
+        super().__init__(uri, name)
+        self._lock = threading.Lock()
+
+    def _collection(self, collection: str) -> Any:
+        return client.get_database(self.uri, self.name)[collection]
+
+    def _locked(self, function: Any, *args: Any) -> Any:
+        with self._lock:
+            return function(*args)
+
+    async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
+        coll = self._collection(collection)
+        try:
+            return await asyncio.to_thread(self._locked, lambda: list(coll.aggregate(pipeline)))
+        except NotImplementedError as exc:
+            raise ValidationError(f"the mongomock:// backend cannot run this view ({exc}); "
+                                  "use a real MongoDB server for it") from None
+
+    async def _find_one(self, collection: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
+        coll = self._collection(collection)
+        return await asyncio.to_thread(self._locked, coll.find_one, dict(query))
+
+    async def _update_many(self, collection: str, query: Mapping[str, Any],
+                           update: Mapping[str, Any]) -> int:
+        coll = self._collection(collection)
+        result = await asyncio.to_thread(self._locked, coll.update_many, dict(query), dict(update))
+        return result.modified_count
+
+
+def open_data(uri: str | None = None, name: str | None = None) -> AsyncData:
+    """The async data access for ``uri`` (default: the configured database)."""
+    uri = uri or client.resolve_uri()
+    name = name or config.database_name()
+    if config.is_mock(uri):
+        return MockData(uri, name)
+    return MongoData(uri, name)
+
+
+@contextlib.contextmanager
+def _translated(uri: str) -> Iterator[None]:
+    """Turn driver failures into labellens errors: unreachable server, rejected query."""
+    try:
+        yield
+    except (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect) as exc:
+        raise client.unavailable(uri, exc) from None
+    except OperationFailure as exc:
+        detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise ValidationError(
+            f"the database rejected this view ({detail}); change the view or its filters") from None
+
+
+__all__ = ["AsyncData", "MockData", "MongoData", "open_data"]

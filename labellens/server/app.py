@@ -1,0 +1,201 @@
+"""The App's ASGI application: routes, security checks and JSON errors, built per call.
+
+``create_app()`` returns a Starlette app that holds everything it needs on
+``app.state`` (no module globals), so a test, a session and the CLI can each
+run their own. Security, in order of the checks each request meets:
+
+- a token, when one is set (required to bind beyond 127.0.0.1), must come with
+  every request as ``?token=`` or the ``X-LabelLens-Token`` header;
+- without a token only loopback host names are accepted (no DNS rebinding);
+- requests that write must send JSON (a plain HTML form on another site cannot);
+- responses forbid loading anything from other origins (Content-Security-Policy).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from http.cookies import CookieError, SimpleCookie
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from labellens.db.aio import AsyncData, open_data
+from labellens.errors import (
+    DatabaseUnavailableError,
+    DatasetNotFoundError,
+    LabelLensError,
+    SampleNotFoundError,
+)
+from labellens.server import media, routes, routes_session
+from labellens.server.state import AppState, ServerContext
+
+STATIC_DIR = Path(__file__).with_name("static")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+TOKEN_HEADER = b"x-labellens-token"
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+     b"connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+log = logging.getLogger("labellens.server")
+
+
+def create_app(state: AppState | None = None, *, token: str | None = None,
+               cache_dir: str | Path | None = None, data: AsyncData | None = None) -> Starlette:
+    """A new App server (ASGI) showing ``state`` (default: no dataset chosen yet).
+
+    Parameters
+    ----------
+    state
+        The session state to serve; a Session passes its own to push live updates.
+    token
+        A secret every request must carry (``?token=`` or the ``X-LabelLens-Token``
+        header). Required when the server is reachable from other machines.
+    cache_dir
+        Where thumbnails of large images are cached (default:
+        :func:`labellens.server.media.default_cache_dir`).
+    data
+        The async data access (default: the configured database).
+    """
+    context = ServerContext(state=state or AppState(), data=data or open_data(),
+                            cache_dir=Path(cache_dir) if cache_dir else media.default_cache_dir())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        context.state.close_streams()
+        await context.data.close()
+
+    app = Starlette(
+        routes=[
+            Route("/", _index),
+            *routes.ROUTES,
+            *routes_session.ROUTES,
+            Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
+        exception_handlers={LabelLensError: _labellens_error, HTTPException: _http_error,
+                            Exception: _unexpected_error},
+        lifespan=lifespan,
+    )
+    app.state.labellens = context
+    app.add_middleware(_Guard, token=token)
+    return app
+
+
+async def _index(request: Request) -> Response:
+    return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    """The JSON body of every error: ``{"error": message, "status": status}``."""
+    return JSONResponse({"error": message, "status": status}, status_code=status)
+
+
+async def _labellens_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, (DatasetNotFoundError, SampleNotFoundError)):
+        status = 404
+    elif isinstance(exc, DatabaseUnavailableError):
+        status = 503
+    else:
+        status = 400
+    return error_response(status, str(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, exc.detail)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error serving %s", request.url.path, exc_info=exc)
+    return error_response(500, "internal error in the labellens server; see its log")
+
+
+class _Guard:
+    """Pure ASGI middleware: token and host checks, JSON-only writes, headers, Server-Timing.
+
+    A valid token given in the URL is also set as an HttpOnly cookie, so the
+    page's own requests (scripts, images, the event stream) carry it too.
+    """
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token
+        digest = hashlib.sha256(token.encode()).hexdigest()[:12] if token else ""
+        self.cookie = f"labellens_{digest}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        refusal = self._refusal(scope, headers)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        set_cookie = self.token is not None and self._cookie_of(headers) != self.token
+        started = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                elapsed = (time.perf_counter() - started) * 1000
+                extra = [*SECURITY_HEADERS, (b"server-timing", f"app;dur={elapsed:.2f}".encode())]
+                if set_cookie:
+                    extra.append((b"set-cookie", f"{self.cookie}={self.token}; HttpOnly; SameSite=Strict; "
+                                                 "Path=/".encode()))
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> Response | None:
+        if self.token is not None:
+            given = _token_of(scope, headers) or self._cookie_of(headers)
+            if given is None or not hmac.compare_digest(given.encode(), self.token.encode()):
+                return error_response(401, "this App needs its token: open the URL the session printed, "
+                                           "which ends in ?token=...")
+        elif _host_name(headers.get(b"host", b"").decode("latin-1")) not in LOOPBACK_HOSTS:
+            return error_response(403, "this App only answers on 127.0.0.1 / localhost; to serve other "
+                                       "machines launch it with an address and use the token URL")
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if kind != b"application/json":
+                return error_response(415, "send requests that change data as application/json")
+        return None
+
+    def _cookie_of(self, headers: dict[bytes, bytes]) -> str | None:
+        cookies = SimpleCookie()
+        try:
+            cookies.load(headers.get(b"cookie", b"").decode("latin-1"))
+        except CookieError:
+            return None
+        morsel = cookies.get(self.cookie)
+        return morsel.value if morsel else None
+
+
+def _token_of(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+    if TOKEN_HEADER in headers:
+        return headers[TOKEN_HEADER].decode("latin-1")
+    values: Sequence[str] = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [])
+    return values[0] if values else None
+
+
+def _host_name(host: str) -> str:
+    if host.startswith("["):
+        return host.split("]")[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host

@@ -1,0 +1,202 @@
+"""Turn what the browser sends into views, and stored documents into JSON.
+
+The browser sends the session's view as stage JSON plus the sidebar's choices
+(tags, ranges, classes, sort). Stages are rebuilt only through the stage
+registry (``dataset.view_from_json``) and the sidebar's choices only through the
+public view API (``match_tags``, ``match``, ``sort_by``), with field names
+checked against the schema first, so every value from the browser meets the
+same validation as Python code and no pipeline is written here. Ranges and
+classes are plain query filters (``{"x": {"$gte": lo, "$lte": hi}}``) rather
+than ``$expr`` expressions so that MongoDB can answer them from an index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from bson import Binary, ObjectId
+
+from labellens.dataset import load_dataset
+from labellens.dataset.codec import NDARRAY
+from labellens.errors import LabelLensError, ValidationError
+from labellens.labels import decode_array
+
+CLASSIFICATION = "EmbeddedDocumentField(Classification)"
+NUMERIC = ("FloatField", "IntField")
+SORTABLE = ("FloatField", "IntField", "StringField", "BooleanField", "DateTimeField")
+GROUND_TRUTH_NAMES = ("ground_truth", "gt", "label", "labels")
+MAX_ARRAY_ITEMS = 4096
+
+
+@dataclass(frozen=True)
+class GridSchema:
+    """Which fields the grid shows, read from a field schema."""
+
+    label_fields: tuple[str, ...]
+    numeric_fields: tuple[str, ...]
+    sort_fields: tuple[str, ...]
+
+    @classmethod
+    def of(cls, schema: Mapping[str, str]) -> GridSchema:
+        labels = [name for name, kind in schema.items() if kind == CLASSIFICATION]
+        labels.sort(key=lambda name: (name not in GROUND_TRUTH_NAMES, list(schema).index(name)))
+        numbers = [name for name, kind in schema.items() if kind in NUMERIC]
+        sortable = ["id", "filepath", *numbers,
+                    *(n for n, kind in schema.items() if kind in SORTABLE and n not in numbers
+                      and n != "filepath"),
+                    *(f"{name}.label" for name in labels), *(f"{name}.confidence" for name in labels)]
+        return cls(tuple(labels), tuple(numbers), tuple(sortable))
+
+    @property
+    def projection(self) -> list[str]:
+        """The stored paths a grid tile needs (never logits)."""
+        paths = ["_id", "filepath", "tags", "metadata.width", "metadata.height"]
+        for name in self.label_fields:
+            paths += [f"{name}.label", f"{name}.confidence"]
+        return paths + list(self.numeric_fields)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request's view, compiled: what the async handlers need, read once in a worker thread."""
+
+    dataset: Any
+    view: Any
+    schema: dict[str, str]
+    grid: GridSchema
+    pipeline: list[dict[str, Any]]
+
+    @property
+    def collection(self) -> str:
+        return str(self.dataset.collection_name)
+
+
+def prepare(name: str, body: Mapping[str, Any], *, filters: bool = True) -> Prepared:
+    """Load dataset ``name`` and compile the view ``body`` asks for (sync: it reads the catalog).
+
+    With ``filters=False`` only the session's stages (``body["view"]``) apply.
+    """
+    dataset = load_dataset(name)
+    view = build_view(dataset, body if filters else {"view": body.get("view")})
+    schema = view.get_field_schema()
+    return Prepared(dataset, view, schema, GridSchema.of(schema), view.pipeline())
+
+
+def build_view(dataset: Any, body: Mapping[str, Any]) -> Any:
+    """The view a request asks for: its stage JSON, then the sidebar's filters and sort.
+
+    ``body`` may hold ``view`` (a list of stage JSON) and ``filters``:
+    ``{"tags": [...], "ranges": {field: [lo, hi]}, "labels": {field: [classes]},
+    "sort": {"field": name, "reverse": bool}}``.
+    """
+    stages = body.get("view") or []
+    try:
+        view = dataset.view_from_json(stages)
+    except LabelLensError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ValidationError(f"invalid view: {exc}") from None
+    filters = body.get("filters") or {}
+    if not isinstance(filters, Mapping):
+        raise ValidationError("filters must be an object")
+    unknown = set(filters) - {"tags", "ranges", "labels", "sort"}
+    if unknown:
+        raise ValidationError(f"unknown filters {sorted(unknown)}; use tags, ranges, labels and sort")
+    schema = view.get_field_schema()
+    grid = GridSchema.of(schema)
+    tags = _strings(filters.get("tags") or [], "filters.tags")
+    if tags:
+        view = view.match_tags(tags)
+    for name, bounds in _mapping(filters.get("ranges"), "filters.ranges").items():
+        if name not in grid.numeric_fields:
+            raise ValidationError(
+                f"cannot filter {name!r} by range; numeric fields: {list(grid.numeric_fields)}")
+        low, high = _range(bounds, name)
+        view = view.match({name: {"$gte": low, "$lte": high}})
+    for name, classes in _mapping(filters.get("labels"), "filters.labels").items():
+        if name not in grid.label_fields:
+            raise ValidationError(f"cannot filter {name!r} by class; label fields: {list(grid.label_fields)}")
+        view = view.match({f"{name}.label": {"$in": _strings(classes, f"filters.labels.{name}")}})
+    sort = filters.get("sort")
+    if sort:
+        if not isinstance(sort, Mapping) or not isinstance(sort.get("field"), str):
+            raise ValidationError('sort must be {"field": name, "reverse": bool}')
+        if sort["field"] not in grid.sort_fields:
+            raise ValidationError(
+                f"cannot sort by {sort['field']!r}; sortable fields: {list(grid.sort_fields)}")
+        view = view.sort_by(sort["field"], reverse=bool(sort.get("reverse", False)))
+    return view
+
+
+def page_bounds(body: Mapping[str, Any], max_limit: int) -> tuple[int, int]:
+    """The ``(offset, limit)`` of a page request, checked."""
+    offset, limit = body.get("offset", 0), body.get("limit", 50)
+    for name, value in (("offset", offset), ("limit", limit)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(f"{name} must be a non-negative integer, got {value!r}")
+    if not 1 <= limit <= max_limit:
+        raise ValidationError(f"limit must be between 1 and {max_limit}, got {limit}")
+    return offset, limit
+
+
+def to_json(value: Any) -> Any:
+    """A stored document (or value) as JSON: ``_id`` -> ``id``, arrays as lists, no NaN."""
+    if isinstance(value, Mapping):
+        if value.get("_cls") == NDARRAY:
+            array = np.frombuffer(bytes(value["data"]), dtype=np.dtype(value["dtype"]))
+            return _array_json(array.reshape(value["shape"]))
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key == "_id":
+                out["id"] = to_json(item)
+            elif key == "_cls" or not key.startswith("_"):
+                out[key] = to_json(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, (bytes, Binary)):
+        return _array_json(decode_array(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _array_json(array: np.ndarray | None) -> Any:
+    if array is None:
+        return None
+    if array.size > MAX_ARRAY_ITEMS:
+        return f"<array of shape {list(array.shape)}>"
+    return [to_json(v) for v in array.tolist()] if array.ndim else to_json(array.item())
+
+
+def _strings(value: Any, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(f"{name} must be a list of strings")
+    return value
+
+
+def _mapping(value: Any, name: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{name} must be an object")
+    return value
+
+
+def _range(bounds: Any, name: str) -> tuple[float, float]:
+    if (not isinstance(bounds, list) or len(bounds) != 2
+            or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b)
+                       for b in bounds)):
+        raise ValidationError(f"the range of {name!r} must be [low, high] with finite numbers")
+    return float(bounds[0]), float(bounds[1])

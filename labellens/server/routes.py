@@ -1,0 +1,209 @@
+"""JSON handlers for datasets, samples, tags and media.
+
+Each handler validates its input, rebuilds the requested view through
+:mod:`labellens.server.query` (stage registry + public view API), takes the
+view's pipeline and reads or writes through the async data access of
+``labellens.db.aio``. Dataset records are read with the sync public API in a
+worker thread (they are small and the pages are the hot path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from bson import ObjectId
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from labellens.dataset import list_datasets, load_dataset
+from labellens.errors import SampleNotFoundError, ValidationError
+from labellens.server import media
+from labellens.server.query import Prepared, page_bounds, prepare, to_json
+from labellens.server.state import context_of
+
+MAX_PAGE = 500
+MAX_TAG_LENGTH = 100
+MAX_IDS = 100_000
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object (an empty body is ``{}``)."""
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ValidationError("the request body must be valid JSON") from None
+    if not isinstance(body, dict):
+        raise ValidationError("the request body must be a JSON object")
+    return body
+
+
+async def prepared(request: Request, body: Mapping[str, Any], *, filters: bool = True) -> Prepared:
+    """The dataset named in the URL and the view ``body`` asks for, compiled in a worker thread."""
+    return await run_in_threadpool(partial(prepare, request.path_params["name"], body, filters=filters))
+
+
+async def open_dataset(request: Request) -> Any:
+    """The dataset named in the URL (DatasetNotFoundError -> 404)."""
+    return await run_in_threadpool(load_dataset, request.path_params["name"])
+
+
+async def datasets(request: Request) -> Response:
+    """``GET /api/datasets``: the names of all datasets."""
+    return JSONResponse({"datasets": await run_in_threadpool(list_datasets)})
+
+
+async def summary(request: Request) -> Response:
+    """``GET /api/datasets/{name}`` or ``POST .../summary {view}``: counts, schema, tags, classes, ranges."""
+    body = await json_body(request) if request.method == "POST" else {}
+    job = await prepared(request, body, filters=False)
+    data, grid = context_of(request).data, job.grid
+    label_paths = [f"{name}.label" for name in grid.label_fields]
+    facts, total = await asyncio.gather(
+        data.summarize(job.collection, job.pipeline, value_paths=["tags", *label_paths],
+                       bound_paths=grid.numeric_fields),
+        data.count(job.collection, []) if job.pipeline else asyncio.sleep(0, None),
+    )
+    count, bounds, tags = facts["count"], facts["bounds"], facts["values"]["tags"]
+    label_counts = [facts["values"][path] for path in label_paths]
+    default_classes = list(job.dataset.default_classes or [])
+    seen = sorted({str(c) for counts in label_counts for c in counts} - set(default_classes))
+    return JSONResponse(to_json({
+        "name": job.dataset.name,
+        "count": count,
+        "total": count if total is None else total,
+        "schema": job.schema,
+        "label_fields": list(grid.label_fields),
+        "numeric_fields": list(grid.numeric_fields),
+        "sort_fields": list(grid.sort_fields),
+        "tags": dict(sorted(tags.items())),
+        "default_classes": default_classes,
+        "classes": default_classes + seen,
+        "label_counts": {name: {str(k): v for k, v in counts.items()}
+                         for name, counts in zip(grid.label_fields, label_counts)},
+        "bounds": {name: list(b) for name, b in bounds.items()},
+    }))
+
+
+async def tags(request: Request) -> Response:
+    """``POST /api/datasets/{name}/tags {view}``: tag counts of the session's view (cheaper than summary)."""
+    job = await prepared(request, await json_body(request), filters=False)
+    counts = await context_of(request).data.count_values(job.collection, job.pipeline, "tags")
+    return JSONResponse({"tags": dict(sorted(counts.items()))})
+
+
+async def samples(request: Request) -> Response:
+    """``POST /api/datasets/{name}/samples {view, filters, offset, limit}``: one page of grid tiles."""
+    body = await json_body(request)
+    offset, limit = page_bounds(body, MAX_PAGE)
+    job = await prepared(request, body)
+    docs = await context_of(request).data.page(job.collection, job.pipeline, offset=offset, limit=limit,
+                                               fields=job.grid.projection)
+    return JSONResponse({
+        "samples": to_json(docs),
+        "offset": offset,
+        "next_offset": offset + len(docs) if len(docs) == limit else None,
+    })
+
+
+async def count(request: Request) -> Response:
+    """``POST /api/datasets/{name}/count {view, filters}``: how many samples the filtered view has."""
+    job = await prepared(request, await json_body(request))
+    return JSONResponse({"count": await context_of(request).data.count(job.collection, job.pipeline)})
+
+
+async def sample(request: Request) -> Response:
+    """``GET /api/datasets/{name}/samples/{id}``: one sample with every field, logits included."""
+    dataset = await open_dataset(request)
+    sample_id = request.path_params["sample_id"]
+    doc = await context_of(request).data.find_by_id(dataset.collection_name, sample_id)
+    if doc is None:
+        raise SampleNotFoundError(f"no sample {sample_id!r} in dataset {dataset.name!r}")
+    return JSONResponse(to_json(doc))
+
+
+async def tag(request: Request) -> Response:
+    """``POST /api/datasets/{name}/tag {tag, remove, ids | view+filters}``: tag or untag, written at once.
+
+    With ``ids`` only those samples change; without, every sample of the
+    (filtered) view does.
+    """
+    body = await json_body(request)
+    label = _tag_of(body)
+    dataset = await open_dataset(request)
+    data, collection = context_of(request).data, dataset.collection_name
+    if "ids" in body:
+        ids = _ids_of(body["ids"])
+    else:
+        job = await prepared(request, body)
+        ids = await data.ids(collection, job.pipeline)
+    write = data.remove_tag if body.get("remove") else data.add_tag
+    changed = await write(collection, ids, label)
+    context_of(request).state.publish("tagged")
+    return JSONResponse({"tag": label, "removed": bool(body.get("remove")), "samples": len(ids),
+                         "changed": changed})
+
+
+async def sample_media(request: Request) -> Response:
+    """``GET /media/{name}/{sample_id}[?thumb=1]``: the image of a sample."""
+    dataset = await open_dataset(request)
+    sample_id = request.path_params["sample_id"]
+    doc = await context_of(request).data.find_by_id(dataset.collection_name, sample_id)
+    if doc is None or not isinstance(doc.get("filepath"), str):
+        raise SampleNotFoundError(f"no sample {sample_id!r} with media in dataset {dataset.name!r}")
+    return await _serve(request, doc["filepath"])
+
+
+async def path_media(request: Request) -> Response:
+    """``GET /media/{name}?filepath=...[&thumb=1]``: a file that is the filepath of a sample."""
+    filepath = media.check_requested_path(request.query_params.get("filepath", ""))
+    dataset = await open_dataset(request)
+    doc = await context_of(request).data.find_by_filepath(dataset.collection_name, filepath)
+    if doc is None:
+        raise SampleNotFoundError(f"{filepath} is not the filepath of a sample of {dataset.name!r}")
+    return await _serve(request, filepath)
+
+
+async def _serve(request: Request, filepath: str) -> Response:
+    path = await run_in_threadpool(media.resolve_media, filepath)
+    if request.query_params.get("thumb") not in (None, "", "0"):
+        path = await run_in_threadpool(media.thumbnail, path, context_of(request).cache_dir)
+    return FileResponse(path, media_type=media.media_type(path),
+                        headers={"Cache-Control": "private, max-age=300"})
+
+
+def _tag_of(body: Mapping[str, Any]) -> str:
+    label = body.get("tag")
+    if not isinstance(label, str) or not label.strip() or len(label) > MAX_TAG_LENGTH:
+        raise ValidationError(f"tag must be a non-empty string of at most {MAX_TAG_LENGTH} characters")
+    return label.strip()
+
+
+def _ids_of(value: Any) -> list[ObjectId]:
+    if not isinstance(value, list) or len(value) > MAX_IDS:
+        raise ValidationError(f"ids must be a list of at most {MAX_IDS} sample ids")
+    bad = [v for v in value if not isinstance(v, str) or not ObjectId.is_valid(v)]
+    if bad:
+        raise ValidationError(f"ids must be sample ids (24 hex characters), got {bad[0]!r:.60}")
+    return [ObjectId(v) for v in dict.fromkeys(value)]
+
+
+ROUTES = [
+    Route("/api/datasets", datasets),
+    Route("/api/datasets/{name}", summary),
+    Route("/api/datasets/{name}/summary", summary, methods=["POST"]),
+    Route("/api/datasets/{name}/tags", tags, methods=["POST"]),
+    Route("/api/datasets/{name}/samples", samples, methods=["POST"]),
+    Route("/api/datasets/{name}/count", count, methods=["POST"]),
+    Route("/api/datasets/{name}/samples/{sample_id}", sample),
+    Route("/api/datasets/{name}/tag", tag, methods=["POST"]),
+    Route("/media/{name}/{sample_id}", sample_media),
+    Route("/media/{name}", path_media),
+]

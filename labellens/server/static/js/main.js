@@ -1,0 +1,271 @@
+// The App: follows the session (what Python shows), loads pages of samples as the grid scrolls,
+// applies the sidebar's filters and writes tags.
+
+import { api, dsPath, openEvents } from "./api.js";
+import { setClasses } from "./colors.js";
+import { Grid } from "./grid.js";
+import { Modal } from "./modal.js";
+import { Sidebar } from "./sidebar.js";
+
+const PAGE = 60;
+const SCORE_NAMES = ["mistakenness", "label_issue", "label_quality", "hardness"];
+
+const app = {
+  dataset: null,
+  view: [],
+  version: -1,
+  summary: null,
+  filters: Sidebar.empty(),
+  nextOffset: 0,
+  count: null,
+  loading: null,
+  generation: 0,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function toast(message, isError = true) {
+  const node = $("toast");
+  node.textContent = message instanceof Error ? message.message : String(message);
+  node.classList.toggle("error", isError);
+  node.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { node.hidden = true; }, 4000);
+}
+
+const grid = new Grid($("grid"), {
+  onOpen: (id) => modal.open(id),
+  onSelect: (ids) => selectionChanged(ids),
+});
+
+const modal = new Modal({
+  grid,
+  getDataset: () => app.dataset,
+  getClasses: () => {
+    const summary = app.summary || {};
+    return (summary.default_classes && summary.default_classes.length) ? summary.default_classes : [];
+  },
+  getTotal: () => app.count,
+  onNeedMore: () => loadMore(),
+  onError: toast,
+});
+
+const sidebar = new Sidebar((filters) => {
+  app.filters = filters;
+  api("api/session/ui", { filters }).catch(() => {});
+  reload();
+});
+
+function describeView(stages) {
+  if (!stages.length) return "";
+  return stages.map((stage) => {
+    const args = Object.entries(stage.kwargs || {})
+      .filter(([, v]) => v !== null && v !== false)
+      .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`);
+    return `${stage._cls}(${args.join(", ")})`;
+  }).join(" → ");
+}
+
+function scoreField() {
+  const numbers = app.summary ? app.summary.numeric_fields : [];
+  const sorted = app.filters.sort && app.filters.sort.field;
+  if (sorted && numbers.includes(sorted)) return sorted;
+  return SCORE_NAMES.find((name) => numbers.includes(name)) || numbers[0] || null;
+}
+
+function requestBody(extra = {}) {
+  return { view: app.view, filters: app.filters, ...extra };
+}
+
+async function applySession(state) {
+  app.version = state.version;
+  app.dataset = state.dataset;
+  app.view = state.view || [];
+  app.filters = Sidebar.empty();
+  sidebar.reset();
+  modal.close();
+  grid.setSelection([]);
+  if (!app.dataset) {
+    await showPicker();
+    return;
+  }
+  $("picker").hidden = true;
+  await loadSummary();
+  await reload();
+}
+
+async function showPicker() {
+  const { datasets } = await api("api/datasets");
+  const picker = $("picker");
+  $("dataset-name").textContent = "no dataset";
+  grid.clear({});
+  const buttons = datasets.map((name) => {
+    const button = document.createElement("button");
+    button.textContent = name;
+    button.addEventListener("click", async () => {
+      app.dataset = name;
+      app.view = [];
+      picker.hidden = true;
+      await loadSummary();
+      await reload();
+    });
+    return button;
+  });
+  const title = document.createElement("h2");
+  title.textContent = datasets.length ? "Choose a dataset" : "No datasets yet";
+  picker.replaceChildren(title, ...buttons);
+  picker.hidden = false;
+}
+
+async function loadSummary() {
+  try {
+    app.summary = await api(dsPath(app.dataset, "/summary"), { view: app.view });
+  } catch (err) {
+    toast(err);
+    return;
+  }
+  setClasses(app.summary.classes);
+  $("dataset-name").textContent = app.summary.name;
+  document.title = `${app.summary.name} · labellens`;
+  const desc = describeView(app.view);
+  $("view-desc").textContent = desc;
+  $("view-desc").hidden = !desc;
+  sidebar.render(app.summary);
+}
+
+async function refreshTagCounts() {
+  if (!app.dataset) return;
+  try {
+    const { tags } = await api(dsPath(app.dataset, "/tags"), { view: app.view });
+    app.summary = { ...app.summary, tags };
+    sidebar.updateTagCounts(tags);
+  } catch (err) {
+    toast(err);
+  }
+}
+
+async function updateCount(generation) {
+  try {
+    const { count } = await api(dsPath(app.dataset, "/count"), requestBody());
+    if (generation !== app.generation) return;
+    app.count = count;
+    const inView = app.summary ? app.summary.count : count;
+    const filtered = count !== inView ? ` of ${inView.toLocaleString()}` : "";
+    $("sample-count").textContent = `${count.toLocaleString()}${filtered} samples`;
+    $("sample-count").dataset.count = String(count);
+  } catch (err) {
+    toast(err);
+  }
+}
+
+async function reload() {
+  if (!app.dataset || !app.summary) return;
+  const generation = ++app.generation;
+  app.loading = null;
+  app.nextOffset = 0;
+  app.count = null;
+  grid.clear({
+    dataset: app.dataset,
+    labelFields: app.summary.label_fields,
+    scoreField: scoreField(),
+    hotTag: $("tag-input").value.trim(),
+  });
+  $("main").scrollTop = 0;
+  updateCount(generation);
+  await loadMore();
+}
+
+function loadMore() {
+  if (app.loading) return app.loading;
+  if (app.nextOffset === null || !app.dataset) return Promise.resolve();
+  const generation = app.generation;
+  $("status").textContent = "loading…";
+  app.loading = api(dsPath(app.dataset, "/samples"), requestBody({ offset: app.nextOffset, limit: PAGE }))
+    .then((page) => {
+      if (generation !== app.generation) return;
+      grid.append(page.samples);
+      app.nextOffset = page.next_offset;
+      $("status").textContent = grid.samples.length ? "" : "no samples match";
+      $("grid").dataset.loaded = String(grid.samples.length);
+    })
+    .catch((err) => {
+      if (generation === app.generation) app.nextOffset = null;
+      toast(err);
+    })
+    .finally(() => {
+      if (generation === app.generation) app.loading = null;
+      if (generation === app.generation && app.nextOffset !== null && sentinelNear()) loadMore();
+    });
+  return app.loading;
+}
+
+function sentinelNear() {
+  const main = $("main");
+  return $("sentinel").getBoundingClientRect().top < main.getBoundingClientRect().bottom + 800;
+}
+
+let selectionTimer = null;
+function selectionChanged(ids) {
+  $("selection-count").textContent = `${ids.size} selected`;
+  paintTagButtons();
+  clearTimeout(selectionTimer);
+  selectionTimer = setTimeout(() => api("api/session/selected", { ids: [...ids] }).catch(toast), 150);
+}
+
+function paintTagButtons() {
+  const none = $("tag-scope").value === "selected" && grid.selected.size === 0;
+  $("tag-add").disabled = none;
+  $("tag-remove").disabled = none;
+}
+
+async function writeTag(remove) {
+  const tag = $("tag-input").value.trim();
+  if (!tag) {
+    toast("type a tag first");
+    return;
+  }
+  const byIds = $("tag-scope").value === "selected";
+  const ids = [...grid.selected];
+  const body = byIds ? { tag, remove, ids } : requestBody({ tag, remove });
+  try {
+    const result = await api(dsPath(app.dataset, "/tag"), body);
+    grid.setTags(new Set(byIds ? ids : grid.samples.map((s) => s.id)), tag, remove);
+    toast(`${remove ? "removed" : "added"} "${tag}" on ${result.changed} of ${result.samples} samples`, false);
+  } catch (err) {
+    toast(err);
+  }
+  await refreshTagCounts();
+}
+
+function wire() {
+  $("tag-add").addEventListener("click", () => writeTag(false));
+  $("tag-remove").addEventListener("click", () => writeTag(true));
+  $("tag-scope").addEventListener("change", paintTagButtons);
+  $("select-page").addEventListener("click", () => grid.setSelection(grid.samples.map((s) => s.id)));
+  $("clear-selection").addEventListener("click", () => grid.setSelection([]));
+  new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) loadMore();
+  }, { root: $("main"), rootMargin: "800px" }).observe($("sentinel"));
+  paintTagButtons();
+}
+
+async function start() {
+  wire();
+  try {
+    await applySession(await api("api/session"));
+  } catch (err) {
+    toast(err);
+  }
+  openEvents({
+    state: (state) => { if (state.version !== app.version) applySession(state); },
+    refresh: async (state) => {
+      app.version = state.version;
+      await loadSummary();
+      await reload();
+    },
+    tagged: () => refreshTagCounts(),
+  });
+  document.body.dataset.ready = "1";
+}
+
+start();

@@ -1,0 +1,160 @@
+// The sample modal: the image large, every field of the sample, and each label's logits as a bar chart.
+// Arrow keys move to the previous / next sample of the grid, Esc closes.
+
+import { api, dsPath, mediaUrl } from "./api.js";
+import { formatNumber } from "./grid.js";
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function softmax(values) {
+  const top = Math.max(...values);
+  const exps = values.map((v) => Math.exp(v - top));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((v) => v / sum);
+}
+
+function describe(value) {
+  if (value === null || value === undefined) return "None";
+  if (Array.isArray(value)) {
+    if (value.every((v) => typeof v === "number")) return `[${value.map(formatNumber).join(", ")}]`;
+    return value.map(describe).join(", ");
+  }
+  if (typeof value === "number") return formatNumber(value);
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+export class Modal {
+  constructor({ grid, getDataset, getClasses, getTotal, onNeedMore, onError }) {
+    this.grid = grid;
+    this.getTotal = getTotal;
+    this.getDataset = getDataset;
+    this.getClasses = getClasses;
+    this.onNeedMore = onNeedMore;
+    this.onError = onError;
+    this.root = document.getElementById("modal");
+    this.index = -1;
+    this.request = 0;
+    for (const node of this.root.querySelectorAll("[data-close]")) {
+      node.addEventListener("click", () => this.close());
+    }
+    document.getElementById("modal-prev").addEventListener("click", () => this.move(-1));
+    document.getElementById("modal-next").addEventListener("click", () => this.move(1));
+    document.addEventListener("keydown", (event) => {
+      if (this.root.hidden) return;
+      if (event.key === "Escape") this.close();
+      else if (event.key === "ArrowRight" || event.key === "ArrowDown") this.move(1);
+      else if (event.key === "ArrowLeft" || event.key === "ArrowUp") this.move(-1);
+      else return;
+      event.preventDefault();
+    });
+  }
+
+  get isOpen() {
+    return !this.root.hidden;
+  }
+
+  open(sampleId) {
+    this.index = this.grid.samples.findIndex((s) => s.id === sampleId);
+    this.root.hidden = false;
+    this.show();
+  }
+
+  close() {
+    this.root.hidden = true;
+    this.index = -1;
+  }
+
+  async move(step) {
+    const next = this.index + step;
+    if (next < 0) return;
+    if (next >= this.grid.samples.length) {
+      await this.onNeedMore();
+      if (next >= this.grid.samples.length) return;
+    }
+    this.index = next;
+    this.show();
+  }
+
+  async show() {
+    const sample = this.grid.samples[this.index];
+    if (!sample) return;
+    const dataset = this.getDataset();
+    const request = ++this.request;
+    document.getElementById("modal-title").textContent =
+      `${this.index + 1} / ${this.getTotal() ?? this.grid.samples.length} · ${sample.filepath || sample.id}`;
+    const img = document.getElementById("modal-img");
+    img.src = mediaUrl(dataset, sample.id, false);
+    img.classList.remove("pixelated");
+    img.onload = () => img.classList.toggle("pixelated", img.naturalWidth < 96);
+    let full;
+    try {
+      full = await api(dsPath(dataset, `/samples/${sample.id}`));
+    } catch (err) {
+      this.onError(err);
+      return;
+    }
+    if (request !== this.request) return;
+    this.renderFields(full);
+    this.renderLogits(full);
+  }
+
+  renderFields(doc) {
+    const table = document.getElementById("modal-fields");
+    const rows = [];
+    const add = (name, value) => {
+      const row = el("tr");
+      row.append(el("td", "", name), el("td", "", value));
+      rows.push(row);
+    };
+    const entries = Object.entries(doc).sort(([a], [b]) => (b === "id") - (a === "id"));
+    for (const [name, value] of entries) {
+      if (value && typeof value === "object" && !Array.isArray(value)) {
+        for (const [key, inner] of Object.entries(value)) {
+          if (key === "_cls" || key === "logits") continue;
+          add(`${name}.${key}`, describe(inner));
+        }
+        if (Array.isArray(value.logits)) add(`${name}.logits`, `${value.logits.length} values (chart above)`);
+      } else {
+        add(name, describe(value));
+      }
+    }
+    table.replaceChildren(...rows);
+  }
+
+  renderLogits(doc) {
+    const root = document.getElementById("modal-logits");
+    const classes = this.getClasses();
+    const truthField = Object.keys(doc).find((k) => doc[k] && doc[k]._cls === "Classification");
+    const truth = truthField ? doc[truthField].label : undefined;
+    const charts = [];
+    for (const [name, value] of Object.entries(doc)) {
+      if (!value || !Array.isArray(value.logits) || !value.logits.length) continue;
+      const probs = softmax(value.logits);
+      const best = probs.indexOf(Math.max(...probs));
+      const chart = el("div", "chart");
+      chart.dataset.testid = "logits-chart";
+      chart.append(el("h4", "", `${name} · logits (bars: softmax)`));
+      value.logits.forEach((logit, i) => {
+        const label = classes[i] !== undefined ? classes[i] : String(i);
+        const row = el("div", "bar-row");
+        if (i === best) row.classList.add("pred");
+        if (label === truth) row.classList.add("gt");
+        const bar = el("div", "bar");
+        const fill = el("span");
+        fill.style.width = `${(probs[i] * 100).toFixed(1)}%`;
+        bar.append(fill);
+        row.title = `${label}: logit ${formatNumber(logit)}, p=${probs[i].toFixed(3)}`;
+        row.append(el("span", "name", label), bar, el("span", "v", formatNumber(logit)));
+        chart.append(row);
+      });
+      charts.push(chart);
+    }
+    root.replaceChildren(...charts);
+  }
+}

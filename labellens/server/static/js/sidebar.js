@@ -1,0 +1,204 @@
+// The sidebar: dataset facts, tag checkboxes, range sliders for numbers, class checkboxes, sort.
+// It owns the filter object sent to the server: {tags, ranges, labels, sort}.
+
+import { classColor } from "./colors.js";
+import { formatNumber } from "./grid.js";
+
+const STEPS = 1000;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function checkbox(label, count, checked, color, onToggle) {
+  const row = el("label");
+  const input = el("input");
+  input.type = "checkbox";
+  input.checked = checked;
+  input.value = label;
+  input.addEventListener("change", () => onToggle(input.checked));
+  row.append(input);
+  if (color) {
+    const swatch = el("span", "swatch");
+    swatch.style.background = color;
+    row.append(swatch);
+  }
+  row.append(el("span", "name", label), el("span", "n", count === undefined ? "" : String(count)));
+  return row;
+}
+
+export class Sidebar {
+  constructor(onChange) {
+    this.onChange = onChange;
+    this.filters = Sidebar.empty();
+    this.summary = null;
+    document.getElementById("sort-field").addEventListener("change", (event) => {
+      const field = event.target.value;
+      this.filters.sort = field ? { field, reverse: this.reverse() } : null;
+      this.changed();
+    });
+    document.getElementById("sort-dir").addEventListener("click", () => {
+      const reverse = !this.reverse();
+      this.paintDirection(reverse);
+      if (this.filters.sort) {
+        this.filters.sort = { ...this.filters.sort, reverse };
+        this.changed();
+      }
+    });
+    document.getElementById("reset-filters").addEventListener("click", () => {
+      this.filters = Sidebar.empty();
+      this.render(this.summary);
+      this.changed();
+    });
+    this.paintDirection(true);
+  }
+
+  static empty() {
+    return { tags: [], ranges: {}, labels: {}, sort: null };
+  }
+
+  reverse() {
+    return document.getElementById("sort-dir").dataset.reverse === "1";
+  }
+
+  paintDirection(reverse) {
+    const button = document.getElementById("sort-dir");
+    button.dataset.reverse = reverse ? "1" : "0";
+    button.textContent = reverse ? "↓ desc" : "↑ asc";
+  }
+
+  reset() {
+    this.filters = Sidebar.empty();
+  }
+
+  changed() {
+    this.onChange(this.filters);
+  }
+
+  render(summary) {
+    this.summary = summary;
+    if (!summary) return;
+    this.renderSort(summary);
+    this.renderTags(summary.tags);
+    this.renderRanges(summary);
+    this.renderLabels(summary);
+  }
+
+  renderSort(summary) {
+    const select = document.getElementById("sort-field");
+    const options = [el("option", "", "(view order)")];
+    options[0].value = "";
+    for (const field of summary.sort_fields) {
+      const option = el("option", "", field);
+      option.value = field;
+      options.push(option);
+    }
+    select.replaceChildren(...options);
+    select.value = this.filters.sort ? this.filters.sort.field : "";
+  }
+
+  renderTags(counts) {
+    const root = document.getElementById("tag-filters");
+    const names = new Set([...Object.keys(counts), ...this.filters.tags]);
+    if (!names.size) {
+      root.replaceChildren(el("div", "muted", "no tags"));
+      return;
+    }
+    root.replaceChildren(...[...names].sort().map((tag) => checkbox(
+      tag, counts[tag] || 0, this.filters.tags.includes(tag), null, (on) => {
+        this.filters.tags = on ? [...this.filters.tags, tag] : this.filters.tags.filter((t) => t !== tag);
+        this.changed();
+      })));
+    document.getElementById("tag-options").replaceChildren(
+      ...[...names].map((tag) => Object.assign(el("option"), { value: tag })));
+  }
+
+  updateTagCounts(counts) {
+    this.summary = { ...this.summary, tags: counts };
+    this.renderTags(counts);
+  }
+
+  renderRanges(summary) {
+    const root = document.getElementById("range-filters");
+    const fields = summary.numeric_fields.filter((f) => {
+      const [lo, hi] = summary.bounds[f] || [];
+      return typeof lo === "number" && typeof hi === "number";
+    });
+    document.getElementById("range-section").hidden = !fields.length;
+    root.replaceChildren(...fields.map((field) => this.slider(field, ...summary.bounds[field])));
+  }
+
+  slider(field, min, max) {
+    const box = el("div", "range");
+    box.dataset.field = field;
+    const head = el("div", "range-head");
+    const values = el("span", "range-values");
+    head.append(el("span", "", field), values);
+    const track = el("div", "range-track");
+    const fill = el("div", "range-fill");
+    const [low, high] = [el("input"), el("input")];
+    for (const input of [low, high]) {
+      input.type = "range";
+      input.min = "0";
+      input.max = String(STEPS);
+      input.step = "1";
+      input.setAttribute("aria-label", `${field} ${input === low ? "minimum" : "maximum"}`);
+    }
+    const span = max - min || 1;
+    const toValue = (step) => min + (span * Number(step)) / STEPS;
+    const toStep = (value) => Math.round(((value - min) / span) * STEPS);
+    const current = this.filters.ranges[field];
+    low.value = String(current ? toStep(current[0]) : 0);
+    high.value = String(current ? toStep(current[1]) : STEPS);
+    low.classList.add("lo");
+    high.classList.add("hi");
+    const paint = () => {
+      if (Number(low.value) > Number(high.value)) [low.value, high.value] = [high.value, low.value];
+      fill.style.left = `${(Number(low.value) / STEPS) * 100}%`;
+      fill.style.right = `${100 - (Number(high.value) / STEPS) * 100}%`;
+      values.textContent = `${formatNumber(toValue(low.value))} – ${formatNumber(toValue(high.value))}`;
+    };
+    const commit = () => {
+      paint();
+      if (Number(low.value) === 0 && Number(high.value) === STEPS) delete this.filters.ranges[field];
+      else this.filters.ranges[field] = [toValue(low.value), toValue(high.value)];
+      this.changed();
+    };
+    for (const input of [low, high]) {
+      input.addEventListener("input", paint);
+      input.addEventListener("change", commit);
+    }
+    track.append(fill, low, high);
+    box.append(head, track);
+    paint();
+    return box;
+  }
+
+  renderLabels(summary) {
+    const root = document.getElementById("label-filters");
+    document.getElementById("label-section").hidden = !summary.label_fields.length;
+    root.replaceChildren(...summary.label_fields.map((field) => {
+      const counts = summary.label_counts[field] || {};
+      const box = el("div", "label-field");
+      box.dataset.field = field;
+      box.append(el("div", "label-field-name", field));
+      const list = el("div", "class-list");
+      const chosen = this.filters.labels[field] || [];
+      const classes = summary.classes.filter((c) => c in counts || chosen.includes(c));
+      list.append(...classes.map((name) => checkbox(
+        name, counts[name] || 0, chosen.includes(name), classColor(name), (on) => {
+          const now = new Set(this.filters.labels[field] || []);
+          if (on) now.add(name);
+          else now.delete(name);
+          if (now.size) this.filters.labels[field] = [...now];
+          else delete this.filters.labels[field];
+          this.changed();
+        })));
+      box.append(list);
+      return box;
+    }));
+  }
+}

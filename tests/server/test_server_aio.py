@@ -1,0 +1,107 @@
+"""The async data access the server reads through, on mongomock (thread adapter) and a real mongod."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from bson import ObjectId
+
+from labellens import F
+from labellens.db.aio import MockData, MongoData, open_data
+from labellens.errors import ValidationError
+
+
+def run(coroutine_function):
+    """Run an async test body on a fresh loop, closing the data access at the end."""
+    async def main():
+        data = open_data()
+        try:
+            return await coroutine_function(data)
+        finally:
+            await data.close()
+    return asyncio.run(main())
+
+
+def test_backend_picks_the_right_implementation(backend):
+    expected = MockData if backend == "mongomock" else MongoData
+    assert isinstance(open_data(), expected)
+
+
+def test_page_count_and_ids_follow_the_view(dataset):
+    view = dataset.match(F("mistakenness") > 0.3).sort_by("mistakenness", reverse=True)
+    coll, pipeline = dataset.collection_name, view.pipeline()
+
+    async def body(data):
+        return (await data.count(coll, pipeline), await data.ids(coll, pipeline),
+                await data.page(coll, pipeline, offset=2, limit=3, fields=["_id", "mistakenness"]))
+
+    count, ids, page = run(body)
+    expected = view.values("id")
+    assert count == len(expected)
+    assert [str(i) for i in ids] == expected
+    assert [str(d["_id"]) for d in page] == expected[2:5]
+    assert all(set(d) == {"_id", "mistakenness"} for d in page)
+
+
+def test_grouping_helpers(dataset):
+    coll = dataset.collection_name
+
+    async def body(data):
+        return (await data.count_values(coll, [], "tags"),
+                await data.count_values(coll, [], "ground_truth.label"),
+                await data.bounds(coll, [], ["mistakenness"]),
+                await data.bounds(coll, dataset.match_tags("nothing").pipeline(), ["mistakenness"]))
+
+    tags, labels, bounds, empty = run(body)
+    assert tags == dataset.count_values("tags")
+    assert labels == dataset.count_values("ground_truth.label")
+    assert bounds == {"mistakenness": dataset.bounds("mistakenness")}
+    assert empty == {"mistakenness": (None, None)}
+
+
+def test_tags_find_and_missing(dataset):
+    coll = dataset.collection_name
+    ids = [ObjectId(i) for i in dataset.values("id")[:4]]
+
+    async def body(data):
+        added = await data.add_tag(coll, ids, "needs-review")
+        again = await data.add_tag(coll, ids, "needs-review")
+        removed = await data.remove_tag(coll, ids[:1], "needs-review")
+        doc = await data.find_by_id(coll, str(ids[1]))
+        by_path = await data.find_by_filepath(coll, doc["filepath"])
+        missing = (await data.find_by_id(coll, "nope"), await data.find_by_id(coll, "0" * 24),
+                   await data.find_by_filepath(coll, "/nope.png"))
+        return added, again, removed, doc, by_path, missing
+
+    added, again, removed, doc, by_path, missing = run(body)
+    assert (added, again, removed) == (4, 0, 1)
+    assert "needs-review" in doc["tags"]
+    assert by_path["_id"] == doc["_id"]
+    assert missing == (None, None, None)
+    assert sorted(dataset.match_tags("needs-review").values("id")) == sorted(str(i) for i in ids[1:])
+
+
+def test_rejected_queries_become_validation_errors(dataset):
+    async def body(data):
+        return await data.aggregate(dataset.collection_name, [{"$match": {"$nosuchop": 1}}])
+
+    with pytest.raises(ValidationError, match="rejected"):
+        run(body)
+
+
+def test_summarize_matches_the_separate_aggregations(dataset):
+    view = dataset.match(F("mistakenness") > 0.3)
+
+    async def body(data):
+        return (await data.summarize(dataset.collection_name, view.pipeline(), bound_paths=["mistakenness"],
+                                     value_paths=["tags", "ground_truth.label"]),
+                await data.summarize(dataset.collection_name, dataset.match_tags("none").pipeline(),
+                                     value_paths=["tags"], bound_paths=["mistakenness"]))
+
+    facts, empty = run(body)
+    assert facts == {"count": len(view),
+                     "values": {"tags": view.count_values("tags"),
+                                "ground_truth.label": view.count_values("ground_truth.label")},
+                     "bounds": {"mistakenness": view.bounds("mistakenness")}}
+    assert empty == {"count": 0, "values": {"tags": {}}, "bounds": {"mistakenness": (None, None)}}

@@ -1,0 +1,115 @@
+"""End to end in headless Chromium: the App shows the dataset, filters, sorts, tags and follows Python."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from labellens.session import launch_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                       "(apt-get install chromium); CI installs it"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+
+
+@pytest.fixture
+def page(tmp_path):
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def tile_ids(page) -> list[str]:
+    return page.eval_on_selector_all("[data-testid=tile]", "tiles => tiles.map(t => t.dataset.id)")
+
+
+def wait_until(page, check, what: str, timeout: float = 15.0) -> None:
+    """Poll ``check()`` from Python (the App's Content-Security-Policy forbids in-page eval polling)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        page.wait_for_timeout(50)
+
+
+def wait_for_tiles(page, ids: list[str], ordered: bool = False) -> None:
+    def shown() -> bool:
+        now = tile_ids(page)
+        return now == ids if ordered else sorted(now) == sorted(ids)
+    wait_until(page, shown, f"the grid to show {len(ids)} samples")
+
+
+def all_images_loaded(page) -> None:
+    wait_until(page, lambda: page.evaluate(
+        "() => document.images.length > 0 && "
+        "[...document.images].every(i => !i.getAttribute('src') || (i.complete && i.naturalWidth > 0))"),
+        "the images to load")
+
+
+@pytest.mark.parametrize("backend", ["mongod"], indirect=True)
+def test_the_app_in_a_browser(backend, dataset, page, tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with launch_app(dataset, port=0, auto=False, cache_dir=tmp_path / "thumbs") as session:
+        page.goto(session.url)
+
+        # the grid shows every sample, with labels drawn and disagreements marked
+        wait_for_tiles(page, dataset.values("id"))
+        all_images_loaded(page)
+        assert page.get_attribute("[data-testid=sample-count]", "data-count") == str(len(dataset))
+        assert page.locator(".tile.mismatch").count() == 4
+        assert page.locator(".tile .chip").count() == 2 * len(dataset)
+
+        # a tag filter
+        page.locator("[data-testid=tag-filters] label", has_text="train").locator("input").check()
+        wait_for_tiles(page, dataset.match_tags("train").values("id"))
+
+        # sort by mistakenness (descending by default)
+        page.select_option("[data-testid=sort-field]", "mistakenness")
+        expected = dataset.match_tags("train").sort_by("mistakenness", reverse=True).values("id")
+        wait_for_tiles(page, expected, ordered=True)
+        scores = [float(s) for s in page.locator("[data-testid=score]").all_inner_texts()]
+        assert scores == sorted(scores, reverse=True)
+
+        # select the top sample and tag it: written to the database at once
+        page.locator("[data-testid=tile] .tile-check").first.click()
+        assert page.inner_text("[data-testid=selection-count]") == "1 selected"
+        page.fill("[data-testid=tag-input]", "needs-review")
+        with page.expect_response(re.compile(r".*/tag$")) as response:
+            page.click("[data-testid=tag-add]")
+        assert response.value.ok
+        assert dataset.match_tags("needs-review").values("id") == [expected[0]]
+        page.wait_for_selector("[data-testid=tag-filters] label:has-text('needs-review')")
+        wait_until(page, lambda: session.selected == [expected[0]], "the selection to reach Python")
+
+        # the modal: large image, fields, logits chart; arrows move, Esc closes
+        page.locator("[data-testid=tile] .thumb").first.click()
+        page.wait_for_selector("[data-testid=logits-chart]")
+        assert "1 / 6" in page.inner_text("#modal-title")
+        assert "needs-review" in page.inner_text("[data-testid=modal-fields]")
+        page.keyboard.press("ArrowRight")
+        wait_until(page, lambda: page.inner_text("#modal-title").startswith("2 / 6"), "the next sample")
+        page.screenshot(path=str(tmp_path / "modal.png"))
+        page.keyboard.press("Escape")
+        assert page.locator("[data-testid=modal]").is_hidden()
+
+        # Python changes the view: the open tab follows
+        session.view = dataset.match_tags("test")
+        wait_for_tiles(page, dataset.match_tags("test").values("id"))
+        assert "MatchTags" in page.inner_text("#view-desc")
+        all_images_loaded(page)
+        shot = tmp_path / "app.png"
+        page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000
