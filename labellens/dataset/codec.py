@@ -7,10 +7,13 @@ numpy scalars as plain numbers. Decoding reverses this.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
+from bson import ObjectId
 
+from labellens.errors import SchemaError
 from labellens.labels import EmbeddedDocument, decode_array
 
 NDARRAY = "ndarray"
@@ -19,23 +22,36 @@ NDARRAY = "ndarray"
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
+INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+
+
 def encode(value: Any) -> Any:
-    """The stored form of a Python field value."""
+    """The stored form of a Python field value (SchemaError for what BSON cannot store)."""
     if type(value) in _PLAIN:
+        if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+            raise SchemaError(f"{value} does not fit in 64 bits; store it as a float or a string")
         return value
     if isinstance(value, EmbeddedDocument):
         return value.to_mongo()
     if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise SchemaError("cannot store a numpy array of Python objects; convert it to a numeric "
+                              "array or a list")
         array = np.ascontiguousarray(value)
         return {"_cls": NDARRAY, "dtype": array.dtype.str, "shape": list(array.shape),
                 "data": array.tobytes()}
     if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
+        return encode(value.item())
     if isinstance(value, (list, tuple)):
-        return [v if type(v) in _PLAIN else encode(v) for v in value]
+        return [encode(v) for v in value]
     if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str) or "\x00" in key:
+                raise SchemaError(f"dict keys must be strings without NUL bytes, got {key!r}")
         return {k: encode(v) for k, v in value.items()}
-    return value
+    if isinstance(value, (dt.datetime, ObjectId)):
+        return value
+    raise SchemaError(f"cannot store a value of type {type(value).__name__}: {value!r:.80}")
 
 
 def decode(value: Any) -> Any:

@@ -292,14 +292,14 @@ class SampleCollection(AggregationsMixin):
             raise ValidationError(f"set_values got {len(values)} values for {len(ids)} samples; "
                                   "pass exactly one value per sample (nothing was written)")
         oids = [_object_id(i) for i in ids]
+        encoded = [codec.encode(v) for v in values]  # refuses what BSON cannot store, before any write
         self.dataset.check_values(path, values)
         target = mongo_path(path)
         collection = self.dataset.sample_collection()
         try:
             with ops.BackgroundWriter(collection) as writer:
                 for start in range(0, len(oids), WRITE_BATCH):
-                    chunk = values[start:start + WRITE_BATCH]
-                    pairs = list(zip(oids[start:start + WRITE_BATCH], map(codec.encode, chunk)))
+                    pairs = list(zip(oids[start:start + WRITE_BATCH], encoded[start:start + WRITE_BATCH]))
                     writer.submit(ops.set_field_by_id, collection, target, pairs)
         except DatabaseUnavailableError as exc:
             raise DatabaseUnavailableError(
