@@ -8,6 +8,7 @@ into labellens errors that name the server.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -115,11 +116,45 @@ def update_many_by_id(collection: Collection,
     if not requests:
         return 0
     if isinstance(collection, mongomock.Collection):
-        # mongomock 4.3 cannot take pymongo >= 4.9's UpdateOne; in memory one call each is cheap.
-        return sum(collection.update_one(r._filter, r._doc).matched_count for r in requests)
+        return _mock_update_by_id(collection, updates)
     with translate_errors():
         result = collection.bulk_write(requests, ordered=False)
     return result.matched_count
+
+
+def _mock_update_by_id(collection: mongomock.Collection,
+                       updates: Sequence[tuple[ObjectId, Mapping[str, Any], Sequence[str]]]) -> int:
+    """The in-memory backend's bulk update by id.
+
+    mongomock 4.3 cannot take pymongo >= 4.9's ``UpdateOne`` and scans the whole
+    collection for every ``update_one``, which makes bulk writes quadratic; its
+    store is a dict by ``_id``, so the ``$set`` / ``$unset`` of paths is applied there.
+    """
+    store = collection._store
+    matched = 0
+    for sample_id, to_set, to_unset in updates:
+        if sample_id not in store:
+            continue
+        doc = copy.deepcopy(store[sample_id])
+        for path, value in to_set.items():
+            *parents, leaf = path.split(".")
+            target = doc
+            for part in parents:
+                child = target.get(part)
+                if not isinstance(child, dict):
+                    child = target[part] = {}
+                target = child
+            target[leaf] = copy.deepcopy(value)
+        for path in to_unset:
+            *parents, leaf = path.split(".")
+            target = doc
+            for part in parents:
+                target = target.get(part) if isinstance(target, dict) else None
+            if isinstance(target, dict):
+                target.pop(leaf, None)
+        store[sample_id] = doc
+        matched += 1
+    return matched
 
 
 def set_field_by_id(collection: Collection, path: str,
