@@ -53,9 +53,9 @@ def class_folders(root: Path) -> list[str]:
 
 def classification_tree_samples(root: Path, classes: Sequence[str], label_field: str,
                                 tags: Sequence[str]) -> Iterator[Sample]:
-    """One sample per image of ``<root>/<class>/``, class by class, labelled with its folder name."""
+    """One sample per image under ``<root>/<class>/`` (recursively), labelled with the class folder."""
     for name in classes:
-        for path in list_images(root / name):
+        for path in list_images(root / name, recursive=True):
             yield Sample(path, tags=list(tags), **{label_field: Classification(label=name)})
 
 

@@ -1,0 +1,237 @@
+"""``compute_label_issues``: the label-issue finder run on a dataset or view.
+
+Reads the given labels, the predictions' logits (several prediction fields =
+test-time augmentations, averaged) and optionally embeddings, one projection
+per batch; runs :func:`~labellens.brain.find_issues.find_label_issues`; writes
+a score, a flag and a suggested label per sample in three bulk writes, and
+records a brain run.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labellens.brain.fields import CLASSIFICATION, label_kind, require_attribute
+from labellens.brain.find_issues import find_label_issues
+from labellens.dataset.collection import SampleCollection
+from labellens.errors import SchemaError, ValidationError
+from labellens.progress import ProgressBar
+
+BATCH_SIZE = 10_000
+MIN_SAMPLES = 10
+OUTPUT_TYPES = ("FloatField", "BooleanField", "StringField")  # score, flag, suggestion
+
+
+@dataclass
+class LabelIssuesSummary:
+    """What ``compute_label_issues`` found.
+
+    ``estimated_issues`` is the expected number of wrong labels (the sum of the
+    scores); ``issues_per_class`` splits it by given label; ``confident_joint``
+    counts (given label, likely true label) pairs, rows and columns in ``classes`` order.
+    """
+
+    score_field: str
+    classes: list[str]
+    num_samples: int
+    estimated_issues: float
+    num_flagged: int
+    noise_rate: float
+    issues_per_class: dict[str, float]
+    confident_joint: np.ndarray
+    skipped_ids: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        top = sorted(self.issues_per_class.items(), key=lambda kv: -kv[1])[:5]
+        per_class = ", ".join(f"{name}: {count:.0f}" for name, count in top)
+        return (f"{self.num_samples} samples scored in {self.seconds:.1f} s: about "
+                f"{self.estimated_issues:.0f} label issues (noise rate {self.noise_rate:.1%}), "
+                f"{self.num_flagged} flagged; most by given label: {per_class}"
+                + (f"; {len(self.skipped_ids)} samples skipped" if self.skipped_ids else ""))
+
+
+def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[str],
+                         label_field: str = "ground_truth",
+                         embeddings_field: str | Sequence[str] | None = None,
+                         score_field: str = "label_issue", flag_field: str | None = None,
+                         suggestion_field: str | None = None, num_folds: int = 5, neighbours: int = 10,
+                         seed: int = 0, progress: bool = True) -> LabelIssuesSummary:
+    """Find the labels most likely to be wrong, with a score, a flag and a suggested label.
+
+    Parameters
+    ----------
+    samples : Dataset or View
+    pred_field : str or sequence of str
+        ``Classification`` predictions with logits; several fields (e.g. the same
+        model on flipped images) are averaged as test-time augmentation.
+    label_field : str
+        The ``Classification`` labels to check.
+    embeddings_field : str or sequence of str, optional
+        Per-sample feature vectors (several are averaged); they let the method
+        adapt to the dataset and bring in the labels of nearest neighbours.
+    score_field : str
+        Float field for the probability that the label is wrong, in [0, 1]; also the brain key.
+    flag_field, suggestion_field : str, optional
+        Bool field (score > 0.5) and string field (most probable class); default
+        ``<score_field>_flag`` and ``<score_field>_suggestion``.
+    num_folds, neighbours, seed : int
+        Cross-validation folds, neighbours that vote (0: none), fold seed.
+    progress : bool
+        Show a progress bar while reading.
+
+    Returns
+    -------
+    LabelIssuesSummary
+        Estimated issues (total and per class), the confident joint, skipped samples.
+        Samples without a label, prediction or embedding, with non-finite values,
+        or with a label outside the model's classes are skipped (fields unset) and reported.
+    """
+    start = time.perf_counter()
+    preds = _field_list(pred_field, "pred_field")
+    embeds = _field_list(embeddings_field, "embeddings_field") if embeddings_field is not None else []
+    flag_field = flag_field or f"{score_field}_flag"
+    suggestion_field = suggestion_field or f"{score_field}_suggestion"
+    outputs = [score_field, flag_field, suggestion_field]
+    _check_inputs(samples, preds, label_field, embeds, outputs)
+    data = _read(samples, preds, label_field, embeds, progress)
+    classes = _class_names(samples, data)
+    usable, labels = _usable(data, classes)
+    if usable.sum() < MIN_SAMPLES:
+        raise ValidationError(f"only {int(usable.sum())} samples have a label, logits and embeddings; "
+                              f"compute_label_issues needs at least {MIN_SAMPLES}")
+    result = find_label_issues(data["logits"][usable], labels[usable],
+                               data["embeddings"][usable] if embeds else None,
+                               num_folds=num_folds, neighbours=neighbours, seed=seed)
+    ids = data["id"]
+    rows = np.flatnonzero(usable)
+    score: list[Any] = [None] * len(ids)
+    flag: list[Any] = [None] * len(ids)
+    suggestion: list[Any] = [None] * len(ids)
+    for row, s, f, g in zip(rows, result.score.tolist(), result.flag.tolist(), result.suggestion.tolist()):
+        score[row], flag[row], suggestion[row] = s, f, classes[g]
+    for name, values in zip(outputs, (score, flag, suggestion)):
+        samples.set_values(name, values, ids=ids)
+    skipped = [ids[i] for i in np.flatnonzero(~usable)]
+    if skipped:
+        warnings.warn(f"{len(skipped)} samples lack a usable label, finite logits or embeddings and were "
+                      f"skipped: {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}", stacklevel=2)
+    per_class = np.bincount(labels[usable], weights=result.score, minlength=len(classes))
+    summary = LabelIssuesSummary(score_field, classes, int(usable.sum()), float(result.score.sum()),
+                                 int(result.flag.sum()), result.noise_rate,
+                                 dict(zip(classes, per_class.tolist())), result.confident_joint, skipped,
+                                 time.perf_counter() - start)
+    samples.dataset.register_brain_run(score_field, {
+        "method": "label_issues", "pred_field": preds, "label_field": label_field,
+        "embeddings_field": embeds, "score_field": score_field, "flag_field": flag_field,
+        "suggestion_field": suggestion_field, "num_folds": num_folds, "neighbours": neighbours, "seed": seed,
+        "estimated_issues": summary.estimated_issues, "noise_rate": summary.noise_rate}, outputs)
+    return summary
+
+
+def _field_list(value: str | Sequence[str], role: str) -> list[str]:
+    fields = [value] if isinstance(value, str) else list(value)
+    if not fields or not all(isinstance(f, str) and f for f in fields):
+        raise ValidationError(f"{role} must be a field name or a list of field names, got {value!r}")
+    return fields
+
+
+def _check_inputs(samples: SampleCollection, preds: list[str], label_field: str, embeds: list[str],
+                  outputs: list[str]) -> None:
+    """Every input exists with the right type, and no output overwrites an input."""
+    for name in preds:
+        if label_kind(samples, name, "pred_field") != CLASSIFICATION:
+            raise SchemaError(f"pred_field {name!r} holds Classifications; label issues need single-label "
+                              "Classification predictions")
+        require_attribute(samples, name, "logits", "run the model with store_logits=True")
+    if label_kind(samples, label_field, "label_field") != CLASSIFICATION:
+        raise SchemaError(f"label_field {label_field!r} must hold Classification labels")
+    schema = samples.get_field_schema()
+    for name in embeds:
+        if name not in schema:
+            raise ValidationError(f"embeddings_field {name!r} does not exist; compute it first with "
+                                  "labellens.inference.compute_embeddings(..., embeddings_field=...)")
+    inputs = {*preds, label_field, *embeds}
+    for name, kind in zip(outputs, OUTPUT_TYPES):
+        if not isinstance(name, str) or not name or name.startswith("_") or "." in name:
+            raise ValidationError(f"output field must be a top-level field name, got {name!r}")
+        if name in inputs:
+            raise ValidationError(f"output field {name!r} would overwrite an input field; pick another name")
+        if schema.get(name, kind) != kind:
+            raise SchemaError(f"output field {name!r} already holds {schema[name]}, not {kind}; "
+                              "pick another name")
+    if len(set(outputs)) != len(outputs):
+        raise ValidationError(f"score, flag and suggestion fields must differ, got {outputs}")
+
+
+def _read(samples: SampleCollection, preds: list[str], label_field: str, embeds: list[str],
+          progress: bool) -> dict[str, Any]:
+    """Ids, given labels, predicted labels, mean logits and mean embeddings (NaN rows where missing)."""
+    logit_paths = [f"{p}.logits" for p in preds]
+    paths = [f"{label_field}.label", f"{preds[0]}.label", *logit_paths, *embeds]
+    data: dict[str, Any] = {"id": [], "label": [], "pred": [], "logits": [], "embeddings": []}
+    with ProgressBar(len(samples), desc="reading labels", unit="samples", enabled=progress) as bar:
+        for batch in samples.iter_batches(paths, batch_size=BATCH_SIZE):
+            data["id"] += batch["id"]
+            data["label"] += batch[f"{label_field}.label"]
+            data["pred"] += batch[f"{preds[0]}.label"]
+            data["logits"].append(_mean_rows([batch[p] for p in logit_paths]))
+            if embeds:
+                data["embeddings"].append(_mean_rows([batch[e] for e in embeds]))
+            bar.update(len(batch["id"]))
+    data["logits"] = np.concatenate(data["logits"]) if data["logits"] else np.zeros((0, 0))
+    if embeds:
+        data["embeddings"] = np.concatenate(data["embeddings"])
+    return data
+
+
+def _mean_rows(columns: list[list[Any]]) -> np.ndarray:
+    """Element-wise mean over fields of per-sample vectors; a sample missing any gets a NaN row."""
+    width = next((len(np.ravel(v)) for column in columns for v in column if v is not None), 0)
+    out = np.zeros((len(columns[0]), width))
+    for column in columns:
+        for i, value in enumerate(column):
+            vector = np.nan if value is None else np.ravel(np.asarray(value, dtype=np.float64))
+            if np.size(vector) not in (1, width):
+                raise ValidationError(f"vectors of different lengths ({np.size(vector)} and {width}); every "
+                                      "sample's logits or embedding must have the same length")
+            out[i] += vector
+    return out / len(columns)
+
+
+def _class_names(samples: SampleCollection, data: dict[str, Any]) -> list[str]:
+    """Class names in logit order: the dataset's ``default_classes``, else read off the predictions."""
+    num_classes = data["logits"].shape[1]
+    if num_classes < 2:
+        raise ValidationError("label issues need logits over at least 2 classes")
+    classes = list(samples.default_classes or [])
+    if len(classes) == num_classes:
+        return classes
+    votes: list[Counter[str]] = [Counter() for _ in range(num_classes)]
+    finite = np.isfinite(data["logits"]).all(axis=1)
+    for row in np.flatnonzero(finite):
+        if data["pred"][row] is not None:
+            votes[int(np.argmax(data["logits"][row]))][data["pred"][row]] += 1
+    names = [v.most_common(1)[0][0] if v else None for v in votes]
+    if any(n is None for n in names) or len(set(names)) != num_classes:
+        raise ValidationError(f"cannot tell which class each of the {num_classes} logits stands for; set "
+                              "dataset.default_classes to the class names in logit order")
+    return [str(n) for n in names]
+
+
+def _usable(data: dict[str, Any], classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) mask of samples that can be scored, and their label indices (-1 elsewhere)."""
+    index = {name: i for i, name in enumerate(classes)}
+    labels = np.array([index.get(label, -1) if label is not None else -1 for label in data["label"]],
+                      dtype=np.int64)
+    usable = (labels >= 0) & np.isfinite(data["logits"]).all(axis=1)
+    if len(data["embeddings"]):
+        usable &= np.isfinite(data["embeddings"]).all(axis=1)
+    return usable, labels

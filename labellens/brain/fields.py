@@ -1,0 +1,77 @@
+"""Checking and reading the label fields that brain methods score.
+
+Validation happens at the API boundary, before anything is written: a missing
+field, a field that is not a classification, or predictions without the
+logits a method needs all raise a clear error and leave the database as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from labellens.dataset.collection import SampleCollection
+from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
+
+CLASSIFICATION = "EmbeddedDocumentField(Classification)"
+CLASSIFICATIONS = "EmbeddedDocumentField(Classifications)"
+
+
+def label_kind(samples: SampleCollection, field: str, role: str) -> str:
+    """The type (``CLASSIFICATION`` or ``CLASSIFICATIONS``) of ``field``, or a clear error."""
+    if not isinstance(field, str) or not field:
+        raise ValidationError(f"{role} must be a field name, got {field!r}")
+    schema = samples.get_field_schema()
+    if field not in schema:
+        fields = sorted(k for k, v in schema.items() if v in (CLASSIFICATION, CLASSIFICATIONS))
+        raise FieldNotFoundError(f"{role} {field!r} does not exist; classification fields are: {fields}")
+    kind = schema[field]
+    if kind not in (CLASSIFICATION, CLASSIFICATIONS):
+        raise SchemaError(f"{role} {field!r} holds {kind}; it must hold Classification or "
+                          "Classifications labels")
+    return kind
+
+
+def check_same_kind(pred_kind: str, label_kind_: str, pred_field: str, label_field: str) -> None:
+    """Predictions and ground truth must both be single- or both multi-label."""
+    if pred_kind != label_kind_:
+        raise SchemaError(f"{pred_field!r} holds {pred_kind} but {label_field!r} holds {label_kind_}; "
+                          "compare fields of the same label type")
+
+
+def require_attribute(samples: SampleCollection, field: str, attribute: str, hint: str) -> None:
+    """Raise if any sample with a ``field`` label lacks ``field.attribute`` (count and one id)."""
+    lacking = samples.exists(field).exists(f"{field}.{attribute}", False)
+    count = len(lacking)
+    if count:
+        example = lacking.limit(1).values("id")[0]
+        raise ValidationError(f"{count} samples have a {field!r} prediction without {attribute} "
+                              f"(e.g. sample {example}); {hint}")
+
+
+def label_paths(field: str, kind: str) -> str:
+    """The path whose values identify the label(s) of ``field``."""
+    return f"{field}.classifications.label" if kind == CLASSIFICATIONS else f"{field}.label"
+
+
+def labels_equal(pred: Sequence[Any], truth: Sequence[Any], kind: str) -> np.ndarray:
+    """(N,) bool: equal labels, or equal label sets for ``Classifications``."""
+    if kind == CLASSIFICATIONS:
+        return np.array([set(p or ()) == set(t or ()) for p, t in zip(pred, truth)], dtype=bool)
+    return np.array([p == t for p, t in zip(pred, truth)], dtype=bool)
+
+
+def stack_rows(rows: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack 1-D arrays of one length into float64 ``(M, K)``; also return the (M,) finite mask.
+
+    Rows of the wrong length raise (all predictions of a field must have K values).
+    """
+    arrays = [np.asarray(r, dtype=np.float64).ravel() for r in rows]
+    lengths = {a.shape[0] for a in arrays}
+    if len(lengths) > 1:
+        raise ValidationError(f"logits have different lengths {sorted(lengths)}; every prediction "
+                              "of a field must have one logit per class")
+    stacked = np.stack(arrays) if arrays else np.zeros((0, 0))
+    return stacked, np.isfinite(stacked).all(axis=1)

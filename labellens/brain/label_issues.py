@@ -1,0 +1,108 @@
+"""Label-issue techniques as small pure functions (numpy in, numpy out).
+
+- Confident learning (Northcutt, Jiang and Chuang, JAIR 2021): per-class
+  thresholds, the confident joint of given and likely-true labels, and the
+  number of label issues estimated from it.
+- Rankings: self-confidence and normalised margin of the given label.
+- Neighbour votes: how the labels of a sample's nearest neighbours in
+  embedding space are distributed (cosine similarity, self excluded).
+- The noise posterior: the probability that a given label is wrong, from
+  calibrated class probabilities and a noise rate.
+
+``labels`` are (N,) class indices in [0, K); ``probs`` are (N, K) rows summing to 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KNN_BLOCK = 2048
+
+
+def per_class_thresholds(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(K,) mean probability of class j over the samples labelled j (a class with none gets 1)."""
+    num_classes = probs.shape[1]
+    counts = np.bincount(labels, minlength=num_classes)
+    sums = np.zeros(num_classes)
+    np.add.at(sums, labels, probs[np.arange(len(labels)), labels])
+    return np.divide(sums, counts, out=np.ones(num_classes), where=counts > 0)
+
+
+def confident_joint(probs: np.ndarray, labels: np.ndarray, thresholds: np.ndarray | None = None
+                    ) -> np.ndarray:
+    """(K, K) counts of (given label i, likely true label j), calibrated to the label counts.
+
+    A sample counts towards the most probable class among those whose probability
+    reaches its class threshold; samples reaching no threshold are not counted.
+    Each row is then rescaled to sum to the number of samples given that label.
+    """
+    num_classes = probs.shape[1]
+    if thresholds is None:
+        thresholds = per_class_thresholds(probs, labels)
+    above = probs >= thresholds[None, :] - 1e-12
+    confident = above.any(axis=1)
+    likely = np.where(above, probs, -np.inf).argmax(axis=1)
+    joint = np.zeros((num_classes, num_classes))
+    np.add.at(joint, (labels[confident], likely[confident]), 1.0)
+    label_counts = np.bincount(labels, minlength=num_classes)
+    row_sums = joint.sum(axis=1)
+    scale = np.divide(label_counts, row_sums, out=np.zeros(num_classes), where=row_sums > 0)
+    return joint * scale[:, None]
+
+
+def estimate_num_issues(joint: np.ndarray) -> np.ndarray:
+    """(K,) estimated number of wrong labels per given class: the off-diagonal row sums."""
+    return joint.sum(axis=1) - np.diag(joint)
+
+
+def self_confidence(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(N,) probability of the given label (low = likely an issue)."""
+    return probs[np.arange(len(labels)), labels]
+
+
+def normalized_margin(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(N,) ``p(given) - max p(other)`` mapped to [0, 1] (low = likely an issue)."""
+    given = self_confidence(probs, labels)
+    others = probs.copy()
+    others[np.arange(len(labels)), labels] = -np.inf
+    return (given - others.max(axis=1) + 1.0) / 2.0
+
+
+def neighbour_votes(embeddings: np.ndarray, labels: np.ndarray, num_classes: int, k: int = 10) -> np.ndarray:
+    """(N, K) fraction of each sample's ``k`` nearest neighbours (cosine, self excluded) per label.
+
+    Computed in blocks of rows, so memory is O(block * N), not O(N^2).
+    """
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    unit = (embeddings / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    n = len(unit)
+    k = min(k, n - 1)
+    votes = np.zeros((n, num_classes))
+    if k < 1:
+        return np.full((n, num_classes), 1.0 / num_classes)
+    for start in range(0, n, KNN_BLOCK):
+        stop = min(start + KNN_BLOCK, n)
+        sims = unit[start:stop] @ unit.T
+        sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        np.add.at(votes, (np.repeat(np.arange(start, stop), k), labels[nearest].ravel()), 1.0 / k)
+    return votes
+
+
+def neighbour_agreement(votes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(N,) fraction of neighbours that share the sample's label."""
+    return votes[np.arange(len(labels)), labels]
+
+
+def noise_posterior(p_given: np.ndarray, noise_rate: float, num_classes: int) -> np.ndarray:
+    """(N,) probability that the given label is wrong, under symmetric noise at ``noise_rate``.
+
+    ``p_given`` is the probability that the given label is the true class. A wrong
+    label is any other class with equal chance, so by Bayes' rule
+    ``P(wrong) = r (1 - p) / ((1 - rho) p + r (1 - p))`` with ``r = rho / (K - 1)``.
+    """
+    p = np.clip(np.asarray(p_given, dtype=np.float64), 0.0, 1.0)
+    wrong = noise_rate / (num_classes - 1) * (1.0 - p)
+    right = (1.0 - noise_rate) * p
+    total = wrong + right
+    return np.divide(wrong, total, out=np.zeros_like(p), where=total > 0)

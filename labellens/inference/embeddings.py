@@ -1,0 +1,77 @@
+"""``compute_embeddings``: one feature vector per sample, from a model's penultimate layer."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from labellens.dataset.collection import SampleCollection
+from labellens.dataset.schema import check_field_name
+from labellens.inference.loop import (
+    LoopStats,
+    check_inputs,
+    check_loop_args,
+    iter_outputs,
+    model_transform,
+    read_paths,
+    resolve_device,
+)
+from labellens.inference.torch_dataset import Transform
+
+
+def compute_embeddings(samples: SampleCollection, model: nn.Module, embeddings_field: str | None = None, *,
+                       batch_size: int = 64, num_workers: int | None = None,
+                       device: str | torch.device | None = None, progress: bool = True,
+                       transform: Transform | None = None) -> np.ndarray:
+    """Embed every sample's image; optionally store each vector in ``embeddings_field``.
+
+    Parameters
+    ----------
+    samples : Dataset or View
+    model : torch.nn.Module
+        A zoo model (its ``embed``: 64-d pooled features for the CIFAR ResNets) or
+        any module, whose flattened output is then the embedding.
+    embeddings_field : str, optional
+        Field that receives each (D,) float32 vector (stored as compact binary).
+    batch_size, num_workers, device, progress, transform
+        As for :func:`~labellens.inference.apply.apply_model`.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, D) float32 in the order of ``samples``; rows of unreadable images are NaN
+        (and those samples get no ``embeddings_field``).
+    """
+    check_inputs(samples, model)
+    if embeddings_field is not None:
+        check_field_name(embeddings_field)
+    workers = check_loop_args(batch_size, num_workers)
+    ids, paths = read_paths(samples)
+    target = resolve_device(device)
+    model = model.to(target).eval()
+    embed = getattr(model, "embed", None) or (lambda images: model(images).flatten(1))
+    stats = LoopStats()
+    rows: dict[str, np.ndarray] = {}
+    outputs = iter_outputs(paths, ids, embed, transform=model_transform(model, transform),
+                           batch_size=batch_size, num_workers=workers, device=target, stats=stats,
+                           progress=progress, desc="embedding")
+    for batch_ids, vectors in outputs:
+        flat = vectors.reshape(len(batch_ids), -1)
+        rows.update(zip(batch_ids, flat))
+        if embeddings_field is not None:
+            start = time.perf_counter()
+            samples.set_values(embeddings_field, list(flat), ids=batch_ids)
+            stats.write_s += time.perf_counter() - start
+    if stats.failures:
+        warnings.warn(f"{len(stats.failures)} images could not be read and have NaN embeddings: "
+                      f"{', '.join(f.path for f in stats.failures[:10])}", stacklevel=2)
+    dim = next(iter(rows.values())).shape[0] if rows else 0
+    result = np.full((len(ids), dim), np.nan, dtype=np.float32)
+    for i, sample_id in enumerate(ids):
+        if sample_id in rows:
+            result[i] = rows[sample_id]
+    return result
