@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from labellens.dataset.dataset import Dataset
 
 BUILTIN_FIELDS = ("filepath", "tags", "metadata")
+_UNDECODED = object()
 
 
 class Sample:
@@ -55,7 +56,8 @@ class Sample:
         """A sample bound to ``dataset`` from its stored document (internal fields dropped)."""
         sample = cls.__new__(cls)
         stored = {k: v for k, v in doc.items() if not k.startswith("_")}
-        sample._fields = {k: codec.decode(v) for k, v in stored.items()}
+        # Values are decoded on first access: reading a page of samples stays cheap.
+        sample._fields = dict.fromkeys(stored, _UNDECODED)
         sample._fields.setdefault("tags", [])
         sample._fields.setdefault("metadata", None)
         sample._stored = stored
@@ -84,7 +86,7 @@ class Sample:
         if name.startswith("_"):
             raise AttributeError(name)
         try:
-            return self._fields[name]
+            return self._value(name)
         except KeyError:
             raise AttributeError(f"sample has no field {name!r}; fields are: "
                                  f"{', '.join(self._fields)}") from None
@@ -101,7 +103,7 @@ class Sample:
         if name == "id":
             return self.id
         try:
-            return self._fields[name]
+            return self._value(name)
         except KeyError:
             raise FieldNotFoundError(f"sample has no field {name!r}; fields are: "
                                      f"{', '.join(self._fields)}") from None
@@ -121,7 +123,14 @@ class Sample:
         return iter(self._fields)
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self._fields.get(name, default)
+        return self._value(name) if name in self._fields else default
+
+    def _value(self, name: str) -> Any:
+        """The Python value of field ``name`` (KeyError if absent), decoding it once."""
+        value = self._fields[name]
+        if value is _UNDECODED:
+            value = self._fields[name] = codec.decode(self._stored[name])  # type: ignore[index]
+        return value
 
     def clear_field(self, name: str) -> None:
         """Remove a field's value from this sample (saved as ``$unset``)."""
@@ -131,14 +140,20 @@ class Sample:
 
     def to_mongo(self) -> dict[str, Any]:
         """The stored form of every field (without ``_id``)."""
-        return {name: codec.encode(value) for name, value in self._fields.items()}
+        return {name: self._stored[name] if value is _UNDECODED else codec.encode(value)  # type: ignore[index]
+                for name, value in self._fields.items()}
 
     def changes(self) -> tuple[dict[str, Any], list[str]]:
         """``(fields to $set, fields to $unset)`` since the sample was read or saved."""
         stored = self._stored or {}
-        encoded = self.to_mongo()
-        to_set = {k: v for k, v in encoded.items() if k not in stored or stored[k] != v}
-        to_unset = [k for k in stored if k not in encoded and not k.startswith("_")]
+        to_set = {}
+        for name, value in self._fields.items():
+            if value is _UNDECODED:
+                continue  # never read, so unchanged
+            encoded = codec.encode(value)
+            if name not in stored or stored[name] != encoded:
+                to_set[name] = encoded
+        to_unset = [k for k in stored if k not in self._fields and not k.startswith("_")]
         touched = self._partial.intersection([*to_set, *to_unset])
         if touched:
             raise ValidationError(
@@ -173,7 +188,8 @@ class Sample:
 
     def __repr__(self) -> str:
         kind = "SampleView" if self._partial or type(self) is SampleView else "Sample"
-        shown = {"id": self.id, "media_type": self.media_type, **self._fields}
+        shown = {"id": self.id, "media_type": self.media_type,
+                 **{name: self._value(name) for name in self._fields}}
         return format_document(kind, shown)
 
     __str__ = __repr__

@@ -15,14 +15,6 @@ from mongo_procs import Mongod, ReplicaSet
 from labellens import db
 
 
-def use_database(monkeypatch: pytest.MonkeyPatch, uri: str, name: str) -> None:
-    """Point labellens at ``uri`` / database ``name`` (dropping cached clients)."""
-    monkeypatch.setenv("LABELLENS_DATABASE_URI", uri)
-    monkeypatch.setenv("LABELLENS_DATABASE_NAME", name)
-    monkeypatch.delenv("LABELLENS_DATABASE_DIR", raising=False)
-    db.close_clients()
-
-
 @pytest.fixture(scope="module")
 def replica_set(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplicaSet]:
     """A 3-member replica set on loopback ports, shared by a module's tests."""

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pymongo
+import pytest
 from pymongo.errors import PyMongoError
 
+from labellens import db
 from labellens.db.mongod import find_mongod
 
 START_TIMEOUT_S = 30.0
@@ -178,3 +180,11 @@ class KillWhen(threading.Thread):
             if not member.alive:
                 member.start()
         self.rs.wait_for_primary()
+
+
+def use_database(monkeypatch: pytest.MonkeyPatch, uri: str, name: str) -> None:
+    """Point labellens at ``uri`` / database ``name`` (dropping cached clients)."""
+    monkeypatch.setenv("LABELLENS_DATABASE_URI", uri)
+    monkeypatch.setenv("LABELLENS_DATABASE_NAME", name)
+    monkeypatch.delenv("LABELLENS_DATABASE_DIR", raising=False)
+    db.close_clients()

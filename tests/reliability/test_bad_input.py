@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import use_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mongo_procs import use_database
 from starlette.testclient import TestClient
 
 import labellens as ll

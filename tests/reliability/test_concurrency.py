@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from concurrency_workers import PER_SAMPLE_SAVES, create_dataset, delete_dataset, write_fields
-from conftest import use_database
+from mongo_procs import use_database
 
 import labellens as ll
 from labellens import db

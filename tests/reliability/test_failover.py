@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pymongo
 import pytest
-from conftest import use_database
-from mongo_procs import KillWhen, ReplicaSet
+from mongo_procs import KillWhen, ReplicaSet, use_database
 
 import labellens as ll
 from labellens import db

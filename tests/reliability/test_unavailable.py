@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import use_database
-from mongo_procs import free_port
+from mongo_procs import free_port, use_database
 from starlette.testclient import TestClient
 
 import labellens as ll
