@@ -292,7 +292,8 @@ class SampleCollection(AggregationsMixin):
             raise ValidationError(f"set_values got {len(values)} values for {len(ids)} samples; "
                                   "pass exactly one value per sample (nothing was written)")
         oids = [_object_id(i) for i in ids]
-        encoded = [codec.encode(v) for v in values]  # refuses what BSON cannot store, before any write
+        with codec.gc_paused():
+            encoded = [codec.encode(v) for v in values]  # refuses what BSON cannot store, before any write
         self.dataset.check_values(path, values)
         target = mongo_path(path)
         collection = self.dataset.sample_collection()

@@ -16,7 +16,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.collection import Collection
 
-from labellens.dataset import catalog, exporters, importers
+from labellens.dataset import catalog, codec, exporters, importers
 from labellens.dataset.collection import SampleCollection, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.records import RecordsMixin
@@ -314,7 +314,8 @@ class Dataset(RecordsMixin, SampleCollection):
     def _insert(self, samples: list[Sample], writer: ops.BackgroundWriter) -> list[ObjectId]:
         """Validate and encode one batch, declare its new fields, and queue its insert."""
         schema = self.stored_schema()
-        encoded = [s.to_mongo() for s in samples]
+        with codec.gc_paused():
+            encoded = [s.to_mongo() for s in samples]
         names = dict.fromkeys(name for doc in encoded for name in doc)
         new_types: dict[str, str] = {}
         for name in names:
@@ -324,12 +325,13 @@ class Dataset(RecordsMixin, SampleCollection):
         if new_types:
             self.declare_fields(new_types)
         ids = []
-        for sample, doc in zip(samples, encoded):
-            # The inserted dict doubles as the sample's stored snapshot ("_" keys are internal).
-            doc["_id"] = sample_id = ObjectId()
-            doc[RAND_FIELD] = random.random()
-            sample.bind(self, sample_id, doc)
-            ids.append(sample_id)
+        with codec.gc_paused():
+            for sample, doc in zip(samples, encoded):
+                # The inserted dict doubles as the sample's stored snapshot ("_" keys are internal).
+                doc["_id"] = sample_id = ObjectId()
+                doc[RAND_FIELD] = random.random()
+                sample.bind(self, sample_id, doc)
+                ids.append(sample_id)
         writer.submit(ops.insert_many, self.sample_collection(), encoded)
         return ids
 

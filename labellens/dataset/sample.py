@@ -140,7 +140,8 @@ class Sample:
 
     def to_mongo(self) -> dict[str, Any]:
         """The stored form of every field (without ``_id``)."""
-        return {name: self._stored[name] if value is _UNDECODED else codec.encode(value)  # type: ignore[index]
+        stored = self._stored
+        return {name: stored[name] if value is _UNDECODED else codec.encode(value)  # type: ignore[index]
                 for name, value in self._fields.items()}
 
     def changes(self) -> tuple[dict[str, Any], list[str]]:
