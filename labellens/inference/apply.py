@@ -2,9 +2,9 @@
 
 Each sample gets ``Classification(label, confidence=max softmax, logits)``;
 predictions are written with one bulk ``set_values`` per batch, never a save per
-sample. Unreadable images are skipped: they get no prediction, and the summary
-(and one warning) names them. With ``skip_existing`` an interrupted run resumes
-where it stopped.
+sample, in a writer thread that overlaps with the model's next batch. Unreadable
+images are skipped: they get no prediction, and the summary (and one warning)
+names them. With ``skip_existing`` an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
 from labellens.dataset.collection import SampleCollection
 from labellens.dataset.schema import check_field_name
-from labellens.errors import ValidationError
+from labellens.errors import DatabaseUnavailableError, ValidationError
 from labellens.inference.convert import to_classifications
 from labellens.inference.loop import (
     LoopStats,
@@ -107,14 +109,39 @@ def apply_model(samples: SampleCollection, model: nn.Module, label_field: str,
     outputs = iter_outputs(paths, ids, model, transform=model_transform(model, transform),
                            batch_size=batch_size, num_workers=workers, device=target, stats=stats,
                            progress=progress, desc=f"predicting {label_field}")
-    for batch_ids, logits in outputs:
-        write_start = time.perf_counter()
+    written = 0
+
+    def write(batch_ids: list[str], logits: np.ndarray) -> None:
+        nonlocal written
         labels = to_classifications(logits, names, store_logits=store_logits)
         samples.set_values(label_field, labels, ids=batch_ids)
-        stats.write_s += time.perf_counter() - write_start
+        written += len(batch_ids)
+
+    # One batch's labels are built and written in a thread while the model runs on the next;
+    # write_s counts only the time the loop waits for a write to finish.
+    try:
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            pending: Future[None] | None = None
+            for batch_ids, logits in outputs:
+                _wait(pending, stats)
+                pending = writer.submit(write, batch_ids, logits)
+            _wait(pending, stats)
+    except DatabaseUnavailableError as exc:
+        raise DatabaseUnavailableError(
+            f"apply_model stopped part-way: predictions for {written} of {len(ids)} samples were "
+            f"written to {label_field!r}. Re-run it with skip_existing=True to predict the rest. "
+            f"({exc})") from None
     _warn_unreadable(stats.failures, label_field)
     return InferenceSummary(label_field, stats.processed, skipped, stats.failures,
                             time.perf_counter() - start, stats.decode_s, stats.model_s, stats.write_s)
+
+
+def _wait(pending: Future[None] | None, stats: LoopStats) -> None:
+    """Block until the previous batch is written (re-raising its error)."""
+    if pending is not None:
+        start = time.perf_counter()
+        pending.result()
+        stats.write_s += time.perf_counter() - start
 
 
 def _classes(samples: SampleCollection, model: nn.Module, classes: Sequence[str] | None) -> list[str]:
