@@ -61,3 +61,14 @@ def cifar10_test_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def shared_models_dir() -> Path:
     """The folder of pretrained CIFAR-10 ResNet weights, usable as a model cache."""
     return SHARED / "models"
+
+
+@pytest.fixture
+def model_cache(shared_models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``LABELLENS_MODEL_DIR`` pointing at a temporary folder linking the shared weight files."""
+    cache = tmp_path / "models"
+    cache.mkdir()
+    for weights in shared_models_dir.glob("*.th"):
+        (cache / weights.name).symlink_to(weights)
+    monkeypatch.setenv("LABELLENS_MODEL_DIR", str(cache))
+    return cache

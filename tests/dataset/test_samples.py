@@ -201,3 +201,18 @@ def test_compute_metadata(backend, tmp_path):
     meta = ds.values("metadata")
     assert meta[0].width == 7 and meta[0].height == 5 and meta[0].mime_type == "image/png"
     assert meta[1] is None and meta[2] is None
+
+
+def test_add_samples_streams_without_holding_the_generator(backend):
+    ds = ll.Dataset()
+    lag = []
+
+    def samples():
+        for i in range(5000):
+            if i % 500 == 0:
+                lag.append(i - len(ds))  # samples made but not yet stored
+            yield ll.Sample(f"/stream/{i}.png")
+
+    ids = ds.add_samples(samples(), batch_size=1000)
+    assert len(ids) == 5000 == len(ds)
+    assert max(lag) <= 3 * 1000, "at most the batch being built plus two queued writes"

@@ -21,16 +21,6 @@ class ImageTree:
     bad: list[Path]
 
 
-@pytest.fixture
-def model_cache(shared_models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``LABELLENS_MODEL_DIR`` pointing at a temporary folder linking the shared weight files."""
-    cache = tmp_path / "models"
-    cache.mkdir()
-    for weights in shared_models_dir.glob("*.th"):
-        (cache / weights.name).symlink_to(weights)
-    monkeypatch.setenv("LABELLENS_MODEL_DIR", str(cache))
-    return cache
-
 
 @pytest.fixture
 def image_tree(cifar10_test_dir: Path, tmp_path: Path) -> ImageTree:
