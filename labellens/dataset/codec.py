@@ -90,15 +90,3 @@ def decode(value: Any) -> Any:
         # Label logits are the only raw binary values labellens stores.
         return decode_array(value)
     return value
-
-
-def get_path(doc: dict[str, Any], parts: list[str]) -> Any:
-    """The value at a dotted path of a stored document; lists are mapped element-wise."""
-    value: Any = doc
-    for i, part in enumerate(parts):
-        if isinstance(value, list):
-            return [get_path(v, parts[i:]) if isinstance(v, dict) else None for v in value]
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value

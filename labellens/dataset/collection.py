@@ -246,20 +246,22 @@ class SampleCollection(AggregationsMixin):
     def _columns(self, paths: Sequence[str], batch_size: int, with_ids: bool
                  ) -> Iterator[dict[str, list[Any]]]:
         pipeline, _ = self._compiled(paths)
-        stored = {p: mongo_path(p).split(".") for p in paths if p != "id"}
-        projection: dict[str, int] = {".".join(parts): 1 for parts in stored.values()}
+        stored = {p: mongo_path(p) for p in paths if p != "id"}
+        # The server flattens each path into a top-level key ("$a.b" maps over arrays as well).
+        projection: dict[str, Any] = {f"_c{i}": f"${path}" for i, path in enumerate(stored.values())}
         if not with_ids:
             projection["_id"] = 0
         suffix = [{"$project": projection or {"_id": 1}}]
-        readers = [(batch_column, parts, parts[-1] == "_id") for batch_column, parts in stored.items()]
+        readers = [(column, f"_c{i}", path.endswith("_id"))
+                   for i, (column, path) in enumerate(stored.items())]
         names = (["id"] if with_ids else []) + list(stored)
         batch: dict[str, list[Any]] = {c: [] for c in names}
         size = 0
         for doc in self.dataset.aggregate([*pipeline, *suffix], batch_size=batch_size):
             if with_ids:
                 batch["id"].append(str(doc["_id"]))
-            for name, parts, is_id in readers:
-                value = codec.get_path(doc, parts)
+            for name, key, is_id in readers:
+                value = doc.get(key)
                 if value is None or value.__class__ in _PLAIN:
                     batch[name].append(value)
                 elif is_id:
