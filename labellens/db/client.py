@@ -95,8 +95,9 @@ def close_clients() -> None:
 
 def unavailable(uri: str, exc: BaseException) -> DatabaseUnavailableError:
     """The error to raise when the server at ``uri`` cannot be reached."""
+    where = uri if config.database_uri() else f"{uri} (the embedded mongod in {config.database_dir()})"
     return DatabaseUnavailableError(
-        f"cannot reach MongoDB at {uri} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+        f"cannot reach MongoDB at {where} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
         "Start the embedded server with `labellens db start` (or unset LABELLENS_DATABASE_URI "
         "to let labellens start it), or point LABELLENS_DATABASE_URI at a running server"
     )
