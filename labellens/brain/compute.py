@@ -10,12 +10,12 @@ dataset. Every run is recorded as a brain run on the dataset.
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from labellens.background import BackgroundWriter
 from labellens.brain import scores
 from labellens.brain.fields import (
     check_same_kind,
@@ -30,37 +30,6 @@ from labellens.errors import SchemaError, ValidationError
 from labellens.progress import ProgressBar
 
 BATCH_SIZE = 10_000
-
-
-class WriteBehind:
-    """Bulk-write each batch's scores in a background thread while the next batch is read.
-
-    At most one write is in flight, so memory stays bounded; an error in a write
-    is raised at the next ``submit`` or on exit.
-    """
-
-    def __init__(self, samples: SampleCollection, field_name: str) -> None:
-        self._samples, self._field = samples, field_name
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labellens-brain-write")
-        self._pending: Future[None] | None = None
-
-    def submit(self, values: list[Any], ids: list[str]) -> None:
-        self._wait()
-        self._pending = self._pool.submit(self._samples.set_values, self._field, values, ids=ids)
-
-    def _wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()
-
-    def __enter__(self) -> WriteBehind:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self._wait()
-        finally:
-            self._pool.shutdown(wait=True)
 
 
 @dataclass
@@ -121,10 +90,10 @@ def compute_mistakenness(samples: SampleCollection, pred_field: str, label_field
     truth_path = label_paths(label_field, kind)
     summary = ScoreSummary(mistakenness_field)
     with ProgressBar(len(samples), desc="mistakenness", unit="samples", enabled=progress) as bar, \
-            WriteBehind(samples, mistakenness_field) as writer:
+            BackgroundWriter(depth=1) as writer:
         for batch in samples.iter_batches([pred_path, value_path, truth_path], batch_size=BATCH_SIZE):
             values = _mistakenness_batch(batch, pred_path, value_path, truth_path, kind, use_logits, summary)
-            writer.submit(values, batch["id"])
+            writer.submit(samples.set_values, mistakenness_field, values, ids=batch["id"])
             bar.update(len(values))
     _warn_skipped(summary)
     samples.dataset.register_brain_run(
@@ -174,7 +143,7 @@ def compute_hardness(samples: SampleCollection, label_field: str, hardness_field
     path = f"{label_field}.logits"
     summary = ScoreSummary(hardness_field)
     with ProgressBar(len(samples), desc="hardness", unit="samples", enabled=progress) as bar, \
-            WriteBehind(samples, hardness_field) as writer:
+            BackgroundWriter(depth=1) as writer:
         for batch in samples.iter_batches([path], batch_size=BATCH_SIZE):
             raw = batch[path]
             rows = np.array([i for i, v in enumerate(raw) if v is not None], dtype=int)
@@ -185,7 +154,8 @@ def compute_hardness(samples: SampleCollection, label_field: str, hardness_field
             summary.scored += int(finite.sum())
             summary.unset += len(raw) - len(rows)
             summary.skipped_ids += [batch["id"][i] for i in rows[~finite]]
-            writer.submit([None if np.isnan(v) else float(v) for v in out], batch["id"])
+            writer.submit(samples.set_values, hardness_field,
+                          [None if np.isnan(v) else float(v) for v in out], ids=batch["id"])
             bar.update(len(raw))
     _warn_skipped(summary)
     samples.dataset.register_brain_run(

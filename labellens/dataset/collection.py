@@ -300,7 +300,7 @@ class SampleCollection(AggregationsMixin):
         target = mongo_path(path)
         collection = self.dataset.sample_collection()
         try:
-            with ops.BackgroundWriter(collection) as writer:
+            with ops.background_writer(collection) as writer:
                 for start in range(0, len(oids), WRITE_BATCH):
                     pairs = list(zip(oids[start:start + WRITE_BATCH], encoded[start:start + WRITE_BATCH]))
                     writer.submit(ops.set_field_by_id, collection, target, pairs)

@@ -16,6 +16,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.collection import Collection
 
+from labellens.background import BackgroundWriter
 from labellens.dataset import catalog, codec, exporters, importers
 from labellens.dataset.collection import SampleCollection, _object_id
 from labellens.dataset.printing import summary
@@ -279,7 +280,7 @@ class Dataset(RecordsMixin, SampleCollection):
         ids: list[ObjectId] = []
         batch: list[Sample] = []
         try:
-            with ops.BackgroundWriter(self.sample_collection()) as writer:
+            with ops.background_writer(self.sample_collection()) as writer:
                 for sample in samples:
                     if not isinstance(sample, Sample):
                         raise ValidationError(
@@ -311,7 +312,7 @@ class Dataset(RecordsMixin, SampleCollection):
                 f"{exc}. add_samples wrote nothing: the up to {len(ids)} samples it had written were "
                 "removed again, so re-running the same call is safe") from None
 
-    def _insert(self, samples: list[Sample], writer: ops.BackgroundWriter) -> list[ObjectId]:
+    def _insert(self, samples: list[Sample], writer: BackgroundWriter) -> list[ObjectId]:
         """Validate and encode one batch, declare its new fields, and queue its insert."""
         schema = self.stored_schema()
         with codec.gc_paused():

@@ -89,7 +89,7 @@ def running_server(dbpath: Path | None = None) -> ServerInfo | None:
         info = ServerInfo(**json.loads(state.read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    if _pid_alive(info.pid) and _port_open(info.port):
+    if _pid_alive(info.pid) and port_open(info.port):
         return info
     return None
 
@@ -126,7 +126,7 @@ def stop_server(dbpath: Path | None = None, timeout: float = 30.0) -> bool:
 
 def _start(dbpath: Path) -> ServerInfo:
     binary = find_mongod()
-    port = _free_port()
+    port = free_port()
     log = dbpath / "mongod.log"
     command = [binary, "--dbpath", str(dbpath), "--bind_ip", "127.0.0.1", "--port", str(port),
                "--logpath", str(log), "--logappend"]
@@ -137,7 +137,7 @@ def _start(dbpath: Path) -> ServerInfo:
         if process.poll() is not None:
             raise DatabaseUnavailableError(
                 f"mongod exited with code {process.returncode} while starting; see {log}")
-        if _port_open(port):
+        if port_open(port):
             info = ServerInfo(pid=process.pid, port=port, dbpath=str(dbpath))
             (dbpath / STATE_FILE).write_text(json.dumps(info.__dict__))
             return info
@@ -156,13 +156,15 @@ def _locked(dbpath: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
+    """Whether something accepts connections on the loopback ``port``."""
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import mongomock
@@ -27,6 +25,7 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
+from labellens.background import BackgroundWriter
 from labellens.db import client
 
 SORT_ASCENDING = ASCENDING
@@ -42,43 +41,9 @@ def translate_errors() -> Iterator[None]:
         raise client.unavailable(client.current_uri(), exc) from None
 
 
-class BackgroundWriter:
-    """Run write calls in one background thread, at most ``depth`` queued.
-
-    The caller encodes batch k+1 while the driver and server write batch k, so
-    bulk writes cost little more than the database's own time. Leaving the
-    ``with`` block waits for every write and re-raises the first failure. With
-    the in-memory mongomock backend (not thread-safe) writes run inline.
-    """
-
-    def __init__(self, collection: Collection, depth: int = 2) -> None:
-        self._inline = isinstance(collection, mongomock.Collection)
-        self._depth = depth
-        self._pool = None if self._inline else ThreadPoolExecutor(max_workers=1)
-        self._pending: deque[Future[Any]] = deque()
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        if self._pool is None:
-            fn(*args)
-            return
-        while len(self._pending) >= self._depth:
-            self._pending.popleft().result()
-        self._pending.append(self._pool.submit(fn, *args))
-
-    def __enter__(self) -> BackgroundWriter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        first_error: BaseException | None = None
-        while self._pending:
-            try:
-                self._pending.popleft().result()
-            except BaseException as exc:  # noqa: BLE001 - re-raised below after draining
-                first_error = first_error or exc
-        if self._pool is not None:
-            self._pool.shutdown()
-        if first_error is not None and exc_info[0] is None:
-            raise first_error
+def background_writer(collection: Collection, depth: int = 2) -> BackgroundWriter:
+    """A write-behind for ``collection``; inline for mongomock, which is not thread-safe."""
+    return BackgroundWriter(depth, inline=isinstance(collection, mongomock.Collection))
 
 
 def insert_one_unique(collection: Collection, doc: dict[str, Any]) -> bool:
@@ -193,6 +158,6 @@ def explain_aggregate(collection: Collection, pipeline: list[dict[str, Any]]) ->
             verbosity="queryPlanner")
 
 
-__all__ = ["BackgroundWriter", "OperationFailure", "PyMongoError", "SORT_ASCENDING", "SORT_DESCENDING",
+__all__ = ["OperationFailure", "PyMongoError", "SORT_ASCENDING", "SORT_DESCENDING", "background_writer",
            "delete_all", "delete_by_ids", "explain_aggregate", "insert_many", "insert_one_unique",
            "set_field_by_id", "translate_errors", "update_many_by_id", "update_many_matching"]

@@ -12,13 +12,13 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
+from labellens.background import BackgroundWriter
 from labellens.dataset.collection import SampleCollection
 from labellens.dataset.schema import check_field_name
 from labellens.errors import DatabaseUnavailableError, ValidationError
@@ -120,12 +120,13 @@ def apply_model(samples: SampleCollection, model: nn.Module, label_field: str,
     # One batch's labels are built and written in a thread while the model runs on the next;
     # write_s counts only the time the loop waits for a write to finish.
     try:
-        with ThreadPoolExecutor(max_workers=1) as writer:
-            pending: Future[None] | None = None
+        with BackgroundWriter(depth=1) as writer:
             for batch_ids, logits in outputs:
-                _wait(pending, stats)
-                pending = writer.submit(write, batch_ids, logits)
-            _wait(pending, stats)
+                waited = time.perf_counter()
+                writer.submit(write, batch_ids, logits)  # blocks while the previous batch is written
+                stats.write_s += time.perf_counter() - waited
+            waited = time.perf_counter()
+        stats.write_s += time.perf_counter() - waited  # leaving the block waits for the last write
     except DatabaseUnavailableError as exc:
         raise DatabaseUnavailableError(
             f"apply_model stopped part-way: predictions for {written} of {len(ids)} samples were "
@@ -134,14 +135,6 @@ def apply_model(samples: SampleCollection, model: nn.Module, label_field: str,
     _warn_unreadable(stats.failures, label_field)
     return InferenceSummary(label_field, stats.processed, skipped, stats.failures,
                             time.perf_counter() - start, stats.decode_s, stats.model_s, stats.write_s)
-
-
-def _wait(pending: Future[None] | None, stats: LoopStats) -> None:
-    """Block until the previous batch is written (re-raising its error)."""
-    if pending is not None:
-        start = time.perf_counter()
-        pending.result()
-        stats.write_s += time.perf_counter() - start
 
 
 def _classes(samples: SampleCollection, model: nn.Module, classes: Sequence[str] | None) -> list[str]:

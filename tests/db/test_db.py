@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -16,14 +15,8 @@ from labellens.db import mongod
 from labellens.errors import DatabaseUnavailableError, MongodNotFoundError
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_unreachable_server_fails_fast_naming_the_uri(monkeypatch):
-    uri = f"mongodb://127.0.0.1:{closed_port()}/"
+    uri = f"mongodb://127.0.0.1:{mongod.free_port()}/"
     monkeypatch.setenv("LABELLENS_DATABASE_URI", uri)
     db.close_clients()
     started = time.monotonic()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -22,23 +21,10 @@ import pytest
 from pymongo.errors import PyMongoError
 
 from labellens import db
-from labellens.db.mongod import find_mongod
+from labellens.db.mongod import find_mongod, free_port, port_open
 
 START_TIMEOUT_S = 30.0
 ELECTION = {"electionTimeoutMillis": 1000, "heartbeatIntervalMillis": 250}
-
-
-def free_port() -> int:
-    """A port nothing listens on now (also used as a 'closed port' for unreachable URIs)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.3)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 @dataclass
