@@ -1,7 +1,7 @@
 """Scores that find label mistakes: the tutorial's mistakenness, hardness, and label issues.
 
 Pure maths lives in :mod:`~labellens.brain.scores`, :mod:`~labellens.brain.label_issues`,
-:mod:`~labellens.brain.noisy_logreg` and :mod:`~labellens.brain.find_issues`; the
+:mod:`~labellens.brain.noisy_logreg` and :mod:`~labellens.brain.issue_model`; the
 ``compute_*`` functions read a dataset or view in batches and write scores back in bulk.
 Brain runs are listed, inspected and deleted with the dataset's ``list_brain_runs``,
 ``get_brain_info`` and ``delete_brain_run``.
@@ -9,7 +9,7 @@ Brain runs are listed, inspected and deleted with the dataset's ``list_brain_run
 
 from labellens.brain.compute import ScoreSummary, compute_hardness, compute_mistakenness
 from labellens.brain.compute_issues import LabelIssuesSummary, compute_label_issues
-from labellens.brain.find_issues import IssueScores, find_label_issues
+from labellens.brain.issue_model import IssueScores, find_label_issues
 
 __all__ = ["IssueScores", "LabelIssuesSummary", "ScoreSummary", "compute_hardness", "compute_label_issues",
            "compute_mistakenness", "find_label_issues"]

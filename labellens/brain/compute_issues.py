@@ -2,7 +2,7 @@
 
 Reads the given labels, the predictions' logits (several prediction fields =
 test-time augmentations, averaged) and optionally embeddings, one projection
-per batch; runs :func:`~labellens.brain.find_issues.find_label_issues`; writes
+per batch; runs :func:`~labellens.brain.issue_model.find_label_issues`; writes
 a score, a flag and a suggested label per sample in three bulk writes, and
 records a brain run.
 """
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from labellens.brain.fields import CLASSIFICATION, label_kind, require_attribute
-from labellens.brain.find_issues import find_label_issues
+from labellens.brain.issue_model import find_label_issues
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
 from labellens.progress import ProgressBar

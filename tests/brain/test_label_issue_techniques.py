@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from labellens.brain import label_issues as li
-from labellens.brain.find_issues import find_label_issues
+from labellens.brain.issue_model import find_label_issues
 from labellens.brain.noisy_logreg import cross_val_log_proba, fit_noisy_logreg, stratified_folds
 
 PROBS = np.array([
