@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import benchmark_server, print_table, timed  # noqa: E402
 
 import labellens as ll  # noqa: E402
+from labellens import db  # noqa: E402
 from labellens.stages.ordering import MAX_SEED  # noqa: E402
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -44,10 +45,10 @@ def make_doc(i: int, rng: random.Random) -> dict:
 
 def populate(n: int) -> ll.Dataset:
     dataset = ll.Dataset("bench-views")
-    dataset.declare_fields({"ground_truth": "EmbeddedDocumentField(Classification)",
-                            "mistakenness": "FloatField"})
+    dataset.add_sample_field("ground_truth", "EmbeddedDocumentField(Classification)")
+    dataset.add_sample_field("mistakenness", "FloatField")
     rng = random.Random(0)
-    collection = dataset.sample_collection()
+    collection = db.get_database()[dataset.collection_name]
     for start in range(0, n, 10_000):
         collection.insert_many([make_doc(i, rng) for i in range(start, min(start + 10_000, n))])
     return dataset
@@ -55,7 +56,7 @@ def populate(n: int) -> ll.Dataset:
 
 def cases(dataset: ll.Dataset) -> list[tuple[str, object, object]]:
     """(name, labellens call, raw pymongo call) triples returning equal values."""
-    raw = dataset.sample_collection()
+    raw = db.get_database()[dataset.collection_name]
     key = {"$mod": [{"$multiply": ["$_rand", SEED % MAX_SEED + 1]}, 1]}
     top = [("mistakenness", -1)]
     return [
@@ -105,7 +106,7 @@ def main() -> None:
                 label = f"{name} [{'index' if indexed else 'no index'}]" if "sort_by" in name else name
                 rows.append([label, ours_s * 1e3, raw_s * 1e3, f"{ours_s / raw_s:.2f}x"])
         print_table(["operation", "labellens ms", "raw ms", "ratio"], rows)
-        sampled_s, _ = timed(lambda: list(dataset.sample_collection().aggregate(
+        sampled_s, _ = timed(lambda: list(db.get_database()[dataset.collection_name].aggregate(
             [{"$sample": {"size": 1000}}, {"$project": {"_id": 1}}])), args.repeat)
         print(f"(for scale: an unseeded raw $sample of 1000 ids takes {sampled_s * 1e3:.1f} ms)")
         dataset.delete()

@@ -16,6 +16,10 @@ class LabelLensError(Exception):
         return str(self.args[0]) if self.args else ""
 
 
+class NotFoundError(LabelLensError, KeyError):
+    """Something named does not exist (the App answers 404 for these)."""
+
+
 class DatabaseUnavailableError(LabelLensError, ConnectionError):
     """The MongoDB server cannot be reached (or no server can be started)."""
 
@@ -28,15 +32,31 @@ class DatasetExistsError(LabelLensError, ValueError):
     """A dataset with this name already exists."""
 
 
-class DatasetNotFoundError(LabelLensError, KeyError):
+class DatasetNotFoundError(NotFoundError):
     """No dataset with this name exists (or it was deleted meanwhile)."""
 
 
-class SampleNotFoundError(LabelLensError, KeyError):
+class SampleNotFoundError(NotFoundError):
     """No sample with this id exists in the dataset or view."""
 
 
-class FieldNotFoundError(LabelLensError, KeyError):
+class SavedViewNotFoundError(NotFoundError):
+    """No saved view with this name exists on the dataset."""
+
+
+class RunNotFoundError(NotFoundError):
+    """No run (brain, evaluation, annotation, ...) with this key exists on the dataset."""
+
+
+class BrainRunNotFoundError(RunNotFoundError):
+    """No brain run with this key exists on the dataset."""
+
+
+class IndexNotFoundError(NotFoundError):
+    """No index with this name exists on the dataset's samples."""
+
+
+class FieldNotFoundError(NotFoundError):
     """A field path does not exist in the dataset's schema."""
 
 

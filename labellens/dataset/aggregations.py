@@ -28,7 +28,7 @@ class AggregationsMixin:
         raise NotImplementedError
 
     def _run(self, pipeline: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        return self.dataset.aggregate(pipeline)  # type: ignore[attr-defined]
+        return self.dataset._run_pipeline(pipeline)  # type: ignore[attr-defined]
 
     def _prepare(self, path: str) -> tuple[list[dict[str, Any]], str]:
         """The collection's pipeline with unwinds for the arrays along ``path``, and the

@@ -18,40 +18,33 @@ import threading
 from typing import Any
 
 from bson import ObjectId
-from pymongo.collection import Collection
 
 from labellens import db
-from labellens.db import config, ops
-from labellens.errors import DatasetExistsError, DatasetNotFoundError, LabelLensError
+from labellens.db.stores import CatalogStore
+from labellens.errors import DatasetExistsError, DatasetNotFoundError
 
-DATASETS = "datasets"
+COMPANIONS = ("history",)  # collections named "<prefix>.<sample collection>", dropped with the dataset
 _HOST = socket.gethostname()
 _lock = threading.Lock()
 _opened: set[tuple[str, str]] = set()
 _owned: dict[tuple[str, str], set[str]] = {}
 
 
-def datasets_collection() -> Collection:
-    """The catalog collection, with its unique index and stale datasets cleaned on first use."""
-    uri = db.resolve_uri()
-    key = (uri, config.database_name())
-    collection = db.get_database(uri)[DATASETS]
-    with _lock:
-        if key not in _opened:
-            with ops.translate_errors():
-                collection.create_index("name", unique=True)
-            _delete_orphans(collection)
-            _opened.add(key)
-    return collection
+def store() -> CatalogStore:
+    """The catalog of the configured database (stale datasets cleaned on first use)."""
+    catalog = CatalogStore(db.binding())
+    database = catalog.binding.database
+    key = (catalog.binding.uri, database.name)
+    if key not in _opened:
+        with _lock:
+            if key not in _opened:
+                _delete_orphans(catalog)
+                _opened.add(key)
+    return catalog
 
 
-def sample_collection(record: dict[str, Any]) -> Collection:
-    return db.get_database()[record["sample_collection_name"]]
-
-
-def create_record(name: str, persistent: bool) -> dict[str, Any]:
-    """Insert the record of a new dataset; DatasetExistsError if the name is taken."""
-    record = {
+def new_record(name: str, persistent: bool) -> dict[str, Any]:
+    return {
         "_id": ObjectId(),
         "name": name,
         "sample_collection_name": f"samples.{ObjectId()}",
@@ -60,59 +53,40 @@ def create_record(name: str, persistent: bool) -> dict[str, Any]:
         "default_classes": [],
         "info": {},
         "sample_fields": {},
+        "schema_version": 0,
         "saved_views": {},
         "brain_runs": {},
+        "runs": {},
         "owner": owner_token(),
     }
-    if not ops.insert_one_unique(datasets_collection(), record):
+
+
+def create_record(catalog: CatalogStore, name: str, persistent: bool) -> dict[str, Any]:
+    """Insert the record of a new dataset; DatasetExistsError if the name is taken."""
+    record = new_record(name, persistent)
+    if not catalog.insert_unique(record):
         raise DatasetExistsError(f"a dataset named {name!r} already exists; load it with "
                                  "load_dataset(name), or pass overwrite=True to replace it")
     if not persistent:
-        remember_owned(name)
+        remember_owned(catalog, name)
     return record
 
 
-def find_record(name: str) -> dict[str, Any]:
-    with ops.translate_errors():
-        record = datasets_collection().find_one({"name": name})
+def find_record(catalog: CatalogStore, name: str) -> dict[str, Any]:
+    record = catalog.find_one({"name": name})
     if record is None:
-        raise DatasetNotFoundError(f"no dataset named {name!r}; datasets are: {list_names()}")
+        raise DatasetNotFoundError(f"no dataset named {name!r}; datasets are: {list_names(catalog)}")
     return record
 
 
-def reload_record(record_id: ObjectId, name: str) -> dict[str, Any]:
-    with ops.translate_errors():
-        record = datasets_collection().find_one({"_id": record_id})
-    if record is None:
-        raise DatasetNotFoundError(f"dataset {name!r} was deleted")
-    return record
+def list_names(catalog: CatalogStore, glob: str | None = None) -> list[str]:
+    query = {"name": {"$regex": fnmatch.translate(glob)}} if glob else {}
+    return sorted(r["name"] for r in catalog.find(query, {"name": 1}))
 
 
-def update_record(record_id: ObjectId, name: str, update: dict[str, Any],
-                  condition: dict[str, Any] | None = None) -> bool:
-    """Apply ``update`` to the record; False when ``condition`` did not hold."""
-    with ops.translate_errors():
-        result = datasets_collection().update_one({"_id": record_id, **(condition or {})}, update)
-    if result.matched_count == 0 and not condition:
-        raise DatasetNotFoundError(f"dataset {name!r} was deleted")
-    return result.matched_count > 0
-
-
-def list_names(glob: str | None = None) -> list[str]:
-    query = {"name": {"$regex": _glob_regex(glob)}} if glob else {}
-    with ops.translate_errors():
-        return sorted(r["name"] for r in datasets_collection().find(query, {"name": 1}))
-
-
-def exists(name: str) -> bool:
-    with ops.translate_errors():
-        return datasets_collection().count_documents({"name": name}, limit=1) > 0
-
-
-def delete(name: str) -> None:
-    """Delete a dataset's samples and record (DatasetNotFoundError if absent)."""
-    record = find_record(name)
-    _drop(datasets_collection(), record)
+def delete(catalog: CatalogStore, name: str) -> None:
+    """Delete a dataset's samples, companions and record (DatasetNotFoundError if absent)."""
+    _drop(catalog, find_record(catalog, name))
 
 
 def owner_token() -> dict[str, Any]:
@@ -120,8 +94,8 @@ def owner_token() -> dict[str, Any]:
     return {"host": _HOST, "pid": pid, "start": _process_start(pid)}
 
 
-def remember_owned(name: str) -> None:
-    _owned.setdefault((db.resolve_uri(), config.database_name()), set()).add(name)
+def remember_owned(catalog: CatalogStore, name: str) -> None:
+    _owned.setdefault((catalog.binding.uri, catalog.binding.name), set()).add(name)
 
 
 def forget_owned(name: str) -> None:
@@ -129,20 +103,16 @@ def forget_owned(name: str) -> None:
         names.discard(name)
 
 
-def _drop(collection: Collection, record: dict[str, Any]) -> None:
-    with ops.translate_errors():
-        collection.database.drop_collection(record["sample_collection_name"])
-        collection.delete_one({"_id": record["_id"]})
+def _drop(catalog: CatalogStore, record: dict[str, Any]) -> None:
+    catalog.drop(record, COMPANIONS)
     forget_owned(record["name"])
 
 
-def _delete_orphans(collection: Collection) -> None:
-    with ops.translate_errors():
-        candidates = list(collection.find({"persistent": False, "owner.host": _HOST}))
-    for record in candidates:
+def _delete_orphans(catalog: CatalogStore) -> None:
+    for record in catalog.find({"persistent": False, "owner.host": _HOST}):
         owner = record.get("owner") or {}
         if not _alive(owner.get("pid"), owner.get("start")):
-            _drop(collection, record)
+            _drop(catalog, record)
 
 
 def _alive(pid: Any, start: Any) -> bool:
@@ -166,20 +136,16 @@ def _process_start(pid: int) -> int | None:
         return None
 
 
-def _glob_regex(glob: str) -> str:
-    return fnmatch.translate(glob)
-
-
 def _cleanup_at_exit() -> None:
     unreachable: set[str] = set()  # try a stopped server once, not once per database
     for (uri, name), datasets in list(_owned.items()):
         if not datasets or uri in unreachable:
             continue
         try:
-            collection = db.get_database(uri, name)[DATASETS]
-            for record in collection.find({"name": {"$in": sorted(datasets)}, "persistent": False}):
-                _drop(collection, record)
-        except (LabelLensError, ops.PyMongoError):
+            catalog = CatalogStore(db.Binding(uri, name))
+            for record in catalog.find({"name": {"$in": sorted(datasets)}, "persistent": False}):
+                _drop(catalog, record)
+        except Exception:  # at exit, a server that is gone or refuses must not raise
             unreachable.add(uri)
 
 

@@ -21,9 +21,7 @@ from labellens.dataset import codec, exporters, metadata
 from labellens.dataset.aggregations import AggregationsMixin
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.sample import Sample, SampleView
-from labellens.db import ops
 from labellens.errors import (
-    DatabaseUnavailableError,
     FieldNotFoundError,
     SampleNotFoundError,
     ValidationError,
@@ -84,7 +82,7 @@ class SampleCollection(AggregationsMixin):
 
     def add_stage(self, stage: Stage) -> View:
         """A new view with ``stage`` appended (validated against the schema now)."""
-        return self.dataset.make_view((*self.stages, stage))
+        return self.dataset._view((*self.stages, stage))
 
     def match_tags(self, tags: str | Sequence[str], bool: bool = True, all: bool = False) -> View:  # noqa: A002
         return self.add_stage(MatchTags(tags, bool, all))
@@ -133,7 +131,7 @@ class SampleCollection(AggregationsMixin):
 
     def get_field_schema(self) -> dict[str, str]:
         """Field name -> type (e.g. ``FloatField``) of the samples this collection shows."""
-        schema = self.dataset.stored_schema()
+        schema = self.dataset._stored_schema()
         for stage in self.stages:
             schema = stage.output_schema(schema)
         return schema
@@ -155,22 +153,26 @@ class SampleCollection(AggregationsMixin):
             return self._compile(paths, fresh=True)
 
     def _compile(self, paths: Sequence[str], fresh: bool) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        schema = self.dataset.stored_schema(fresh)
+        schema = self.dataset._stored_schema(fresh)
         pipeline: list[dict[str, Any]] = []
         for stage in self.stages:
             pipeline += stage.to_mongo(CompileContext(schema))
             schema = stage.output_schema(schema)
         for path in paths:
-            self.dataset.check_path(path, schema)
+            self.dataset._check_path(path, schema)
         return pipeline, schema
 
     def explain(self) -> dict[str, Any]:
         """The database's query plan for this collection's pipeline."""
-        return self.dataset.explain_pipeline(self.pipeline())
+        return self.dataset._explain_pipeline(self.pipeline())
 
     def _aggregate(self, suffix: Sequence[dict[str, Any]] = (), batch_size: int | None = None
                    ) -> Iterator[dict[str, Any]]:
-        return self.dataset.aggregate([*self.pipeline(), *suffix], batch_size=batch_size)
+        return self.dataset._run_pipeline([*self.pipeline(), *suffix], batch_size=batch_size)
+
+    def _ids(self) -> list[ObjectId]:
+        """The ``_id`` of every sample, in view order, as stored (no string round trip)."""
+        return [i for batch in self._columns([], 10_000, with_ids=True, object_ids=True) for i in batch["id"]]
 
     def _partial_fields(self) -> frozenset[str]:
         return frozenset(f for stage in self.stages for f in stage.partial_fields())
@@ -238,12 +240,16 @@ class SampleCollection(AggregationsMixin):
             column.extend(batch[path])
         return _to_numpy(column, path) if as_numpy else column
 
-    def iter_batches(self, paths: Sequence[str], batch_size: int = 10_000
+    def iter_batches(self, paths: Sequence[str], batch_size: int = 10_000, *, object_ids: bool = False
                      ) -> Iterator[dict[str, list[Any]]]:
-        """Stream columns of ``paths`` in batches of ``batch_size``; each batch also has ``"id"``."""
-        return self._columns(paths, batch_size, with_ids=True)
+        """Stream columns of ``paths`` in batches of ``batch_size``; each batch also has ``"id"``.
 
-    def _columns(self, paths: Sequence[str], batch_size: int, with_ids: bool
+        ``object_ids=True`` gives the ids as ``bson.ObjectId`` instead of strings: the
+        cheapest form to hand back to ``set_values(..., ids=...)`` in bulk paths.
+        """
+        return self._columns(paths, batch_size, with_ids=True, object_ids=object_ids)
+
+    def _columns(self, paths: Sequence[str], batch_size: int, with_ids: bool, object_ids: bool = False
                  ) -> Iterator[dict[str, list[Any]]]:
         pipeline, _ = self._compiled(paths)
         stored = {p: mongo_path(p) for p in paths if p != "id"}
@@ -257,9 +263,9 @@ class SampleCollection(AggregationsMixin):
         names = (["id"] if with_ids else []) + list(stored)
         batch: dict[str, list[Any]] = {c: [] for c in names}
         size = 0
-        for doc in self.dataset.aggregate([*pipeline, *suffix], batch_size=batch_size):
+        for doc in self.dataset._run_pipeline([*pipeline, *suffix], batch_size=batch_size):
             if with_ids:
-                batch["id"].append(str(doc["_id"]))
+                batch["id"].append(doc["_id"] if object_ids else str(doc["_id"]))
             for name, key, is_id in readers:
                 value = doc.get(key)
                 if value is None or value.__class__ in _PLAIN:
@@ -288,26 +294,8 @@ class SampleCollection(AggregationsMixin):
         if path.split(".", 1)[0] in self._partial_fields():
             raise ValidationError(f"field {path!r} is filtered in this view; set it on the dataset")
         values = list(values)
-        if ids is None:
-            ids = self.values("id")
-        if len(ids) != len(values):
-            raise ValidationError(f"set_values got {len(values)} values for {len(ids)} samples; "
-                                  "pass exactly one value per sample (nothing was written)")
-        oids = [_object_id(i) for i in ids]
-        with codec.gc_paused():
-            encoded = [codec.encode(v) for v in values]  # refuses what BSON cannot store, before any write
-        self.dataset.check_values(path, values)
-        target = mongo_path(path)
-        collection = self.dataset.sample_collection()
-        try:
-            with ops.background_writer(collection) as writer:
-                for start in range(0, len(oids), WRITE_BATCH):
-                    pairs = list(zip(oids[start:start + WRITE_BATCH], encoded[start:start + WRITE_BATCH]))
-                    writer.submit(ops.set_field_by_id, collection, target, pairs)
-        except DatabaseUnavailableError as exc:
-            raise DatabaseUnavailableError(
-                f"set_values({path!r}) stopped part-way through {len(oids)} values: {exc}. "
-                "Re-running the same call is safe: it writes the same values") from None
+        oids = self._ids() if ids is None else [_object_id(i) for i in ids]
+        self.dataset._writer.set_values(path, oids, values)
 
     def compute_metadata(self, overwrite: bool = False, progress: bool = False) -> list[str]:
         """Fill ``metadata`` (width, height, size_bytes, mime_type) from the image headers.
@@ -336,11 +324,11 @@ class SampleCollection(AggregationsMixin):
 
     def tag_samples(self, tags: str | Iterable[str]) -> None:
         """Add ``tags`` to every sample of this collection."""
-        self.dataset.update_tags(self.values("id"), _tag_list(tags), add=True)
+        self.dataset._writer.update_tags(self._ids(), _tag_list(tags), add=True)
 
     def untag_samples(self, tags: str | Iterable[str]) -> None:
         """Remove ``tags`` from every sample of this collection."""
-        self.dataset.update_tags(self.values("id"), _tag_list(tags), add=False)
+        self.dataset._writer.update_tags(self._ids(), _tag_list(tags), add=False)
 
 
 def _tag_list(tags: str | Iterable[str]) -> list[str]:

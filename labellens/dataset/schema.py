@@ -1,8 +1,8 @@
 """Field types: inferred from values when a field first appears, then enforced.
 
-Types are strings such as ``"FloatField"``, ``"ListField(StringField)"`` or
-``"EmbeddedDocumentField(Classification)"``; ``print(dataset)`` shows them with
-the ``labellens.fields.`` prefix.
+Types are :class:`~labellens.fields.FieldType` values (strings such as
+``"FloatField"`` or ``"ListField(StringField)"``); ``print(dataset)`` shows them
+with the ``labellens.fields.`` prefix.
 """
 
 from __future__ import annotations
@@ -13,25 +13,27 @@ from typing import Any
 import numpy as np
 from bson import ObjectId
 
+from labellens import fields
 from labellens.errors import InvalidFieldNameError, SchemaError
+from labellens.fields import FieldType
 from labellens.labels import EmbeddedDocument
 
-DEFAULT_SCHEMA = {
-    "filepath": "StringField",
-    "tags": "ListField(StringField)",
-    "metadata": "EmbeddedDocumentField(ImageMetadata)",
+DEFAULT_SCHEMA: dict[str, str] = {
+    "filepath": fields.STRING,
+    "tags": fields.STRINGS,
+    "metadata": fields.IMAGE_METADATA,
 }
 RESERVED_NAMES = frozenset({"id", "_id", "media_type"})
 
-_SCALAR_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
-    ((bool, np.bool_), "BooleanField"),
-    ((int, np.integer), "IntField"),
-    ((float, np.floating), "FloatField"),
-    (str, "StringField"),
-    (dt.datetime, "DateTimeField"),
-    (ObjectId, "ObjectIdField"),
-    (np.ndarray, "ArrayField"),
-    (dict, "DictField"),
+_SCALAR_TYPES: tuple[tuple[type | tuple[type, ...], FieldType], ...] = (
+    ((bool, np.bool_), fields.BOOLEAN),
+    ((int, np.integer), fields.INT),
+    ((float, np.floating), fields.FLOAT),
+    (str, fields.STRING),
+    (dt.datetime, fields.DATETIME),
+    (ObjectId, fields.OBJECT_ID),
+    (np.ndarray, fields.ARRAY),
+    (dict, fields.DICT),
 )
 
 
@@ -47,22 +49,22 @@ def check_field_name(name: Any) -> str:
     return name
 
 
-def infer_type(value: Any) -> str | None:
+def infer_type(value: Any) -> FieldType | None:
     """The field type of a Python value, or None for None."""
     if value is None:
         return None
     if isinstance(value, EmbeddedDocument):
-        return f"EmbeddedDocumentField({type(value).__name__})"
+        return FieldType.embedded(type(value).__name__)
     if isinstance(value, (list, tuple)):
         inner = {infer_type(v) for v in value} - {None}
-        return f"ListField({inner.pop()})" if len(inner) == 1 else "ListField"
+        return FieldType.list_of(inner.pop() if len(inner) == 1 else None)
     for types, name in _SCALAR_TYPES:
         if isinstance(value, types):
             return name
     raise SchemaError(f"cannot store a value of type {type(value).__name__}: {value!r:.80}")
 
 
-def check_value(name: str, declared: str | None, value: Any) -> str | None:
+def check_value(name: str, declared: str | None, value: Any) -> FieldType | None:
     """The value's type, after checking it against the declared type of field ``name``."""
     actual = infer_type(value)
     if declared is not None and not _fits(declared, actual, value):
@@ -71,25 +73,23 @@ def check_value(name: str, declared: str | None, value: Any) -> str | None:
     return actual
 
 
+def widens(declared: str, actual: str) -> bool:
+    """Whether values of type ``actual`` may be stored in a field declared ``declared``."""
+    return declared == actual or (declared == fields.FLOAT and actual == fields.INT)
+
+
 def _fits(declared: str, actual: str | None, value: Any) -> bool:
-    if actual is None or declared == actual:
+    if actual is None or widens(declared, actual):
         return True
-    if declared == "FloatField" and actual == "IntField":
-        return True
-    if declared.startswith("ListField") and actual.startswith("ListField"):
+    declared_type, actual_type = FieldType(declared), FieldType(actual)
+    if declared_type.is_list and actual_type.is_list:
         # An untyped list field takes any list; an empty or mixed list fits only when empty.
-        if declared == "ListField" or not value:
+        if declared == fields.LIST or not value:
             return True
-        return declared == "ListField(FloatField)" and actual == "ListField(IntField)"
+        return declared == FieldType.list_of(fields.FLOAT) and actual == FieldType.list_of(fields.INT)
     return False
 
 
 def display_type(type_name: str) -> str:
     """``ListField(StringField)`` -> ``labellens.fields.ListField(labellens.fields.StringField)``."""
-    if type_name.startswith("EmbeddedDocumentField("):
-        inner = type_name[len("EmbeddedDocumentField("):-1]
-        module = "labellens.labels"
-        return f"labellens.fields.EmbeddedDocumentField({module}.{inner})"
-    if type_name.startswith("ListField(") and type_name.endswith(")"):
-        return f"labellens.fields.ListField({display_type(type_name[len('ListField('):-1])})"
-    return f"labellens.fields.{type_name}"
+    return FieldType(type_name).display()

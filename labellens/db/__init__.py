@@ -1,6 +1,8 @@
 """Database access: configuration, the embedded server, clients and bulk operations."""
 
 from labellens.db.client import (
+    Binding,
+    binding,
     close_clients,
     current_uri,
     get_async_client,
@@ -9,5 +11,5 @@ from labellens.db.client import (
     resolve_uri,
 )
 
-__all__ = ["close_clients", "current_uri", "get_async_client", "get_client", "get_database",
-           "resolve_uri"]
+__all__ = ["Binding", "binding", "close_clients", "current_uri", "get_async_client", "get_client",
+           "get_database", "resolve_uri"]

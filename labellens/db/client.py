@@ -27,6 +27,49 @@ TIMEOUT_MS = 3000
 _lock = threading.RLock()
 _clients: dict[str, Any] = {}
 _embedded: dict[Path, mongod.ServerInfo] = {}
+_bindings: dict[tuple[Any, ...], Binding] = {}
+_generation = 0  # bumped when clients close or a server is lost: bindings then resolve again
+
+
+class Binding:
+    """One database, resolved once: its URI and client are looked up on first use and reused.
+
+    Nothing is probed per operation. When the clients are closed or an operation
+    finds the server gone (see :func:`unavailable`), the next use resolves again,
+    which restarts a lost embedded server (with a warning).
+    """
+
+    def __init__(self, uri: str | None = None, name: str | None = None) -> None:
+        self._configured = uri
+        self.name = name or config.database_name()
+        self.uri = uri or ""
+        self._database: Database | None = None
+        self._generation = -1
+
+    @property
+    def database(self) -> Database:
+        if self._generation != _generation or self._database is None:
+            with _lock:
+                generation = _generation
+                self.uri = self._configured or resolve_uri()
+                self._database = get_client(self.uri)[self.name]
+                self._generation = generation
+        return self._database
+
+    @property
+    def is_mock(self) -> bool:
+        return config.is_mock(self._configured or config.database_uri())
+
+
+def binding() -> Binding:
+    """The binding for the configured database (one per URI and name, shared by every dataset)."""
+    uri = config.database_uri()
+    key = (uri, None if uri else config.database_dir(), config.database_name())
+    with _lock:
+        bound = _bindings.get(key)
+        if bound is None:
+            bound = _bindings[key] = Binding(uri, config.database_name())
+        return bound
 
 
 def resolve_uri() -> str:
@@ -87,14 +130,24 @@ def current_uri() -> str:
 
 def close_clients() -> None:
     """Close every cached client (the next call reconnects, e.g. after the settings change)."""
+    global _generation
     with _lock:
         for client in _clients.values():
             client.close()
         _clients.clear()
+        _generation += 1
+
+
+def _lost() -> None:
+    """A server was found unreachable: every binding resolves again on its next use."""
+    global _generation
+    with _lock:
+        _generation += 1
 
 
 def unavailable(uri: str, exc: BaseException) -> DatabaseUnavailableError:
-    """The error to raise when the server at ``uri`` cannot be reached."""
+    """The error to raise when the server at ``uri`` cannot be reached (bindings resolve again)."""
+    _lost()
     where = uri if config.database_uri() else f"{uri} (the embedded mongod in {config.database_dir()})"
     return DatabaseUnavailableError(
         f"cannot reach MongoDB at {where} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "

@@ -71,7 +71,7 @@ class Small:
 
     def raw_docs(self) -> list[dict[str, Any]]:
         """Every stored document, to check that views change nothing."""
-        return list(self.dataset.sample_collection().find({}, sort=[("_id", 1)]))
+        return list(db.get_database()[self.dataset.collection_name].find({}, sort=[("_id", 1)]))
 
 
 def build_small(name: str | None = None, persistent: bool = False) -> Small:

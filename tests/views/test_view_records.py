@@ -8,7 +8,13 @@ import pytest
 
 import labellens as ll
 from labellens import F
-from labellens.errors import DatasetNotFoundError, FieldNotFoundError, ValidationError
+from labellens.errors import (
+    DatasetNotFoundError,
+    FieldNotFoundError,
+    IndexNotFoundError,
+    SavedViewNotFoundError,
+    ValidationError,
+)
 
 
 def test_saved_views_round_trip(small) -> None:
@@ -26,7 +32,7 @@ def test_saved_views_round_trip(small) -> None:
     assert len(dataset.load_saved_view("top")) == 1
     dataset.delete_saved_view("top")
     assert dataset.list_saved_views() == ["all"]
-    with pytest.raises(ValidationError, match="no saved view"):
+    with pytest.raises(SavedViewNotFoundError, match="no saved view"):
         dataset.load_saved_view("top")
 
 
@@ -55,7 +61,7 @@ def test_indexes(small) -> None:
     assert dataset.sort_by("score", reverse=True).values("score")[:2] == [0.9, 0.8]
     dataset.drop_index(name)
     assert name not in dataset.list_indexes()
-    with pytest.raises(ValidationError, match="no index"):
+    with pytest.raises(IndexNotFoundError, match="no index"):
         dataset.drop_index(name)
     with pytest.raises(FieldNotFoundError, match="nope"):
         dataset.create_index("nope")

@@ -1,0 +1,81 @@
+"""A dataset's field schema as a part of the dataset: checking paths and values, declaring fields.
+
+The schema lives in the catalog record (:class:`~labellens.dataset.record.DatasetRecord`).
+Checks run against the copy held since the last read; declaring a new field is a
+conditional update, so two processes that declare one field with different
+types cannot both win, and only then (or when a path is unknown) is the record
+read again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from labellens.dataset.record import DatasetRecord
+from labellens.dataset.schema import DEFAULT_SCHEMA, check_field_name, check_value, widens
+from labellens.errors import FieldNotFoundError, SchemaError
+
+
+class Schema:
+    """Field name -> type of one dataset, with the checks every write runs first."""
+
+    def __init__(self, record: DatasetRecord) -> None:
+        self._record = record
+
+    def current(self) -> dict[str, str]:
+        """The schema as last read (no round trip)."""
+        return self._record.schema()
+
+    def fresh(self) -> dict[str, str]:
+        """The schema, re-read only when another process changed it (one small read)."""
+        return self._record.refresh_schema()
+
+    def check_path(self, path: Any, schema: Mapping[str, str], where: str) -> None:
+        """FieldNotFoundError unless ``path``'s top-level field is in ``schema``."""
+        if not isinstance(path, str) or not path:
+            raise FieldNotFoundError(f"a field path must be a non-empty string, got {path!r}")
+        top = path.split(".", 1)[0]
+        if top != "id" and top not in schema:
+            raise FieldNotFoundError(f"no field {top!r} in {where}; fields are: {', '.join(['id', *schema])}")
+
+    def declare(self, types: Mapping[str, str]) -> None:
+        """Add new fields; a field declared meanwhile with another type raises SchemaError."""
+        for name, kind in types.items():
+            declared = self._record.declare(name, str(kind))
+            if declared is not None and declared != kind and not widens(declared, kind):
+                raise SchemaError(f"field {name!r} was declared {declared} by another writer, not {kind}")
+
+    def new_type(self, name: str, values: Iterable[Any], schema: Mapping[str, str]) -> str | None:
+        """Check values against field ``name``; return the type to declare if the field is new.
+
+        A value's type depends only on its Python type, except for lists, so each
+        Python type is checked once (the hot path of bulk writes).
+        """
+        declared = schema.get(name)
+        new_type = None
+        seen: set[type] = set()
+        for value in values:
+            kind_of_value = type(value)
+            if kind_of_value in seen:
+                continue
+            if kind_of_value is not list:
+                seen.add(kind_of_value)
+            kind = check_value(name, declared or new_type, value)
+            new_type = new_type or kind
+        return None if declared else new_type
+
+    def check_values(self, path: str, values: list[Any], where: str) -> None:
+        """Validate values for ``path``, declaring a new top-level field (nothing else is written)."""
+        top, _, rest = path.partition(".")
+        schema = self.current()
+        if rest and top not in schema:
+            schema = self.fresh()
+        if not rest:
+            if top not in DEFAULT_SCHEMA:
+                check_field_name(top)
+            new_type = self.new_type(top, values, schema)
+            if new_type:
+                self.declare({top: new_type})
+        elif top not in schema:
+            raise FieldNotFoundError(f"cannot set {path!r}: no field {top!r} in {where}")

@@ -1,0 +1,153 @@
+"""Bulk writes of one dataset's samples: validated first, then sent in batches.
+
+:class:`SampleWriter` is the part of a dataset that changes samples. Every
+method checks and encodes all values of a batch before anything is written
+(a bad value leaves the database as it was), then queues the bulk write on a
+write-behind thread so the next batch is encoded meanwhile.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from bson import ObjectId
+
+from labellens.background import BackgroundWriter
+from labellens.dataset import codec
+from labellens.dataset.sample import Sample
+from labellens.dataset.typed_schema import Schema
+from labellens.db.stores import SampleStore
+from labellens.errors import DatabaseUnavailableError, ValidationError
+from labellens.stages.base import mongo_path
+from labellens.stages.ordering import RAND_FIELD
+
+INSERT_BATCH = 2000
+WRITE_BATCH = 10_000
+
+
+class SampleWriter:
+    """Adds, changes and deletes the samples of one dataset."""
+
+    def __init__(self, store: SampleStore, schema: Schema, where: str) -> None:
+        self._store = store
+        self._schema = schema
+        self._where = where
+
+    # -- adding ---------------------------------------------------------------------------
+
+    def add(self, owner: Any, samples: Iterable[Sample], batch_size: int) -> list[ObjectId]:
+        """Insert samples in batches (a generator is streamed); binds each to ``owner``.
+
+        If a later batch fails, the samples already inserted are removed again; if
+        they cannot be (the server is gone), the error says how many may remain.
+        """
+        ids: list[ObjectId] = []
+        batch: list[Sample] = []
+        try:
+            with self._store.writer() as writer:
+                for sample in samples:
+                    if not isinstance(sample, Sample):
+                        raise ValidationError(
+                            f"add_samples takes Sample objects, got {type(sample).__name__}")
+                    batch.append(sample)
+                    if len(batch) >= batch_size:
+                        ids += self._insert(owner, batch, writer)
+                        batch = []
+                if batch:
+                    ids += self._insert(owner, batch, writer)
+        except BaseException as exc:
+            if ids:
+                self._roll_back(ids, exc)
+            raise
+        return ids
+
+    def _insert(self, owner: Any, samples: list[Sample], writer: BackgroundWriter) -> list[ObjectId]:
+        """Validate and encode one batch, declare its new fields, and queue its insert."""
+        schema = self._schema.current()
+        with codec.gc_paused():
+            encoded = [s.to_mongo() for s in samples]
+        names = dict.fromkeys(name for doc in encoded for name in doc)
+        new_types: dict[str, str] = {}
+        for name in names:
+            kind = self._schema.new_type(name, (s.get(name) for s in samples if name in s), schema)
+            if kind:
+                new_types[name] = kind
+        if new_types:
+            self._schema.declare(new_types)
+        ids = []
+        with codec.gc_paused():
+            for sample, doc in zip(samples, encoded):
+                # The inserted dict doubles as the sample's stored snapshot ("_" keys are internal).
+                doc["_id"] = sample_id = ObjectId()
+                doc[RAND_FIELD] = random.random()
+                sample.bind(owner, sample_id, doc)
+                ids.append(sample_id)
+        writer.submit(self._store.insert_many, encoded)
+        return ids
+
+    def _roll_back(self, ids: list[ObjectId], exc: BaseException) -> None:
+        """Remove what a failed add_samples wrote; if the server is gone, say how much may remain."""
+        try:
+            self._store.delete_by_ids(ids)
+        except DatabaseUnavailableError as failure:
+            raise DatabaseUnavailableError(
+                f"add_samples stopped after writing up to {len(ids)} samples and could not remove them "
+                f"again: {failure}. Once the server is back, add the rest without duplicates: "
+                "stored = set(dataset.values('filepath')); "
+                "dataset.add_samples(s for s in samples if s.filepath not in stored)") from exc
+        if isinstance(exc, DatabaseUnavailableError):
+            raise DatabaseUnavailableError(
+                f"{exc}. add_samples wrote nothing: the up to {len(ids)} samples it had written were "
+                "removed again, so re-running the same call is safe") from None
+
+    # -- changing -----------------------------------------------------------------------------
+
+    def save(self, samples: Sequence[Sample]) -> None:
+        """Write the changed fields of samples in one bulk write."""
+        schema = self._schema.current()
+        changes = [(s, *s.changes()) for s in samples]
+        new_types: dict[str, str] = {}
+        for sample, to_set, _ in changes:
+            for name in to_set:
+                kind = self._schema.new_type(name, [sample.get(name)], {**schema, **new_types})
+                if kind:
+                    new_types[name] = kind
+        if new_types:
+            self._schema.declare(new_types)
+        updates = [(s._id, to_set, to_unset) for s, to_set, to_unset in changes if to_set or to_unset]
+        self._store.update_by_id(updates)  # type: ignore[arg-type]
+        for sample, to_set, to_unset in changes:
+            sample.mark_saved(to_set, to_unset)
+
+    def set_values(self, path: str, oids: Sequence[ObjectId], values: list[Any]) -> None:
+        """``values[i]`` to sample ``oids[i]`` at ``path`` (``None`` unsets), all checked first."""
+        if len(oids) != len(values):
+            raise ValidationError(f"set_values got {len(values)} values for {len(oids)} samples; "
+                                  "pass exactly one value per sample (nothing was written)")
+        with codec.gc_paused():
+            encoded = [codec.encode(v) for v in values]  # refuses what BSON cannot store, before any write
+        self._schema.check_values(path, values, self._where)
+        target = mongo_path(path)
+        try:
+            with self._store.writer() as writer:
+                for start in range(0, len(oids), WRITE_BATCH):
+                    pairs = list(zip(oids[start:start + WRITE_BATCH], encoded[start:start + WRITE_BATCH]))
+                    writer.submit(self._store.set_field_by_id, target, pairs)
+        except DatabaseUnavailableError as exc:
+            raise DatabaseUnavailableError(
+                f"set_values({path!r}) stopped part-way through {len(oids)} values: {exc}. "
+                "Re-running the same call is safe: it writes the same values") from None
+
+    def update_tags(self, oids: Sequence[ObjectId], tags: list[str], *, add: bool) -> None:
+        operator = {"$addToSet": {"tags": {"$each": tags}}} if add else {"$pullAll": {"tags": tags}}
+        self._store.update_matching(oids, operator)
+
+    # -- deleting -------------------------------------------------------------------------------
+
+    def delete(self, oids: Sequence[ObjectId]) -> None:
+        self._store.delete_by_ids(oids)
+
+    def clear(self) -> None:
+        self._store.delete_all()

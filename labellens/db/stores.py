@@ -1,0 +1,178 @@
+"""The storage boundary of datasets: the catalog and one store per dataset's samples.
+
+The dataset layer never calls the driver: it holds a :class:`CatalogStore` and a
+:class:`SampleStore`, bound once to a database (:class:`~labellens.db.client.Binding`),
+and passes them plain dicts, pipelines and ids. Every driver failure comes back
+as a labellens error naming the server.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from labellens.background import BackgroundWriter
+from labellens.db import ops
+from labellens.db.client import Binding
+from labellens.errors import StageError
+
+DATASETS = "datasets"
+INDEX_SUFFIX_ID = ("_id", 1)
+
+_catalog_lock = threading.Lock()
+_catalog_opened: set[tuple[str, str]] = set()
+
+
+class SampleStore:
+    """Reads and bulk writes on one dataset's sample collection."""
+
+    def __init__(self, binding: Binding, collection_name: str) -> None:
+        self.binding = binding
+        self.collection_name = collection_name
+
+    @property
+    def _collection(self) -> Any:
+        return self.binding.database[self.collection_name]
+
+    @property
+    def is_mock(self) -> bool:
+        return self.binding.is_mock
+
+    def aggregate(self, pipeline: Sequence[Mapping[str, Any]], *, batch_size: int | None = None
+                  ) -> Iterator[dict[str, Any]]:
+        """Stream a pipeline's results; a pipeline the server rejects raises StageError."""
+        options: dict[str, Any] = {"allowDiskUse": True}
+        if batch_size:
+            options["batchSize"] = batch_size
+        try:
+            with ops.translate_errors():
+                yield from self._collection.aggregate(list(pipeline), **options)
+        except ops.OperationFailure as exc:
+            detail = str((exc.details or {}).get("errmsg") or exc).splitlines()[0][:300]
+            raise StageError(f"the database rejected this view ({detail}); change the view or its "
+                             "filters") from None
+
+    def count(self) -> int:
+        with ops.translate_errors():
+            return self._collection.count_documents({})
+
+    def writer(self, depth: int = 2) -> BackgroundWriter:
+        """A write-behind for this collection (inline on mongomock, which is not thread-safe)."""
+        return BackgroundWriter(depth, inline=self.is_mock)
+
+    def insert_many(self, docs: Sequence[dict[str, Any]]) -> None:
+        ops.insert_many(self._collection, docs)
+
+    def update_by_id(self, updates: Sequence[tuple[ObjectId, Mapping[str, Any], Sequence[str]]]) -> int:
+        """``(id, fields to $set, fields to $unset)`` triples in one unordered bulk write."""
+        return ops.update_many_by_id(self._collection, updates)
+
+    def set_field_by_id(self, path: str, pairs: Sequence[tuple[ObjectId, Any]]) -> int:
+        return ops.set_field_by_id(self._collection, path, pairs)
+
+    def set_fields_by_id(self, paths: Sequence[str], rows: Sequence[tuple[ObjectId, Sequence[Any]]]
+                         ) -> int:
+        """``$set`` several paths per document in one bulk write (``None`` values ``$unset``)."""
+        updates = []
+        for oid, values in rows:
+            to_set = {p: v for p, v in zip(paths, values) if v is not None}
+            to_unset = [p for p, v in zip(paths, values) if v is None]
+            updates.append((oid, to_set, to_unset))
+        return ops.update_many_by_id(self._collection, updates)
+
+    def update_matching(self, ids: Sequence[ObjectId], update: dict[str, Any]) -> None:
+        ops.update_many_matching(self._collection, ids, update)
+
+    def delete_by_ids(self, ids: Sequence[ObjectId]) -> None:
+        ops.delete_by_ids(self._collection, ids)
+
+    def delete_all(self) -> None:
+        ops.delete_all(self._collection)
+
+    def unset_field(self, name: str) -> None:
+        with ops.translate_errors():
+            self._collection.update_many({}, {"$unset": {name: ""}})
+
+    def rename_field(self, name: str, new_name: str) -> None:
+        with ops.translate_errors():
+            self._collection.update_many({}, {"$rename": {name: new_name}})
+
+    def explain(self, pipeline: list[dict[str, Any]]) -> dict[str, Any]:
+        return ops.explain_aggregate(self._collection, pipeline)
+
+    def create_index(self, keys: Sequence[tuple[str, int]], *, unique: bool = False) -> str:
+        with ops.translate_errors():
+            return self._collection.create_index(list(keys), unique=unique)
+
+    def index_information(self) -> dict[str, Any]:
+        with ops.translate_errors():
+            return self._collection.index_information()
+
+    def drop_index(self, name: str) -> None:
+        with ops.translate_errors():
+            self._collection.drop_index(name)
+
+    def related(self, prefix: str) -> SampleStore:
+        """A store for a companion collection of this dataset (e.g. ``history``), dropped with it."""
+        return SampleStore(self.binding, f"{prefix}.{self.collection_name}")
+
+
+class CatalogStore:
+    """The ``datasets`` collection: one record per dataset (name unique)."""
+
+    def __init__(self, binding: Binding) -> None:
+        self.binding = binding
+
+    @property
+    def _collection(self) -> Any:
+        collection = self.binding.database[DATASETS]
+        key = (self.binding.uri, self.binding.name)
+        if key not in _catalog_opened:
+            with _catalog_lock:
+                if key not in _catalog_opened:
+                    with ops.translate_errors():
+                        collection.create_index("name", unique=True)
+                    _catalog_opened.add(key)
+        return collection
+
+    def samples(self, collection_name: str) -> SampleStore:
+        return SampleStore(self.binding, collection_name)
+
+    def insert_unique(self, record: dict[str, Any]) -> bool:
+        """Insert a record; False (nothing written) when its name is taken."""
+        return ops.insert_one_unique(self._collection, record)
+
+    def find(self, query: Mapping[str, Any], projection: Mapping[str, Any] | None = None
+             ) -> list[dict[str, Any]]:
+        with ops.translate_errors():
+            return list(self._collection.find(dict(query), projection))
+
+    def find_one(self, query: Mapping[str, Any]) -> dict[str, Any] | None:
+        with ops.translate_errors():
+            return self._collection.find_one(dict(query))
+
+    def update(self, query: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Apply ``update`` to the record matching ``query``; the updated record, or None if none matched."""
+        with ops.translate_errors():
+            return self._collection.find_one_and_update(dict(query), dict(update),
+                                                        return_document=ReturnDocument.AFTER)
+
+    def exists(self, query: Mapping[str, Any]) -> bool:
+        with ops.translate_errors():
+            return self._collection.count_documents(dict(query), limit=1) > 0
+
+    def drop(self, record: Mapping[str, Any], companions: Sequence[str] = ()) -> None:
+        """Delete a record, its sample collection and its companion collections."""
+        name = record["sample_collection_name"]
+        with ops.translate_errors():
+            database = self.binding.database
+            for collection in (name, *(f"{prefix}.{name}" for prefix in companions)):
+                database.drop_collection(collection)
+            self._collection.delete_one({"_id": record["_id"]})
+
+
+__all__ = ["DATASETS", "CatalogStore", "SampleStore"]
