@@ -12,7 +12,7 @@ import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from bson import ObjectId
@@ -20,6 +20,7 @@ from bson import ObjectId
 from labellens.dataset import codec, exporters, metadata
 from labellens.dataset.aggregations import AggregationsMixin
 from labellens.dataset.exporters import ExportFormat
+from labellens.dataset.protocols import DatasetCore
 from labellens.dataset.sample import Sample, SampleView
 from labellens.errors import (
     FieldNotFoundError,
@@ -47,10 +48,6 @@ from labellens.stages import (
 )
 from labellens.stages.base import mongo_path
 
-if TYPE_CHECKING:
-    from labellens.dataset.dataset import Dataset
-    from labellens.dataset.view import View
-
 WRITE_BATCH = 10_000
 _PLAIN = frozenset({str, int, float, bool})  # stored values that decode to themselves
 
@@ -59,7 +56,7 @@ class SampleCollection(AggregationsMixin):
     """Reading, chaining and bulk-writing methods common to datasets and views."""
 
     @property
-    def dataset(self) -> Dataset:
+    def dataset(self) -> DatasetCore:
         raise NotImplementedError
 
     @property
@@ -80,51 +77,52 @@ class SampleCollection(AggregationsMixin):
 
     # -- chaining ---------------------------------------------------------------
 
-    def add_stage(self, stage: Stage) -> View:
+    def add_stage(self, stage: Stage) -> SampleCollection:
         """A new view with ``stage`` appended (validated against the schema now)."""
         return self.dataset._view((*self.stages, stage))
 
-    def match_tags(self, tags: str | Sequence[str], bool: bool = True, all: bool = False) -> View:  # noqa: A002
+    def match_tags(self, tags: str | Sequence[str], bool: bool = True,  # noqa: A002
+                   all: bool = False) -> SampleCollection:  # noqa: A002
         return self.add_stage(MatchTags(tags, bool, all))
 
-    def match(self, filter: Any) -> View:  # noqa: A002
+    def match(self, filter: Any) -> SampleCollection:  # noqa: A002
         return self.add_stage(Match(filter))
 
-    def exists(self, field: str, bool: bool = True) -> View:  # noqa: A002
+    def exists(self, field: str, bool: bool = True) -> SampleCollection:  # noqa: A002
         return self.add_stage(Exists(field, bool))
 
-    def sort_by(self, field_or_expr: Any, reverse: bool = False) -> View:
+    def sort_by(self, field_or_expr: Any, reverse: bool = False) -> SampleCollection:
         return self.add_stage(SortBy(field_or_expr, reverse))
 
-    def take(self, size: int, seed: int | None = None) -> View:
+    def take(self, size: int, seed: int | None = None) -> SampleCollection:
         return self.add_stage(Take(size, seed))
 
-    def shuffle(self, seed: int | None = None) -> View:
+    def shuffle(self, seed: int | None = None) -> SampleCollection:
         return self.add_stage(Shuffle(seed))
 
-    def limit(self, limit: int) -> View:
+    def limit(self, limit: int) -> SampleCollection:
         return self.add_stage(Limit(limit))
 
-    def skip(self, skip: int) -> View:
+    def skip(self, skip: int) -> SampleCollection:
         return self.add_stage(Skip(skip))
 
-    def select(self, sample_ids: Any, ordered: bool = False) -> View:
+    def select(self, sample_ids: Any, ordered: bool = False) -> SampleCollection:
         return self.add_stage(Select(sample_ids, ordered))
 
-    def exclude(self, sample_ids: Any) -> View:
+    def exclude(self, sample_ids: Any) -> SampleCollection:
         return self.add_stage(Exclude(sample_ids))
 
-    def select_fields(self, field_names: str | Sequence[str]) -> View:
+    def select_fields(self, field_names: str | Sequence[str]) -> SampleCollection:
         return self.add_stage(SelectFields(field_names))
 
-    def exclude_fields(self, field_names: str | Sequence[str]) -> View:
+    def exclude_fields(self, field_names: str | Sequence[str]) -> SampleCollection:
         return self.add_stage(ExcludeFields(field_names))
 
-    def shard(self, index: int, count: int) -> View:
+    def shard(self, index: int, count: int) -> SampleCollection:
         """The ``index``-th of ``count`` disjoint shards (for parallel workers)."""
         return self.add_stage(Shard(index, count))
 
-    def filter_labels(self, field: str, filter: Any, only_matches: bool = True) -> View:  # noqa: A002
+    def filter_labels(self, field: str, filter: Any, only_matches: bool = True) -> SampleCollection:  # noqa: A002
         return self.add_stage(FilterLabels(field, filter, only_matches))
 
     # -- compilation --------------------------------------------------------------
@@ -273,7 +271,7 @@ class SampleCollection(AggregationsMixin):
                 elif is_id:
                     batch[name].append(_id_strings(value))
                 else:
-                    batch[name].append(codec.decode(value))
+                    batch[name].append(codec.decode_path(value, name))
             size += 1
             if size >= batch_size:
                 yield batch

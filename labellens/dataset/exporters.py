@@ -25,16 +25,13 @@ import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from bson import ObjectId
 
+from labellens.dataset.protocols import ReadableCollection
 from labellens.errors import FieldNotFoundError, ValidationError
 from labellens.labels import Classification
-
-if TYPE_CHECKING:
-    from labellens.dataset.collection import SampleCollection
-    from labellens.dataset.dataset import Dataset
 
 ExportFormat = Literal["csv", "json", "image-directory-tree"]
 FORMATS: tuple[str, ...] = ("csv", "json", "image-directory-tree")
@@ -66,14 +63,14 @@ class ImportSummary:
                 f"-> {self.label_field!r}")
 
 
-def export_view(collection: SampleCollection, export_dir: str | os.PathLike[str],
+def export_view(collection: ReadableCollection, export_dir: str | os.PathLike[str],
                 format: ExportFormat = "csv", label_field: str = "ground_truth",  # noqa: A002
                 pred_field: str | None = None, score_fields: Sequence[str] | None = None) -> Path:
     """Write the samples of ``collection`` to ``export_dir`` for review; returns the file or folder.
 
     Parameters
     ----------
-    collection : Dataset or View
+    collection : ReadableCollection or View
         The samples to export, in view order (e.g. sorted by mistakenness).
     export_dir : path
         A new or empty folder.
@@ -98,8 +95,8 @@ def export_view(collection: SampleCollection, export_dir: str | os.PathLike[str]
     return _write_tree(target, rows, scores)
 
 
-def import_labels(dataset: Dataset, path: str | os.PathLike[str], label_field: str = "ground_truth",
-                  tag: str | None = "reviewed", format: ExportFormat | None = None  # noqa: A002
+def import_labels(dataset: ReadableCollection, path: str | os.PathLike[str],
+                  label_field: str = "ground_truth", tag: str | None = "reviewed", format: ExportFormat | None = None  # noqa: A002
                   ) -> ImportSummary:
     """Read reviewed labels from an export and write the ones that changed to ``label_field``.
 
@@ -131,7 +128,7 @@ def import_labels(dataset: Dataset, path: str | os.PathLike[str], label_field: s
 # -- export ------------------------------------------------------------------------------
 
 
-def _check_fields(collection: SampleCollection, label_field: str, pred_field: str | None,
+def _check_fields(collection: ReadableCollection, label_field: str, pred_field: str | None,
                   scores: list[str]) -> list[str]:
     schema = collection.get_field_schema()
     for name in (label_field, pred_field):
@@ -158,7 +155,7 @@ def _prepare_dir(export_dir: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _rows(collection: SampleCollection, label_field: str, pred_field: str | None,
+def _rows(collection: ReadableCollection, label_field: str, pred_field: str | None,
           scores: list[str]) -> Iterator[dict[str, Any]]:
     """One dict per sample in view order, read in projected batches."""
     paths = ["filepath", f"{label_field}.label"]
@@ -191,7 +188,7 @@ def _write_csv(path: Path, rows: Iterator[dict[str, Any]], scores: list[str]) ->
     return path
 
 
-def _write_json(path: Path, rows: Iterator[dict[str, Any]], collection: SampleCollection,
+def _write_json(path: Path, rows: Iterator[dict[str, Any]], collection: ReadableCollection,
                 label_field: str, pred_field: str | None) -> Path:
     header = {"label_field": label_field, "pred_field": pred_field,
               "classes": collection.default_classes}
@@ -203,7 +200,7 @@ def _write_json(path: Path, rows: Iterator[dict[str, Any]], collection: SampleCo
     return path
 
 
-def _check_tree(collection: SampleCollection, label_field: str) -> None:
+def _check_tree(collection: ReadableCollection, label_field: str) -> None:
     """Every image exists and every label can name a folder (checked before anything is written)."""
     missing = [p for p in collection.values("filepath") if not os.path.isfile(p)]
     if missing:
@@ -293,7 +290,7 @@ def _read_tree(path: Path) -> list[tuple[str, Any]]:
     return pairs
 
 
-def _check_classes(dataset: Dataset, labelled: dict[str, str]) -> None:
+def _check_classes(dataset: ReadableCollection, labelled: dict[str, str]) -> None:
     classes = set(dataset.default_classes)
     unknown = sorted({label for label in labelled.values() if label not in classes})
     if classes and unknown:
@@ -301,7 +298,7 @@ def _check_classes(dataset: Dataset, labelled: dict[str, str]) -> None:
                               f"({sorted(classes)}); fix them or extend default_classes first")
 
 
-def _current_labels(dataset: Dataset, label_field: str, ids: list[str]) -> dict[str, str | None]:
+def _current_labels(dataset: ReadableCollection, label_field: str, ids: list[str]) -> dict[str, str | None]:
     """The stored label of each id (None when unset); unknown ids fail."""
     if not ids:
         return {}

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from labellens.dataset.protocols import ReadableCollection
 from labellens.dataset.schema import display_type
 
-if TYPE_CHECKING:
-    from labellens.dataset.collection import SampleCollection
 
-
-def summary(collection: SampleCollection, persistent: bool | None = None) -> str:
+def summary(collection: ReadableCollection, persistent: bool | None = None) -> str:
     """``Name/Dataset``, media type, count, tags, fields and (for views) the numbered stages."""
     is_view = bool(collection.stages)
     lines = [f"{'Dataset:' if is_view else 'Name:':<16}{collection.name}",

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bson import ObjectId
 
 from labellens.dataset import codec
+from labellens.dataset.protocols import SampleOwner
 from labellens.dataset.schema import check_field_name
 from labellens.errors import FieldNotFoundError, ValidationError
 from labellens.labels import format_document
-
-if TYPE_CHECKING:
-    from labellens.dataset.dataset import Dataset
 
 BUILTIN_FIELDS = ("filepath", "tags", "metadata")
 _UNDECODED = object()
@@ -47,11 +45,11 @@ class Sample:
             self._fields[check_field_name(name)] = value
         self._stored: dict[str, Any] | None = None
         self._id: ObjectId | None = None
-        self._dataset: Dataset | None = None
+        self._dataset: SampleOwner | None = None
         self._partial: frozenset[str] = frozenset()
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any], dataset: Dataset,
+    def from_doc(cls, doc: dict[str, Any], dataset: SampleOwner,
                  partial: frozenset[str] = frozenset()) -> Sample:
         """A sample bound to ``dataset`` from its stored document (internal fields dropped)."""
         sample = cls.__new__(cls)
@@ -76,7 +74,7 @@ class Sample:
         return "image"
 
     @property
-    def dataset(self) -> Dataset | None:
+    def dataset(self) -> SampleOwner | None:
         return self._dataset
 
     def field_names(self) -> tuple[str, ...]:
@@ -183,7 +181,7 @@ class Sample:
         fresh = self._dataset[self.id]  # type: ignore[index]
         self._fields, self._stored = fresh._fields, fresh._stored
 
-    def bind(self, dataset: Dataset, sample_id: ObjectId, stored: dict[str, Any]) -> None:
+    def bind(self, dataset: SampleOwner, sample_id: ObjectId, stored: dict[str, Any]) -> None:
         """Attach a new sample to the dataset it was just added to."""
         self._dataset, self._id, self._stored = dataset, sample_id, stored
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from labellens.dataset.collection import SampleCollection
 from labellens.dataset.printing import summary
+from labellens.dataset.protocols import DatasetCore
 from labellens.stages import Stage, stage_to_json
-
-if TYPE_CHECKING:
-    from labellens.dataset.dataset import Dataset
 
 
 class View(SampleCollection):
@@ -17,13 +15,13 @@ class View(SampleCollection):
 
     __slots__ = ("_dataset", "_stages")
 
-    def __init__(self, dataset: Dataset, stages: tuple[Stage, ...]) -> None:
+    def __init__(self, dataset: DatasetCore, stages: tuple[Stage, ...]) -> None:
         self._dataset = dataset
         self._stages = tuple(stages)
         self.pipeline()  # validate every stage against the schema now, not on first use
 
     @property
-    def dataset(self) -> Dataset:
+    def dataset(self) -> DatasetCore:
         return self._dataset
 
     @property
