@@ -2,8 +2,12 @@
 
 The core API: datasets, views, samples, labels, filter expressions and
 ``launch_app``. The ``brain``, ``inference`` and ``zoo`` modules are imported
-explicitly, so ``import labellens`` never pulls in torch.
+explicitly, so ``import labellens`` never pulls in torch; ``Session`` and
+``launch_app`` load the App server (starlette, uvicorn) on first use.
 """
+
+import importlib
+from typing import Any
 
 from labellens.dataset import (
     Dataset,
@@ -18,10 +22,15 @@ from labellens.dataset import (
 from labellens.expr import F, ViewField
 from labellens.labels import Classification, Classifications, ImageMetadata, Label
 from labellens.progress import ProgressBar
-from labellens.session import Session, launch_app
 
 __version__ = "0.1.0"
 
 __all__ = ["Classification", "Classifications", "Dataset", "F", "ImageMetadata", "Label", "ProgressBar",
            "Sample", "SampleView", "Session", "View", "ViewField", "dataset_exists", "delete_dataset",
            "launch_app", "list_datasets", "load_dataset"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Session", "launch_app"):
+        return getattr(importlib.import_module("labellens.session"), name)
+    raise AttributeError(f"module 'labellens' has no attribute {name!r}")

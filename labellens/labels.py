@@ -3,12 +3,14 @@
 A label is stored as an embedded document with a ``_cls`` discriminator and an
 ``_id``. ``Classification.logits`` is kept as a float32 numpy array in Python
 and stored compactly as BSON binary (little-endian float32), not as an array of
-doubles. Extra user attributes (``Classification(label="cat", reviewed=True)``)
-are kept through a round trip.
+doubles. Every other attribute, extra user attributes included
+(``Classification(label="cat", heatmap=np.zeros((2, 3), np.int64))``), goes
+through the one value codec (:mod:`labellens.codec`) and round-trips exactly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,25 +18,14 @@ from bson import Binary, ObjectId
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from labellens import codec
+from labellens.codec import LOGITS_DTYPE as _LOGITS_DTYPE
+from labellens.codec import decode_logits, encode_logits
 from labellens.errors import ValidationError
-
-_LOGITS_DTYPE = np.dtype("<f4")
 
 
 def _new_id() -> str:
     return str(ObjectId())
-
-
-def encode_array(array: np.ndarray) -> bytes:
-    """Pack a 1-D float array as little-endian float32 bytes (stored as BSON binary)."""
-    return np.ascontiguousarray(array, dtype=_LOGITS_DTYPE).tobytes()
-
-
-def decode_array(data: bytes | None) -> np.ndarray | None:
-    """Unpack bytes written by :func:`encode_array` (a writable float32 copy)."""
-    if data is None:
-        return None
-    return np.frombuffer(bytes(data), dtype=_LOGITS_DTYPE).copy()
 
 
 class EmbeddedDocument(BaseModel):
@@ -43,10 +34,13 @@ class EmbeddedDocument(BaseModel):
     model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True,
                               validate_assignment=True)
     _registry: ClassVar[dict[str, type[EmbeddedDocument]]] = {}
+    # Declared fields stored in a compact form instead of the codec's (decoded in _from_fields).
+    _compact: ClassVar[dict[str, Callable[[Any], Any]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         EmbeddedDocument._registry[cls.__name__] = cls
+        codec.register(cls)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -80,10 +74,11 @@ class EmbeddedDocument(BaseModel):
         """The BSON-ready dict stored in MongoDB."""
         doc: dict[str, Any] = {"_cls": type(self).__name__}
         # Declared fields live in __dict__, extra attributes in __pydantic_extra__ (hot path).
+        compact = type(self)._compact
         for name, value in self.__dict__.items():
-            doc[name] = value if type(value) in _PLAIN else _value_to_mongo(value)
+            doc[name] = value if type(value) in _PLAIN else compact.get(name, codec.encode)(value)
         for name, value in (self.__pydantic_extra__ or {}).items():
-            doc[name] = value if type(value) in _PLAIN else _value_to_mongo(value)
+            doc[name] = value if type(value) in _PLAIN else codec.encode(value)
         return doc
 
     @classmethod
@@ -94,7 +89,7 @@ class EmbeddedDocument(BaseModel):
 
     @classmethod
     def _from_fields(cls, doc: dict[str, Any]) -> EmbeddedDocument:
-        data = {k: _value_from_mongo(v) for k, v in doc.items() if k != "_cls"}
+        data = {k: v if type(v) in _PLAIN else codec.decode(v) for k, v in doc.items() if k != "_cls"}
         # Stored documents were validated when written: skip re-validation on read.
         return cls.model_construct(**data)
 
@@ -147,6 +142,7 @@ class Classification(Label):
     label: str
     confidence: float | None = None
     logits: np.ndarray | None = None
+    _compact: ClassVar[dict[str, Callable[[Any], Any]]] = {"logits": encode_logits}
 
     @field_validator("label", mode="before")
     @classmethod
@@ -173,7 +169,7 @@ class Classification(Label):
         if value is None:
             return None
         if isinstance(value, (bytes, Binary)):
-            return decode_array(value)
+            return decode_logits(value)
         try:
             array = np.asarray(value, dtype=_LOGITS_DTYPE)
         except (TypeError, ValueError):
@@ -184,16 +180,18 @@ class Classification(Label):
             raise ValueError("logits must be finite (no NaN or infinity)")
         return array
 
+    @classmethod
+    def _from_fields(cls, doc: dict[str, Any]) -> EmbeddedDocument:
+        logits = doc.get("logits")
+        if isinstance(logits, (bytes, Binary)):
+            doc = {**doc, "logits": decode_logits(logits)}
+        return super()._from_fields(doc)
+
 
 class Classifications(Label):
     """A list of classifications (multi-label)."""
 
     classifications: list[Classification] = Field(default_factory=list)
-
-    def to_mongo(self) -> dict[str, Any]:
-        doc = super().to_mongo()
-        doc["classifications"] = [c.to_mongo() for c in self.classifications]
-        return doc
 
     @classmethod
     def _from_fields(cls, doc: dict[str, Any]) -> EmbeddedDocument:
@@ -202,27 +200,7 @@ class Classifications(Label):
         return super()._from_fields(doc)
 
 
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _value_to_mongo(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return encode_array(value)
-    if isinstance(value, EmbeddedDocument):
-        return value.to_mongo()
-    if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
-    if isinstance(value, list):
-        return [v if type(v) in _PLAIN else _value_to_mongo(v) for v in value]
-    return value
-
-
-def _value_from_mongo(value: Any) -> Any:
-    if isinstance(value, dict) and "_cls" in value:
-        return EmbeddedDocument.from_mongo(value)
-    if isinstance(value, (bytes, Binary)):
-        return decode_array(value)
-    return value
+_PLAIN = codec.PLAIN
 
 
 def _equal(a: Any, b: Any) -> bool:

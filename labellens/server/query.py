@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 from bson import Binary, ObjectId
 
+from labellens.codec import decode_logits as decode_array
 from labellens.dataset import load_dataset
 from labellens.dataset.codec import NDARRAY
 from labellens.errors import LabelLensError, ValidationError
-from labellens.labels import decode_array
 
 CLASSIFICATION = "EmbeddedDocumentField(Classification)"
 NUMERIC = ("FloatField", "IntField")

@@ -10,7 +10,7 @@ from sklearn.metrics import average_precision_score
 import labellens as ll
 from labellens import brain, db
 from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
-from labellens.labels import encode_array
+from labellens.codec import encode_logits as encode_array
 
 CLASSES = ["cat", "dog", "bird", "fish"]
 

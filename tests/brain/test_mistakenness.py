@@ -13,7 +13,7 @@ from scipy.stats import entropy as scipy_entropy
 import labellens as ll
 from labellens import brain, db
 from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
-from labellens.labels import encode_array
+from labellens.codec import encode_logits as encode_array
 
 CLASSES = ["cat", "dog", "bird"]
 

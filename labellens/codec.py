@@ -1,0 +1,131 @@
+"""The one value codec: Python values <-> their stored (BSON-ready) form.
+
+Used for every value everywhere: top-level fields, label attributes (declared
+and extra), nested dicts and lists.
+
+- numpy arrays are stored tagged, ``{"_cls": "ndarray", "dtype", "shape", "data": <bytes>}``,
+  so they come back with their dtype and shape;
+- labels and other embedded documents are stored through their ``to_mongo``
+  (a dict with a ``_cls`` name registered by :func:`register`);
+- numpy scalars become plain numbers; tuples become lists.
+
+Raw binary is reserved for one compact form: a label's ``logits``, little-endian
+float32 bytes (:func:`encode_logits`). Only the label's own field (and
+``values("<field>.logits")``) decodes it as logits; :func:`decode` never guesses.
+Python ``bytes`` are refused, so raw binary never means anything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+from bson import Binary, Int64, ObjectId
+
+from labellens.errors import SchemaError
+
+NDARRAY = "ndarray"
+LOGITS_DTYPE = np.dtype("<f4")
+INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+
+PLAIN = frozenset({str, int, float, bool, type(None)})
+"""Types whose stored form is the value itself (ints must still fit in 64 bits)."""
+
+_documents: dict[str, Any] = {}
+
+
+def register(cls: Any) -> None:
+    """Register an embedded-document class: stored dicts with ``_cls == cls.__name__`` decode to it."""
+    _documents[cls.__name__] = cls
+
+
+def encode_logits(array: np.ndarray) -> bytes:
+    """(K,) logits -> little-endian float32 bytes (the compact stored form)."""
+    return np.ascontiguousarray(array, dtype=LOGITS_DTYPE).tobytes()
+
+
+def decode_logits(data: bytes | None) -> np.ndarray | None:
+    """Bytes written by :func:`encode_logits` -> a writable (K,) float32 array."""
+    if data is None:
+        return None
+    return np.frombuffer(bytes(data), dtype=LOGITS_DTYPE).copy()
+
+
+def encode_array(array: np.ndarray) -> dict[str, Any]:
+    """Any numeric numpy array -> its tagged stored form (dtype and shape kept)."""
+    if array.dtype.hasobject:
+        raise SchemaError("cannot store a numpy array of Python objects; convert it to a numeric "
+                          "array or a list")
+    # tobytes() is C order whatever the layout; 0-d arrays keep their shape ().
+    return {"_cls": NDARRAY, "dtype": array.dtype.str, "shape": list(array.shape), "data": array.tobytes()}
+
+
+def decode_array(doc: dict[str, Any]) -> np.ndarray:
+    """The tagged form written by :func:`encode_array` -> a writable array of that dtype and shape."""
+    return np.frombuffer(bytes(doc["data"]), dtype=np.dtype(doc["dtype"])).reshape(doc["shape"]).copy()
+
+
+def encode(value: Any) -> Any:
+    """The stored form of a Python value (SchemaError for what cannot be stored losslessly)."""
+    kind = type(value)
+    if kind in PLAIN:
+        if kind is int and not INT64_MIN <= value <= INT64_MAX:
+            raise SchemaError(f"{value} does not fit in 64 bits; store it as a float or a string")
+        return value
+    if kind is list or kind is tuple:
+        return [v if type(v) is str else encode(v) for v in value]
+    if kind is dict:
+        for key in value:
+            if not isinstance(key, str) or "\x00" in key or key == "_cls":
+                raise SchemaError(f"dict keys must be strings without NUL bytes and not '_cls' "
+                                  f"(it marks stored labels and arrays), got {key!r}")
+        return {k: encode(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return encode_array(value)
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return encode(value.item())
+    if isinstance(value, (dt.datetime, ObjectId)):
+        return value
+    to_mongo = getattr(value, "to_mongo", None)
+    if to_mongo is not None and _documents.get(kind.__name__) is kind:
+        return to_mongo()
+    if isinstance(value, (bytes, bytearray, Binary)):
+        raise SchemaError("cannot store raw bytes; store them as a numpy array "
+                          "(np.frombuffer(data, np.uint8)) or a string")
+    raise SchemaError(f"cannot store a value of type {kind.__name__}: {value!r:.80}")
+
+
+def decode(value: Any) -> Any:
+    """The Python value of a stored value (the inverse of :func:`encode`)."""
+    if isinstance(value, dict):
+        cls = value.get("_cls")
+        if cls == NDARRAY:
+            return decode_array(value)
+        if cls is not None and cls in _documents:
+            return _documents[cls].from_mongo(value)
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if type(value) is Int64:  # how the driver reads integers beyond 32 bits
+        return int(value)
+    return value
+
+
+def decode_path(value: Any, path: str) -> Any:
+    """The Python value of ``path``'s stored value as ``values(path)`` projects it.
+
+    A path ending in ``.logits`` names a label's compact logits (one per sample,
+    or a list of them under ``Classifications``); every other path uses :func:`decode`.
+    """
+    if path.endswith(".logits"):
+        return _logits(value)
+    return decode(value)
+
+
+def _logits(value: Any) -> Any:
+    if isinstance(value, (bytes, Binary)):
+        return decode_logits(value)
+    if isinstance(value, list):
+        return [_logits(v) for v in value]
+    return decode(value)
