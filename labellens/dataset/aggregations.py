@@ -11,10 +11,9 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from labellens.db import pipelines
 from labellens.errors import ValidationError
 from labellens.stages.base import mongo_path
-
-_range = range  # histogram_values takes a parameter named like numpy's ``range``
 
 
 class AggregationsMixin:
@@ -30,22 +29,22 @@ class AggregationsMixin:
     def _run(self, pipeline: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         return self.dataset._run_pipeline(pipeline)  # type: ignore[attr-defined]
 
-    def _prepare(self, path: str) -> tuple[list[dict[str, Any]], str]:
-        """The collection's pipeline with unwinds for the arrays along ``path``, and the
-        expression for its value."""
+    def _prepare(self, path: str) -> tuple[list[dict[str, Any]], str, bool]:
+        """The collection's pipeline, the stored path of ``path`` and whether its value is an
+        array whose items count singly (a list field, the labels of a ``Classifications``)."""
         pipeline, schema = self._compiled([path])
-        parts = mongo_path(path).split(".")
+        stored = mongo_path(path)
+        parts = stored.split(".")
         top = schema.get(parts[0], "")
-        if top.startswith("ListField"):
-            pipeline.append({"$unwind": f"${parts[0]}"})
-        elif top == "EmbeddedDocumentField(Classifications)" and parts[1:2] == ["classifications"]:
-            pipeline.append({"$unwind": f"${parts[0]}.{parts[1]}"})
-        return pipeline, "$" + ".".join(parts)
+        unwind = (top.startswith("ListField")
+                  or (top == "EmbeddedDocumentField(Classifications)" and parts[1:2] == ["classifications"]))
+        return pipeline, stored, unwind
 
     def _group(self, path: str, accumulators: Callable[[str], dict[str, Any]]) -> dict[str, Any] | None:
-        prefix, value = self._prepare(path)
-        match = {"$match": {value[1:]: {"$ne": None}}}
-        docs = list(self._run([*prefix, match, {"$group": {"_id": None, **accumulators(value)}}]))
+        prefix, stored, unwind = self._prepare(path)
+        docs = list(self._run([*prefix, *pipelines.value_of(stored, unwind=unwind),
+                               {"$match": {"_v": {"$ne": None}}},
+                               {"$group": {"_id": None, **accumulators("$_v")}}]))
         return docs[0] if docs else None
 
     def count(self, field: str | None = None) -> int:
@@ -56,20 +55,18 @@ class AggregationsMixin:
         return int(result["n"]) if result else 0
 
     def _count_samples(self) -> int:
-        docs = list(self._aggregate([{"$count": "n"}]))
-        return int(docs[0]["n"]) if docs else 0
+        return pipelines.decode_count(self._aggregate(pipelines.count([])))
 
     def count_values(self, field: str) -> dict[Any, int]:
         """Value -> number of occurrences (None counts samples lacking the field)."""
-        prefix, value = self._prepare(field)
-        pipeline = [*prefix, {"$group": {"_id": value, "count": {"$sum": 1}}}]
-        return {d["_id"]: int(d["count"]) for d in self._run(pipeline)}
+        prefix, stored, unwind = self._prepare(field)
+        return pipelines.decode_count_values(self._run(pipelines.count_values(prefix, stored, unwind=unwind)))
 
     def distinct(self, field: str) -> list[Any]:
         """Sorted distinct non-None values."""
-        prefix, value = self._prepare(field)
-        pipeline = [*prefix, {"$match": {value[1:]: {"$ne": None}}},
-                    {"$group": {"_id": value}}, {"$sort": {"_id": 1}}]
+        prefix, stored, unwind = self._prepare(field)
+        pipeline = [*prefix, *pipelines.value_of(stored, unwind=unwind), {"$match": {"_v": {"$ne": None}}},
+                    {"$group": {"_id": "$_v"}}, {"$sort": {"_id": 1}}]
         return [d["_id"] for d in self._run(pipeline)]
 
     def bounds(self, field: str) -> tuple[Any, Any]:
@@ -106,19 +103,7 @@ class AggregationsMixin:
         if low is None:
             return [0] * bins, [0.0] * (bins + 1), 0
         low, high = float(low), float(high)
-        width = (high - low) / bins if high > low else 1.0
-        edges = [low + i * width for i in _range(bins + 1)]
-        prefix, value = self._prepare(field)
-        index = {"$floor": {"$divide": [{"$subtract": [value, low]}, width]}}
-        in_range = {"$and": [{"$gte": [value, low]}, {"$lte": [value, high]}]}
-        bucket = {"$cond": [in_range, {"$min": [index, bins - 1]}, -1]}
-        pipeline = [*prefix, {"$match": {value[1:]: {"$ne": None}}},
-                    {"$group": {"_id": bucket, "count": {"$sum": 1}}}]
-        counts, other = [0] * bins, 0
-        for doc in self._run(pipeline):
-            if doc["_id"] is None or doc["_id"] < 0 or math.isnan(doc["_id"]):
-                other += int(doc["count"])
-            else:
-                counts[int(doc["_id"])] += int(doc["count"])
-        return counts, edges, other
-
+        prefix, stored, unwind = self._prepare(field)
+        rows = self._run(pipelines.histogram(prefix, stored, low=low, high=high, bins=bins, unwind=unwind))
+        counts, other = pipelines.decode_histogram(rows, bins)
+        return counts, pipelines.histogram_edges(low, high, bins), other

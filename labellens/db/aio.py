@@ -28,7 +28,7 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from labellens.db import client, config
+from labellens.db import client, config, pipelines
 from labellens.errors import ValidationError
 
 ID_BATCH = 10_000
@@ -63,84 +63,48 @@ class AsyncData:
 
     async def page(self, collection: str, pipeline: Sequence[dict[str, Any]], *, offset: int,
                    limit: int, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """One page of a view: ``offset`` documents skipped, at most ``limit`` returned.
-
-        ``fields`` restricts the documents to those paths (plus ``_id``) so large
-        fields such as logits are never sent.
-        """
-        stages: Pipeline = list(pipeline)
-        if offset:
-            stages.append({"$skip": int(offset)})
-        stages.append({"$limit": int(limit)})
-        if fields is not None:
-            stages.append({"$project": {path: 1 for path in fields}})
-        return await self.aggregate(collection, stages)
+        """One page of a view (:func:`~labellens.db.pipelines.page`); ``fields`` keeps logits unsent."""
+        return await self.aggregate(collection, pipelines.page(pipeline, offset=offset, limit=limit,
+                                                               fields=fields))
 
     async def count(self, collection: str, pipeline: Sequence[dict[str, Any]]) -> int:
         """The number of documents a view's pipeline yields."""
-        rows = await self.aggregate(collection, [*pipeline, {"$count": "n"}])
-        return int(rows[0]["n"]) if rows else 0
+        return pipelines.decode_count(await self.aggregate(collection, pipelines.count(pipeline)))
 
     async def ids(self, collection: str, pipeline: Sequence[dict[str, Any]]) -> list[ObjectId]:
         """The ``_id`` of every document of a view, in view order."""
-        rows = await self.aggregate(collection, [*pipeline, {"$project": {"_id": 1}}])
-        return [row["_id"] for row in rows]
+        return pipelines.decode_ids(await self.aggregate(collection, pipelines.ids(pipeline)))
 
-    async def count_values(self, collection: str, pipeline: Sequence[dict[str, Any]],
-                           path: str) -> dict[Any, int]:
-        """How many documents of a view have each value of ``path`` (list items counted singly)."""
-        ref = "$" + path
-        rows = await self.aggregate(collection, [
-            *pipeline,
-            {"$project": {"_v": ref}},
-            {"$unwind": {"path": "$_v", "preserveNullAndEmptyArrays": False}},
-            {"$group": {"_id": "$_v", "n": {"$sum": 1}}},
-        ])
-        return {row["_id"]: int(row["n"]) for row in rows if row["_id"] is not None}
+    async def count_values(self, collection: str, pipeline: Sequence[dict[str, Any]], path: str, *,
+                           unwind: bool = False) -> dict[Any, int]:
+        """Value -> count, as :meth:`SampleCollection.count_values` (None: documents lacking ``path``)."""
+        rows = await self.aggregate(collection, pipelines.count_values(pipeline, path, unwind=unwind))
+        return pipelines.decode_count_values(rows)
 
     async def summarize(self, collection: str, pipeline: Sequence[dict[str, Any]], *,
-                        value_paths: Sequence[str] = (), bound_paths: Sequence[str] = ()) -> dict[str, Any]:
-        """Count, value counts and bounds of a view in one pass over it (a ``$facet``).
-
-        Returns ``{"count": n, "values": {path: {value: n}}, "bounds": {path: (min, max)}}``,
-        with list items counted singly, as :meth:`count_values` and :meth:`bounds` do.
-        """
-        project: dict[str, Any] = {"_id": 1}
-        project.update({f"v{i}": "$" + path for i, path in enumerate(value_paths)})
-        project.update({f"b{i}": "$" + path for i, path in enumerate(bound_paths)})
-        facets: dict[str, Any] = {"count": [{"$count": "n"}]}
-        for i in range(len(value_paths)):
-            facets[f"v{i}"] = [{"$unwind": f"$v{i}"}, {"$group": {"_id": f"$v{i}", "n": {"$sum": 1}}}]
-        group: dict[str, Any] = {"_id": None}
-        for i in range(len(bound_paths)):
-            group[f"min{i}"] = {"$min": f"$b{i}"}
-            group[f"max{i}"] = {"$max": f"$b{i}"}
-        facets["bounds"] = [{"$group": group}]
-        rows = await self.aggregate(collection, [*pipeline, {"$project": project}, {"$facet": facets}])
-        result = rows[0] if rows else {}
-        count = result.get("count") or [{"n": 0}]
-        bounds = (result.get("bounds") or [{}])[0]
-        return {
-            "count": int(count[0]["n"]),
-            "values": {path: {row["_id"]: int(row["n"]) for row in result.get(f"v{i}", [])
-                              if row["_id"] is not None}
-                       for i, path in enumerate(value_paths)},
-            "bounds": {path: (bounds.get(f"min{i}"), bounds.get(f"max{i}"))
-                       for i, path in enumerate(bound_paths)},
-        }
+                        value_paths: Sequence[str] = (), unwind: Sequence[bool] = (),
+                        bound_paths: Sequence[str] = ()) -> dict[str, Any]:
+        """Count, value counts and bounds of a view in one pass (:func:`.pipelines.summarize`)."""
+        rows = await self.aggregate(collection, pipelines.summarize(
+            pipeline, value_paths=value_paths, unwind=unwind, bound_paths=bound_paths))
+        return pipelines.decode_summary(rows, value_paths=value_paths, bound_paths=bound_paths)
 
     async def bounds(self, collection: str, pipeline: Sequence[dict[str, Any]],
                      paths: Sequence[str]) -> dict[str, tuple[Any, Any]]:
         """The (min, max) of each numeric path over a view; (None, None) when it has no values."""
         if not paths:
             return {}
-        group: dict[str, Any] = {"_id": None}
-        for i, path in enumerate(paths):
-            group[f"min{i}"] = {"$min": "$" + path}
-            group[f"max{i}"] = {"$max": "$" + path}
-        rows = await self.aggregate(collection, [*pipeline, {"$group": group}])
-        row = rows[0] if rows else {}
-        return {path: (row.get(f"min{i}"), row.get(f"max{i}")) for i, path in enumerate(paths)}
+        rows = await self.aggregate(collection, pipelines.bounds(pipeline, paths))
+        return pipelines.decode_bounds(rows, paths)
+
+    async def histogram(self, collection: str, pipeline: Sequence[dict[str, Any]], path: str, *,
+                        low: float, high: float, bins: int, unwind: bool = False
+                        ) -> tuple[list[int], list[float], int]:
+        """``(counts, edges, other)`` as :meth:`SampleCollection.histogram_values` with a given range."""
+        rows = await self.aggregate(collection, pipelines.histogram(
+            pipeline, path, low=low, high=high, bins=bins, unwind=unwind))
+        counts, other = pipelines.decode_histogram(rows, bins)
+        return counts, pipelines.histogram_edges(low, high, bins), other
 
     async def find_by_id(self, collection: str, sample_id: str) -> dict[str, Any] | None:
         """The full document with this id, or None (also for a malformed id)."""

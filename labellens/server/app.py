@@ -34,9 +34,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from labellens.db.aio import AsyncData, open_data
 from labellens.errors import (
     DatabaseUnavailableError,
-    DatasetNotFoundError,
+    FieldNotFoundError,
     LabelLensError,
-    SampleNotFoundError,
+    NotFoundError,
 )
 from labellens.server import media, routes, routes_session
 from labellens.server.state import AppState, ServerContext
@@ -107,7 +107,9 @@ def error_response(status: int, message: str) -> JSONResponse:
 
 
 async def _labellens_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, (DatasetNotFoundError, SampleNotFoundError)):
+    # A missing dataset, sample, saved view, run or index is 404; a field a request names that
+    # the schema lacks is a bad request (400), like every other invalid view.
+    if isinstance(exc, NotFoundError) and not isinstance(exc, FieldNotFoundError):
         status = 404
     elif isinstance(exc, DatabaseUnavailableError):
         status = 503

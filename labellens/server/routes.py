@@ -20,9 +20,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from labellens.brain.score_fields import SCORE_PRIORITY
 from labellens.dataset import list_datasets, load_dataset
 from labellens.errors import SampleNotFoundError, ValidationError
 from labellens.server import media
+from labellens.server.colors import class_order
 from labellens.server.query import Prepared, page_bounds, prepare, to_json
 from labellens.server.state import context_of
 
@@ -68,13 +70,13 @@ async def summary(request: Request) -> Response:
     label_paths = [f"{name}.label" for name in grid.label_fields]
     facts, total = await asyncio.gather(
         data.summarize(job.collection, job.pipeline, value_paths=["tags", *label_paths],
-                       bound_paths=grid.numeric_fields),
+                       unwind=[True] + [False] * len(label_paths), bound_paths=grid.numeric_fields),
         data.count(job.collection, []) if job.pipeline else asyncio.sleep(0, None),
     )
     count, bounds, tags = facts["count"], facts["bounds"], facts["values"]["tags"]
-    label_counts = [facts["values"][path] for path in label_paths]
+    # None counts samples without the label (as in count_values); the sidebar lists classes only.
+    label_counts = [{k: v for k, v in facts["values"][path].items() if k is not None} for path in label_paths]
     default_classes = list(job.dataset.default_classes or [])
-    seen = sorted({str(c) for counts in label_counts for c in counts} - set(default_classes))
     return JSONResponse(to_json({
         "name": job.dataset.name,
         "count": count,
@@ -83,9 +85,10 @@ async def summary(request: Request) -> Response:
         "label_fields": list(grid.label_fields),
         "numeric_fields": list(grid.numeric_fields),
         "sort_fields": list(grid.sort_fields),
+        "score_priority": list(SCORE_PRIORITY),
         "tags": dict(sorted(tags.items())),
         "default_classes": default_classes,
-        "classes": default_classes + seen,
+        "classes": class_order(default_classes, (c for counts in label_counts for c in counts)),
         "label_counts": {name: {str(k): v for k, v in counts.items()}
                          for name, counts in zip(grid.label_fields, label_counts)},
         "bounds": {name: list(b) for name, b in bounds.items()},
@@ -95,7 +98,7 @@ async def summary(request: Request) -> Response:
 async def tags(request: Request) -> Response:
     """``POST /api/datasets/{name}/tags {view}``: tag counts of the session's view (cheaper than summary)."""
     job = await prepared(request, await json_body(request), filters=False)
-    counts = await context_of(request).data.count_values(job.collection, job.pipeline, "tags")
+    counts = await context_of(request).data.count_values(job.collection, job.pipeline, "tags", unwind=True)
     return JSONResponse({"tags": dict(sorted(counts.items()))})
 
 

@@ -10,11 +10,9 @@ be shared or opened without a server.
 from __future__ import annotations
 
 import base64
-import colorsys
 import datetime as dt
 import html
 import io
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +20,12 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
+from labellens.brain.score_fields import default_score_field
+from labellens.server.colors import class_order, class_rgb
 from labellens.server.query import GridSchema, build_view
 
 THUMB = 160
 COLUMNS = 8
-SCORE_NAMES = ("mistakenness", "label_issue", "label_quality", "hardness")
-GOLDEN_ANGLE = 137.508
 
 
 @dataclass(frozen=True)
@@ -59,12 +57,15 @@ class Snapshot:
 def collect(dataset: Any, stages: Sequence[dict[str, Any]], filters: Mapping[str, Any],
             limit: int) -> Snapshot:
     """Read the first ``limit`` tiles of the view the App shows."""
+    session_view = build_view(dataset, {"view": list(stages)})
     view = build_view(dataset, {"view": list(stages), "filters": dict(filters)})
     grid = GridSchema.of(view.get_field_schema())
     sort = (filters.get("sort") or {}).get("field")
     numbers = grid.numeric_fields
-    score = sort if sort in numbers else next((n for n in SCORE_NAMES if n in numbers),
-                                               numbers[0] if numbers else None)
+    score = sort if sort in numbers else default_score_field(numbers)
+    # The App colours by the classes of the session's view, before sidebar filters.
+    seen = (label for name in grid.label_fields for label in session_view.distinct(f"{name}.label"))
+    classes = class_order(list(dataset.default_classes or []), seen)
     paths = ["filepath", "tags", *(f"{name}.label" for name in grid.label_fields)]
     paths += [score] if score else []
     columns: dict[str, list[Any]] = {path: [] for path in paths}
@@ -81,7 +82,7 @@ def collect(dataset: Any, stages: Sequence[dict[str, Any]], filters: Mapping[str
     total = view.count()
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     subtitle = f"{min(limit, total)} of {total} samples · {describe(stages, filters)} · {stamp}"
-    return Snapshot(dataset.name, subtitle, score, list(dataset.default_classes), tiles)
+    return Snapshot(dataset.name, subtitle, score, classes, tiles)
 
 
 def describe(stages: Sequence[dict[str, Any]], filters: Mapping[str, Any]) -> str:
@@ -92,13 +93,6 @@ def describe(stages: Sequence[dict[str, Any]], filters: Mapping[str, Any]) -> st
     if sort:
         parts.append(f"sorted by {sort.get('field')}{' desc' if sort.get('reverse') else ''}")
     return " > ".join(parts) or "whole dataset"
-
-
-def class_rgb(name: str, classes: Sequence[str]) -> tuple[int, int, int]:
-    """The App's colour for a class (the same hues as the browser's)."""
-    index = classes.index(name) if name in classes else zlib.crc32(name.encode())
-    red, green, blue = colorsys.hls_to_rgb(((index * GOLDEN_ANGLE + 20) % 360) / 360, 0.6, 0.72)
-    return round(red * 255), round(green * 255), round(blue * 255)
 
 
 def _thumbnail(filepath: str) -> Image.Image | None:

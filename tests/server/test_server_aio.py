@@ -48,7 +48,7 @@ def test_grouping_helpers(dataset):
     coll = dataset.collection_name
 
     async def body(data):
-        return (await data.count_values(coll, [], "tags"),
+        return (await data.count_values(coll, [], "tags", unwind=True),
                 await data.count_values(coll, [], "ground_truth.label"),
                 await data.bounds(coll, [], ["mistakenness"]),
                 await data.bounds(coll, dataset.match_tags("nothing").pipeline(), ["mistakenness"]))
@@ -95,9 +95,9 @@ def test_summarize_matches_the_separate_aggregations(dataset):
 
     async def body(data):
         return (await data.summarize(dataset.collection_name, view.pipeline(), bound_paths=["mistakenness"],
-                                     value_paths=["tags", "ground_truth.label"]),
+                                     value_paths=["tags", "ground_truth.label"], unwind=[True, False]),
                 await data.summarize(dataset.collection_name, dataset.match_tags("none").pipeline(),
-                                     value_paths=["tags"], bound_paths=["mistakenness"]))
+                                     value_paths=["tags"], unwind=[True], bound_paths=["mistakenness"]))
 
     facts, empty = run(body)
     assert facts == {"count": len(view),
@@ -105,3 +105,33 @@ def test_summarize_matches_the_separate_aggregations(dataset):
                                 "ground_truth.label": view.count_values("ground_truth.label")},
                      "bounds": {"mistakenness": view.bounds("mistakenness")}}
     assert empty == {"count": 0, "values": {"tags": {}}, "bounds": {"mistakenness": (None, None)}}
+
+
+def test_sync_api_and_app_give_identical_aggregations(dataset):
+    """count, count_values (None: samples lacking the field), bounds and histogram agree."""
+    lacking = dataset.take(4, seed=1).values("id")
+    dataset.select(lacking).set_values("ground_truth", [None] * 4)
+    dataset.select(lacking[:2]).set_values("mistakenness", [None] * 2)
+    view = dataset.match(F("mistakenness") > 0.1)
+    coll, pipeline = dataset.collection_name, view.pipeline()
+    low, high = view.bounds("mistakenness")
+
+    async def body(data):
+        return (await data.count(coll, pipeline),
+                await data.count_values(coll, pipeline, "ground_truth.label"),
+                await data.count_values(coll, dataset.pipeline(), "ground_truth.label"),
+                await data.count_values(coll, pipeline, "tags", unwind=True),
+                await data.bounds(coll, pipeline, ["mistakenness"]),
+                await data.histogram(coll, dataset.pipeline(), "mistakenness", low=0.0, high=0.5, bins=4),
+                await data.summarize(coll, dataset.pipeline(), value_paths=["ground_truth.label"]))
+
+    count, labels, all_labels, tags, bounds, histogram, summary = run(body)
+    assert count == view.count()
+    assert labels == view.count_values("ground_truth.label")
+    assert all_labels == dataset.count_values("ground_truth.label")
+    assert all_labels[None] == 4
+    assert summary["values"]["ground_truth.label"] == all_labels
+    assert tags == view.count_values("tags")
+    assert bounds == {"mistakenness": (low, high)}
+    assert histogram == dataset.histogram_values("mistakenness", bins=4, range=(0.0, 0.5))
+    assert sum(histogram[0]) + histogram[2] == dataset.count("mistakenness")

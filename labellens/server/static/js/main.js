@@ -8,7 +8,6 @@ import { Modal } from "./modal.js";
 import { Sidebar } from "./sidebar.js";
 
 const PAGE = 60;
-const SCORE_NAMES = ["mistakenness", "label_issue", "label_quality", "hardness"];
 
 const app = {
   dataset: null,
@@ -70,7 +69,9 @@ function scoreField() {
   const numbers = app.summary ? app.summary.numeric_fields : [];
   const sorted = app.filters.sort && app.filters.sort.field;
   if (sorted && numbers.includes(sorted)) return sorted;
-  return SCORE_NAMES.find((name) => numbers.includes(name)) || numbers[0] || null;
+  // The server sends the one score priority list (labellens.brain.score_fields.SCORE_PRIORITY).
+  const priority = (app.summary && app.summary.score_priority) || [];
+  return priority.find((name) => numbers.includes(name)) || numbers[0] || null;
 }
 
 function requestBody(extra = {}) {

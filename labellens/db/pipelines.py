@@ -1,0 +1,159 @@
+"""Pipeline suffixes and the decoding of their results, shared by the sync API and the App.
+
+Pure functions: each takes a view's compiled pipeline and returns it extended by
+one final step (a page, a count, value counts, bounds, a histogram, a summary),
+and a ``decode_*`` partner turns the rows the database returns into Python
+values. :class:`~labellens.dataset.aggregations.AggregationsMixin` runs them
+with the sync driver and :class:`~labellens.db.aio.AsyncData` with the async
+one, so both give the same answers.
+
+Value paths are read through a ``$project`` to ``_v``; ``unwind=True`` counts the
+items of an array value singly (``tags``, the labels of a ``Classifications``).
+In :func:`count_values` a document lacking the value counts under ``None``; an
+empty or missing array contributes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+Pipeline = list[dict[str, Any]]
+Rows = Iterable[Mapping[str, Any]]
+
+
+def value_of(path: str, *, unwind: bool = False) -> Pipeline:
+    """Steps that leave one ``{"_v": value}`` per document (per array item when ``unwind``)."""
+    steps: Pipeline = [{"$project": {"_id": 0, "_v": "$" + path}}]
+    if unwind:
+        steps.append({"$unwind": "$_v"})
+    return steps
+
+
+def page(pipeline: Sequence[dict[str, Any]], *, offset: int, limit: int,
+         fields: Sequence[str] | None = None) -> Pipeline:
+    """``offset`` documents skipped, at most ``limit`` kept, restricted to ``fields`` (plus ``_id``)."""
+    steps = list(pipeline)
+    if offset:
+        steps.append({"$skip": int(offset)})
+    steps.append({"$limit": int(limit)})
+    if fields is not None:
+        steps.append({"$project": {path: 1 for path in fields}})
+    return steps
+
+
+def ids(pipeline: Sequence[dict[str, Any]]) -> Pipeline:
+    """Only the ``_id`` of each document, in view order."""
+    return [*pipeline, {"$project": {"_id": 1}}]
+
+
+def decode_ids(rows: Rows) -> list[Any]:
+    return [row["_id"] for row in rows]
+
+
+def count(pipeline: Sequence[dict[str, Any]]) -> Pipeline:
+    """The number of documents, as one row ``{"n": n}`` (no row when there are none)."""
+    return [*pipeline, {"$count": "n"}]
+
+
+def decode_count(rows: Rows) -> int:
+    for row in rows:
+        return int(row["n"])
+    return 0
+
+
+def count_values(pipeline: Sequence[dict[str, Any]], path: str, *, unwind: bool = False) -> Pipeline:
+    """One row ``{"_id": value, "n": count}`` per value of ``path`` (None: documents lacking it)."""
+    return [*pipeline, *value_of(path, unwind=unwind), {"$group": {"_id": "$_v", "n": {"$sum": 1}}}]
+
+
+def decode_count_values(rows: Rows) -> dict[Any, int]:
+    return {row["_id"]: int(row["n"]) for row in rows}
+
+
+def bounds(pipeline: Sequence[dict[str, Any]], paths: Sequence[str]) -> Pipeline:
+    """One row with ``min{i}``/``max{i}`` of each path (None values ignored, arrays not unwound)."""
+    group: dict[str, Any] = {"_id": None}
+    for i, path in enumerate(paths):
+        group[f"min{i}"] = {"$min": "$" + path}
+        group[f"max{i}"] = {"$max": "$" + path}
+    return [*pipeline, {"$group": group}]
+
+
+def value_bounds(pipeline: Sequence[dict[str, Any]], path: str, *, unwind: bool = False) -> Pipeline:
+    """:func:`bounds` of one path whose array items count singly when ``unwind``."""
+    return bounds([*pipeline, *value_of(path, unwind=unwind)], ["_v"])
+
+
+def decode_bounds(rows: Rows, paths: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+    """``{path: (min, max)}``; ``(None, None)`` for a path without values."""
+    row: Mapping[str, Any] = next(iter(rows), {})
+    return {path: (row.get(f"min{i}"), row.get(f"max{i}")) for i, path in enumerate(paths)}
+
+
+def histogram_edges(low: float, high: float, bins: int) -> list[float]:
+    """``bins + 1`` equal-width edges from ``low`` to ``high`` (width 1 when ``high <= low``)."""
+    width = _width(low, high, bins)
+    return [low + i * width for i in range(bins + 1)]
+
+
+def _width(low: float, high: float, bins: int) -> float:
+    return (high - low) / bins if high > low else 1.0
+
+
+def histogram(pipeline: Sequence[dict[str, Any]], path: str, *, low: float, high: float, bins: int,
+              unwind: bool = False) -> Pipeline:
+    """One row ``{"_id": bin, "n": count}`` per bin of ``path``'s non-None values; bin -1: outside."""
+    width = _width(low, high, bins)
+    index = {"$floor": {"$divide": [{"$subtract": ["$_v", low]}, width]}}
+    in_range = {"$and": [{"$gte": ["$_v", low]}, {"$lte": ["$_v", high]}]}
+    bucket = {"$cond": [in_range, {"$min": [index, bins - 1]}, -1]}
+    return [*pipeline, *value_of(path, unwind=unwind), {"$match": {"_v": {"$ne": None}}},
+            {"$group": {"_id": bucket, "n": {"$sum": 1}}}]
+
+
+def decode_histogram(rows: Rows, bins: int) -> tuple[list[int], int]:
+    """``(counts per bin, count outside the range)``."""
+    counts, other = [0] * bins, 0
+    for row in rows:
+        index = row["_id"]
+        if index is None or index < 0 or math.isnan(index):
+            other += int(row["n"])
+        else:
+            counts[int(index)] += int(row["n"])
+    return counts, other
+
+
+def summarize(pipeline: Sequence[dict[str, Any]], *, value_paths: Sequence[str] = (),
+              unwind: Sequence[bool] = (), bound_paths: Sequence[str] = ()) -> Pipeline:
+    """Count, value counts and bounds in one pass (a ``$facet``); ``unwind[i]`` as in :func:`count_values`."""
+    flags = list(unwind) or [False] * len(value_paths)
+    project: dict[str, Any] = {"_id": 1}
+    project.update({f"v{i}": "$" + path for i, path in enumerate(value_paths)})
+    project.update({f"b{i}": "$" + path for i, path in enumerate(bound_paths)})
+    facets: dict[str, Any] = {"count": [{"$count": "n"}]}
+    for i, flag in enumerate(flags):
+        facets[f"v{i}"] = [*([{"$unwind": f"$v{i}"}] if flag else []),
+                           {"$group": {"_id": f"$v{i}", "n": {"$sum": 1}}}]
+    facets["bounds"] = bounds([], [f"b{i}" for i in range(len(bound_paths))])
+    return [*pipeline, {"$project": project}, {"$facet": facets}]
+
+
+def decode_summary(rows: Rows, *, value_paths: Sequence[str] = (),
+                   bound_paths: Sequence[str] = ()) -> dict[str, Any]:
+    """``{"count": n, "values": {path: {value: n}}, "bounds": {path: (min, max)}}``."""
+    result: Mapping[str, Any] = next(iter(rows), {})
+    return {
+        "count": decode_count(result.get("count") or []),
+        "values": {path: decode_count_values(result.get(f"v{i}", [])) for i, path in enumerate(value_paths)},
+        "bounds": dict(zip(bound_paths, decode_bounds(result.get("bounds") or [],
+                                                      [f"b{i}" for i in range(len(bound_paths))]).values())),
+    }
+
+
+__all__ = [
+    "bounds", "count", "count_values", "decode_bounds", "decode_count", "decode_count_values",
+    "decode_histogram", "decode_ids", "decode_summary", "histogram", "histogram_edges", "ids",
+    "page", "summarize", "value_bounds", "value_of",
+]

@@ -1,0 +1,70 @@
+"""Rules the App and the frozen snapshot share: class colours, the score priority, 404 answers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from labellens.brain.score_fields import SCORE_PRIORITY, default_score_field
+from labellens.errors import (
+    BrainRunNotFoundError,
+    FieldNotFoundError,
+    IndexNotFoundError,
+    SampleNotFoundError,
+    SavedViewNotFoundError,
+)
+from labellens.server import snapshot
+from labellens.server.app import create_app
+from labellens.server.colors import class_hue, class_order, class_rgb
+from labellens.server.state import AppState
+
+
+def test_snapshot_colours_match_the_app_without_default_classes(client, dataset):
+    dataset.default_classes = []
+    summary = client.get(f"/api/datasets/{dataset.name}").json()
+    assert summary["default_classes"] == []
+    shot = snapshot.collect(dataset, [], {}, limit=6)
+    assert shot.classes == summary["classes"] == ["cat", "dog", "ship"]
+    page = snapshot.render_html(shot)
+    for label in ("cat", "dog", "ship"):
+        assert f"--c: rgb{class_rgb(label, summary['classes'])}" in page
+    # the hues the browser's colors.js gives class index i
+    assert [class_hue(c, summary["classes"]) for c in summary["classes"]] == [20, 158, 295]
+
+
+def test_class_order_and_hash_fallback():
+    assert class_order(["b", "a"], ["z", "a", None, "c"]) == ["b", "a", "c", "z"]
+    # colors.js: index = (index * 31 + codePoint) >>> 0 over the name
+    assert class_hue("zebra", []) == round((115776262 * 137.508 + 20) % 360)
+
+
+def test_one_score_priority_for_app_and_snapshot(client, dataset):
+    summary = client.get(f"/api/datasets/{dataset.name}").json()
+    assert summary["score_priority"] == list(SCORE_PRIORITY)
+    assert SCORE_PRIORITY[:2] == ("label_issue", "mistakenness")
+    assert default_score_field(["hardness", "mistakenness", "label_issue"]) == "label_issue"
+    assert snapshot.collect(dataset, [], {}, limit=2).score_field == default_score_field(
+        summary["numeric_fields"])
+
+
+@pytest.mark.parametrize("error, status", [
+    (SavedViewNotFoundError("no saved view 'x'; saved views: []"), 404),
+    (BrainRunNotFoundError("no brain run 'x'"), 404),
+    (IndexNotFoundError("no index 'x'"), 404),
+    (SampleNotFoundError("no sample 'x'"), 404),
+    (FieldNotFoundError("no field 'x'"), 400),
+])
+def test_not_found_conditions_answer_404_with_the_message(error, status, tmp_path):
+    app = create_app(AppState(), cache_dir=tmp_path)
+
+    async def failing(request):
+        raise error
+
+    app.add_route("/api/failing", failing)
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:
+        response = test_client.get("/api/failing")
+    assert response.status_code == status
+    assert response.json() == {"error": str(error), "status": status}
+    assert re.search("'x'", response.json()["error"])
