@@ -28,7 +28,8 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from labellens.db import client, config, pipelines
+from labellens.db import client, pipelines
+from labellens.db.client import Binding
 from labellens.errors import ValidationError
 
 ID_BATCH = 10_000
@@ -37,11 +38,25 @@ Pipeline = list[dict[str, Any]]
 
 
 class AsyncData:
-    """Async reads and writes on one database; subclasses supply the four primitives."""
+    """Async reads and writes on one database; subclasses supply the four primitives.
 
-    def __init__(self, uri: str, name: str) -> None:
-        self.uri = uri
-        self.name = name
+    It reads through a :class:`~labellens.db.client.Binding`, the same object the
+    sync dataset layer binds to: the URI is resolved by it (once, and again only
+    after the server was lost), so the App never keeps a stale URI.
+    """
+
+    def __init__(self, binding: Binding) -> None:
+        self.binding = binding
+
+    @property
+    def uri(self) -> str:
+        """The database's URI as resolved now (resolving it on first use)."""
+        self.binding.database  # noqa: B018 - resolves the URI (and restarts a lost embedded server)
+        return self.binding.uri
+
+    @property
+    def name(self) -> str:
+        return self.binding.name
 
     async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -143,16 +158,16 @@ class MongoData(AsyncData):
     another loop (a test client's new loop) gets a client of its own.
     """
 
-    def __init__(self, uri: str, name: str) -> None:
-        super().__init__(uri, name)
-        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+    def __init__(self, binding: Binding) -> None:
+        super().__init__(binding)
+        self._clients: dict[tuple[asyncio.AbstractEventLoop, str], Any] = {}
 
     def _db(self) -> Any:
-        loop = asyncio.get_running_loop()
-        mongo = self._clients.get(loop)
+        key = (asyncio.get_running_loop(), self.uri)
+        mongo = self._clients.get(key)
         if mongo is None:
-            mongo = client.get_async_client(self.uri)
-            self._clients[loop] = mongo
+            mongo = client.get_async_client(key[1])
+            self._clients[key] = mongo
         return mongo[self.name]
 
     async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
@@ -169,20 +184,19 @@ class MongoData(AsyncData):
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
-        mongo = self._clients.pop(loop, None)
-        if mongo is not None:
-            await mongo.close()
+        for key in [key for key in self._clients if key[0] is loop]:
+            await self._clients.pop(key).close()
 
 
 class MockData(AsyncData):
     """The ``mongomock://`` backend: sync mongomock calls run in a worker thread, one at a time."""
 
-    def __init__(self, uri: str, name: str) -> None:
-        super().__init__(uri, name)
+    def __init__(self, binding: Binding) -> None:
+        super().__init__(binding)
         self._lock = threading.Lock()
 
     def _collection(self, collection: str) -> Any:
-        return client.get_database(self.uri, self.name)[collection]
+        return self.binding.database[collection]
 
     def _locked(self, function: Any, *args: Any) -> Any:
         with self._lock:
@@ -207,13 +221,11 @@ class MockData(AsyncData):
         return result.modified_count
 
 
-def open_data(uri: str | None = None, name: str | None = None) -> AsyncData:
-    """The async data access for ``uri`` (default: the configured database)."""
-    uri = uri or client.resolve_uri()
-    name = name or config.database_name()
-    if config.is_mock(uri):
-        return MockData(uri, name)
-    return MongoData(uri, name)
+def open_data(binding: Binding | None = None) -> AsyncData:
+    """The async data access for ``binding``'s database (default: the binding datasets of the
+    configured database share, :func:`labellens.db.client.binding`)."""
+    binding = binding or client.binding()
+    return MockData(binding) if binding.is_mock else MongoData(binding)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 import labellens as ll
 from labellens.db.aio import AsyncData
+from labellens.db.client import Binding
 from labellens.server import AppState, create_app
 
 JS = {"body": "function() { return true; }", "args": [], "lang": "js"}
@@ -156,7 +157,7 @@ class _Broken(AsyncData):
 
 
 def test_unexpected_errors_are_json_without_traceback(dataset, tmp_path):
-    app = create_app(AppState(dataset.name), cache_dir=tmp_path, data=_Broken("mongomock://", "x"))
+    app = create_app(AppState(dataset.name), cache_dir=tmp_path, data=_Broken(Binding("mongomock://", "x")))
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
         response = client.post("/api/datasets/app-test/count", json={})
     assert response.status_code == 500
