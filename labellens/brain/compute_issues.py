@@ -23,6 +23,7 @@ from labellens.brain.issue_model import find_label_issues
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
 from labellens.progress import ProgressBar
+from labellens.validation import string_list
 
 BATCH_SIZE = 10_000
 MIN_SAMPLES = 10
@@ -137,10 +138,7 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
 
 
 def _field_list(value: str | Sequence[str], role: str) -> list[str]:
-    fields = [value] if isinstance(value, str) else list(value)
-    if not fields or not all(isinstance(f, str) and f for f in fields):
-        raise ValidationError(f"{role} must be a field name or a list of field names, got {value!r}")
-    return fields
+    return string_list(value, role, what="field name")
 
 
 def _check_inputs(samples: SampleCollection, preds: list[str], label_field: str, embeds: list[str],

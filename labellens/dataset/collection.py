@@ -47,6 +47,7 @@ from labellens.stages import (
     Take,
 )
 from labellens.stages.base import mongo_path
+from labellens.validation import string_list
 
 WRITE_BATCH = 10_000
 _PLAIN = frozenset({str, int, float, bool})  # stored values that decode to themselves
@@ -322,18 +323,11 @@ class SampleCollection(AggregationsMixin):
 
     def tag_samples(self, tags: str | Iterable[str]) -> None:
         """Add ``tags`` to every sample of this collection."""
-        self.dataset._writer.update_tags(self._ids(), _tag_list(tags), add=True)
+        self.dataset._writer.update_tags(self._ids(), string_list(tags, "tags"), add=True)
 
     def untag_samples(self, tags: str | Iterable[str]) -> None:
         """Remove ``tags`` from every sample of this collection."""
-        self.dataset._writer.update_tags(self._ids(), _tag_list(tags), add=False)
-
-
-def _tag_list(tags: str | Iterable[str]) -> list[str]:
-    items = [tags] if isinstance(tags, str) else list(tags)
-    if not items or not all(isinstance(t, str) and t for t in items):
-        raise ValidationError(f"tags must be a non-empty string or list of strings, got {tags!r}")
-    return items
+        self.dataset._writer.update_tags(self._ids(), string_list(tags, "tags"), add=False)
 
 
 def _object_id(sample_id: Any) -> ObjectId:

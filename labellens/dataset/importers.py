@@ -17,6 +17,7 @@ from labellens.dataset.sample import Sample
 from labellens.errors import ValidationError
 from labellens.labels import Classification
 from labellens.types import DatasetType, ImageClassificationDirectoryTree, ImageDirectory
+from labellens.validation import string_list
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 
@@ -109,7 +110,4 @@ def _chain(first: Sample, rest: Iterator[Sample]) -> Iterator[Sample]:
 
 
 def _tags(tags: str | Sequence[str] | None) -> list[str]:
-    items = [tags] if isinstance(tags, str) else list(tags or [])
-    if not all(isinstance(t, str) and t for t in items):
-        raise ValidationError(f"tags must be a string or a list of non-empty strings, got {tags!r}")
-    return items
+    return string_list(tags, "tags", empty=True)

@@ -25,6 +25,7 @@ from labellens.codec import decode_logits as decode_array
 from labellens.dataset import load_dataset
 from labellens.dataset.codec import NDARRAY
 from labellens.errors import LabelLensError, ValidationError
+from labellens.validation import string_list
 
 CLASSIFICATION = "EmbeddedDocumentField(Classification)"
 NUMERIC = ("FloatField", "IntField")
@@ -181,9 +182,7 @@ def _array_json(array: np.ndarray | None) -> Any:
 
 
 def _strings(value: Any, name: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationError(f"{name} must be a list of strings")
-    return value
+    return string_list(value, name, single=False, empty=True)
 
 
 def _mapping(value: Any, name: str) -> Mapping[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from bson import ObjectId
 
 from labellens.errors import FieldNotFoundError, StageError
+from labellens.validation import string_list
 
 ID_FIELD = "id"
 DEFAULT_FIELDS = ("filepath", "tags", "metadata")
@@ -101,11 +102,7 @@ def require_field(value: Any, name: str) -> str:
 
 def require_strings(value: Any, name: str) -> tuple[str, ...]:
     """A string or a list of strings, as a tuple."""
-    items = [value] if isinstance(value, str) else value
-    if (not isinstance(items, (list, tuple)) or not items
-            or not all(isinstance(v, str) and v for v in items)):
-        raise StageError(f"{name} must be a non-empty string or a list of them, got {value!r}")
-    return tuple(items)
+    return tuple(string_list(value, name, error=StageError))
 
 
 def require_object_ids(value: Any, name: str) -> tuple[str, ...]:
