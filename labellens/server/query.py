@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 from bson import Binary, ObjectId
 
-from labellens.codec import decode_logits as decode_array
+from labellens import codec
 from labellens.dataset import load_dataset
-from labellens.dataset.codec import NDARRAY
 from labellens.errors import LabelLensError, ValidationError
 from labellens.validation import string_list
 
@@ -148,9 +147,8 @@ def page_bounds(body: Mapping[str, Any], max_limit: int) -> tuple[int, int]:
 def to_json(value: Any) -> Any:
     """A stored document (or value) as JSON: ``_id`` -> ``id``, arrays as lists, no NaN."""
     if isinstance(value, Mapping):
-        if value.get("_cls") == NDARRAY:
-            array = np.frombuffer(bytes(value["data"]), dtype=np.dtype(value["dtype"]))
-            return _array_json(array.reshape(value["shape"]))
+        if value.get("_cls") == codec.NDARRAY:
+            return _array_json(codec.decode_array(value))
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key == "_id":
@@ -163,7 +161,7 @@ def to_json(value: Any) -> Any:
     if isinstance(value, ObjectId):
         return str(value)
     if isinstance(value, (bytes, Binary)):
-        return _array_json(decode_array(value))
+        return _array_json(codec.decode_logits(value))  # raw binary is only ever a label's logits
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):

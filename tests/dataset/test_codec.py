@@ -108,3 +108,11 @@ def test_random_values_round_trip_through_every_path(backend, values):
             assert _equal(value, ds[ids[i]][field]), field
             assert _equal(value, by_id[ids[i]][field]), field
     assert all(isinstance(i, str) and ObjectId.is_valid(i) for i in ids)
+
+
+def test_app_json_shows_label_arrays_with_their_shape():
+    from labellens.server.query import to_json
+    heatmap = np.arange(6, dtype=np.int64).reshape(2, 3)
+    label = ll.Classification(label="cat", heatmap=heatmap, logits=[1.0, 2.0])
+    shown = to_json(label.to_mongo())
+    assert shown["heatmap"] == [[0, 1, 2], [3, 4, 5]] and shown["logits"] == [1.0, 2.0]
