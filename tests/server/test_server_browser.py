@@ -113,3 +113,23 @@ def test_the_app_in_a_browser(backend, dataset, page, tmp_path, monkeypatch):
         shot = tmp_path / "app.png"
         page.screenshot(path=str(shot))
         assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("backend", ["mongod"], indirect=True)
+def test_frozen_snapshot_colours_equal_the_live_app_without_default_classes(backend, dataset, page, tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    dataset.default_classes = []
+    chip_colours = ("els => Object.fromEntries(els.map(c => [c.lastChild.textContent.trim(), "
+                    "getComputedStyle(c).borderTopColor]))")
+    with launch_app(dataset, port=0, auto=False, cache_dir=tmp_path / "thumbs") as session:
+        page.goto(session.url)
+        wait_for_tiles(page, dataset.values("id"))
+        live = page.eval_on_selector_all(".tile .chip", chip_colours)
+        frozen_page = session.freeze(tmp_path / "frozen.html")
+    page.goto(frozen_page.as_uri())
+    page.wait_for_selector(".chip")
+    frozen = page.eval_on_selector_all(".chip", chip_colours)
+    page.screenshot(path=str(tmp_path / "frozen.png"))
+    assert set(live) == {"cat", "dog", "ship"}
+    assert frozen == live
