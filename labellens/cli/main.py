@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from labellens import __version__
+from labellens.cli.annotation import annotate, load_annotations
 from labellens.cli.app import app
 from labellens.cli.brain import brain
 from labellens.cli.common import LabelLensGroup
@@ -24,7 +25,7 @@ def cli() -> None:
     """
 
 
-for command in (datasets, app, demo, brain, zoo, db):
+for command in (datasets, app, demo, brain, zoo, db, annotate, load_annotations):
     cli.add_command(command)
 
 

@@ -8,6 +8,7 @@ fields they need.
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -328,6 +329,36 @@ class SampleCollection(AggregationsMixin):
     def untag_samples(self, tags: str | Iterable[str]) -> None:
         """Remove ``tags`` from every sample of this collection."""
         self.dataset._writer.update_tags(self._ids(), string_list(tags, "tags"), add=False)
+
+    # Annotation runs live in labellens.annotation, a layer above the dataset (it writes labels through
+    # apply_label_changes): looked up by name on first use, so there is no import cycle and
+    # ``import labellens`` does not load it.
+    def annotate(self, anno_key: str, **options: Any) -> dict[str, Any]:
+        """Send these samples to an annotation tool as run ``anno_key`` (labellens.annotation.annotate)."""
+        return ANNOTATION.annotate(self, anno_key, **options)
+
+    def load_annotations(self, anno_key: str, **options: Any) -> dict[str, int]:
+        """Write run ``anno_key``'s finished labels back (see labellens.annotation.load_annotations)."""
+        return ANNOTATION.load_annotations(self.dataset, anno_key, **options)
+
+    def list_annotation_runs(self) -> list[str]:
+        return self.dataset.list_runs("annotation")
+
+    def get_annotation_info(self, anno_key: str) -> dict[str, Any]:
+        return self.dataset.get_run("annotation", anno_key)
+
+    def delete_annotation_run(self, anno_key: str, **options: Any) -> None:
+        ANNOTATION.delete_annotation_run(self.dataset, anno_key, **options)
+
+
+class _AnnotationLayer:
+    """labellens.annotation, imported by name on first attribute access."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module("labellens.annotation"), name)
+
+
+ANNOTATION = _AnnotationLayer()
 
 
 def _object_id(sample_id: Any) -> ObjectId:
