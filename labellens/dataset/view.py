@@ -16,9 +16,16 @@ class View(SampleCollection):
     __slots__ = ("_dataset", "_stages")
 
     def __init__(self, dataset: DatasetCore, stages: tuple[Stage, ...]) -> None:
-        self._dataset = dataset
-        self._stages = tuple(stages)
-        self.pipeline()  # validate every stage against the schema now, not on first use
+        object.__setattr__(self, "_dataset", dataset)
+        object.__setattr__(self, "_stages", tuple(stages))
+        self.pipeline()  # validate every stage (fields included) against the schema now
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"views are immutable: cannot set {name!r}; chain a stage instead "
+                             "(e.g. view.limit(5) returns a new view)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"views are immutable: cannot delete {name!r}")
 
     @property
     def dataset(self) -> DatasetCore:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 from bson import ObjectId
 
@@ -28,8 +28,81 @@ _BINARY = {"eq": "$eq", "ne": "$ne", "lt": "$lt", "lte": "$lte", "gt": "$gt", "g
            "mod": "$mod"}
 
 
-def compile_expr(node: Expr, element: bool = False) -> Any:
-    """The aggregation expression for ``node``; ``element`` compiles fields as array elements."""
+class FieldChecker(Protocol):
+    """What compilation needs of a schema: raise FieldNotFoundError for an unknown path."""
+
+    def check_field(self, path: str) -> None: ...
+
+
+def compile_expr(node: Expr, ctx: FieldChecker | None = None, *, element: bool = False) -> Any:
+    """The aggregation expression for ``node``; fields are checked against ``ctx`` when given.
+
+    ``element`` compiles fields as array elements (paths relative to a label, unchecked).
+    """
+    if ctx is not None:
+        for path in field_paths(node, element=element):
+            ctx.check_field(path)
+    return _compile(node, element)
+
+
+def field_paths(node: Expr, *, element: bool = False) -> Iterator[str]:
+    """The sample-level field paths ``node`` reads (not those relative to an array element)."""
+    if isinstance(node, Field):
+        if not element and node.path:
+            yield node.path
+    elif isinstance(node, Call):
+        for index, arg in enumerate(node.args):
+            inner = element or (node.op in ("filter", "map") and index == 1)
+            yield from field_paths(arg, element=inner)
+
+
+def raw_field_paths(query: Any, *, expression: bool = False) -> Iterator[str]:
+    """The sample-level field paths a query dict (or, with ``expression``, an aggregation
+    expression) names: query keys, and ``"$path"`` strings under ``$expr``.
+
+    Internal fields (``_id``, ``_rand``) and ``$$`` variables are left out.
+    """
+    if expression:
+        if isinstance(query, str) and query.startswith("$") and not query.startswith("$$"):
+            yield query[1:]
+        elif isinstance(query, dict):
+            for key, item in query.items():
+                if key != "$literal":
+                    yield from raw_field_paths(item, expression=True)
+        elif isinstance(query, (list, tuple)):
+            for item in query:
+                yield from raw_field_paths(item, expression=True)
+        return
+    if not isinstance(query, dict):
+        return
+    for key, item in query.items():
+        if key == "$expr":
+            yield from raw_field_paths(item, expression=True)
+        elif key in ("$and", "$or", "$nor") and isinstance(item, (list, tuple)):
+            for part in item:
+                yield from raw_field_paths(part)
+        elif not key.startswith("$"):
+            yield key
+
+
+def plain_query(node: Expr, path_of: Callable[[str], str]) -> dict[str, Any] | None:
+    """The index-friendly query form of ``between``/``is_in`` on a field, else None.
+
+    ``F("x").between(0, 1)`` -> ``{"x": {"$gte": 0, "$lte": 1}}``;
+    ``F("x").is_in([1, 2])`` -> ``{"x": {"$in": [1, 2]}}``.
+    """
+    if not isinstance(node, Call) or node.op not in ("between", "in") or not node.args:
+        return None
+    target, *rest = node.args
+    if not isinstance(target, Field) or not target.path or not all(isinstance(a, Literal) for a in rest):
+        return None
+    values = [a.value for a in rest]  # type: ignore[attr-defined]
+    if node.op == "between":
+        return {path_of(target.path): {"$gte": values[0], "$lte": values[1]}}
+    return {path_of(target.path): {"$in": list(values[0])}}
+
+
+def _compile(node: Expr, element: bool = False) -> Any:
     if isinstance(node, Field):
         return _field(node.path, element)
     if isinstance(node, Literal):
@@ -65,7 +138,7 @@ def _literal(value: Any) -> Any:
 
 
 def _args(node: Call, element: bool) -> list[Any]:
-    return [compile_expr(a, element) for a in node.args]
+    return [_compile(a, element) for a in node.args]
 
 
 def _binary(node: Call, element: bool) -> dict:
@@ -96,11 +169,11 @@ def _logical(node: Call, element: bool) -> dict:
 
 def _not(node: Call, element: bool) -> dict:
     # The one-argument form without the list: mongomock reads {"$not": [x]} as "not a list".
-    return {"$not": compile_expr(node.args[0], element)}
+    return {"$not": _compile(node.args[0], element)}
 
 
 def _abs(node: Call, element: bool) -> dict:
-    return {"$abs": compile_expr(node.args[0], element)}
+    return {"$abs": _compile(node.args[0], element)}
 
 
 def _in(node: Call, element: bool) -> dict:
@@ -108,12 +181,17 @@ def _in(node: Call, element: bool) -> dict:
     return {"$in": [_operand(value), options]}
 
 
+def _between(node: Call, element: bool) -> dict:
+    value, low, high = _args(node, element)
+    return {"$and": [{"$gte": [_operand(value), low]}, {"$lte": [_operand(value), high]}]}
+
+
 def _exists(node: Call, element: bool) -> dict:
-    return {"$gt": [_operand(compile_expr(node.args[0], element)), None]}
+    return {"$gt": [_operand(_compile(node.args[0], element)), None]}
 
 
 def _length(node: Call, element: bool) -> dict:
-    return {"$size": {"$ifNull": [compile_expr(node.args[0], element), []]}}
+    return {"$size": {"$ifNull": [_compile(node.args[0], element), []]}}
 
 
 def _contains_any(node: Call, element: bool) -> dict:
@@ -137,12 +215,12 @@ def _members(array: Any, values: list[Any]) -> dict:
 def _starts_with(node: Call, element: bool) -> dict:
     # An escaped regex rather than $substrCP, which mongomock lacks.
     prefix = node.args[1].value  # type: ignore[attr-defined]
-    return _regex(compile_expr(node.args[0], element), "^" + re.escape(prefix))
+    return _regex(_compile(node.args[0], element), "^" + re.escape(prefix))
 
 
 def _ends_with(node: Call, element: bool) -> dict:
     suffix = node.args[1].value  # type: ignore[attr-defined]
-    return _regex(compile_expr(node.args[0], element), re.escape(suffix) + "$")
+    return _regex(_compile(node.args[0], element), re.escape(suffix) + "$")
 
 
 def _regex(value: Any, pattern: str, options: str = "") -> dict:
@@ -158,20 +236,21 @@ def _re_match(node: Call, element: bool) -> dict:
 
 
 def _filter(node: Call, element: bool) -> dict:
-    array = compile_expr(node.args[0], element)
+    array = _compile(node.args[0], element)
     return {"$filter": {"input": {"$ifNull": [array, []]}, "as": "this",
-                        "cond": compile_expr(node.args[1], True)}}
+                        "cond": _compile(node.args[1], True)}}
 
 
 def _map(node: Call, element: bool) -> dict:
-    array = compile_expr(node.args[0], element)
+    array = _compile(node.args[0], element)
     return {"$map": {"input": {"$ifNull": [array, []]}, "as": "this",
-                     "in": compile_expr(node.args[1], True)}}
+                     "in": _compile(node.args[1], True)}}
 
 
 _RULES: dict[str, Callable[[Call, bool], Any]] = {
     **dict.fromkeys(_BINARY, _binary),
-    "and": _logical, "or": _logical, "not": _not, "abs": _abs, "in": _in, "exists": _exists,
+    "and": _logical, "or": _logical, "not": _not, "abs": _abs, "in": _in, "between": _between,
+    "exists": _exists,
     "length": _length, "contains_any": _contains_any, "contains_all": _contains_all,
     "starts_with": _starts_with, "ends_with": _ends_with, "re_match": _re_match,
     "filter": _filter, "map": _map,

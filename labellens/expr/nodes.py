@@ -104,6 +104,10 @@ class Expr:
             raise StageError(f"is_in() takes a list of values, got {values!r}")
         return self._call("in", list(values))
 
+    def between(self, low: Any, high: Any) -> Call:
+        """True where ``low <= value <= high`` (both ends included)."""
+        return self._call("between", low, high)
+
     def exists(self, bool: bool = True) -> Call:  # noqa: A002 - mirrors the stage's parameter name
         """True where the field is present and not None (or the reverse with ``bool=False``)."""
         node = self._call("exists")

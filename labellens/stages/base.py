@@ -28,11 +28,15 @@ class CompileContext:
     schema: Mapping[str, str]
 
     def check_field(self, path: str) -> None:
-        """Raise FieldNotFoundError unless the top-level field of ``path`` is in the schema."""
+        """Raise FieldNotFoundError unless the top-level field of ``path`` is in the schema.
+
+        Embedded paths of a field (``ground_truth.label``) are valid; internal fields
+        (``_id``, ``_rand``) are too.
+        """
         if not isinstance(path, str) or not path:
             raise StageError(f"a field path must be a non-empty string, got {path!r}")
         top = path.split(".", 1)[0]
-        if top != ID_FIELD and top not in self.schema:
+        if top != ID_FIELD and not top.startswith("_") and top not in self.schema:
             raise FieldNotFoundError(
                 f"no field {top!r} in this dataset; fields are: {', '.join(['id', *self.schema])}")
 
@@ -59,17 +63,25 @@ class Stage:
         """Fields whose content this stage shows only in part (so they must not be saved back)."""
         return ()
 
+    def __eq__(self, other: object) -> bool:
+        # Compared by their JSON: expression trees overload ``==`` to build expressions.
+        return type(other) is type(self) and other.kwargs() == self.kwargs()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(self.kwargs())))
+
     def kwargs(self) -> dict[str, Any]:
         """The stage's parameters as JSON-able values (the registry's ``kwargs``)."""
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         shown = []
+        values = self.kwargs()
         for field in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = getattr(self, field.name)
+            value = values[field.name]
             if field.default is not dataclasses.MISSING and value == field.default:
                 continue
-            shown.append(f"{field.name}={_jsonable(value)!r}")
+            shown.append(f"{field.name}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
 

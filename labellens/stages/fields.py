@@ -74,28 +74,27 @@ class ExcludeFields(Stage):
         return _tops_of_subpaths(self.field_names)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class FilterLabels(Stage):
     """Keep only the labels of a ``Classifications`` field where ``filter`` holds.
 
     ``filter`` is evaluated per label: ``F("label")`` is the label's class and
     ``F("confidence")`` its confidence. With ``only_matches`` (the default),
     samples left with no label are dropped. Samples of such a view must not save
-    that field back, since it shows only part of the stored labels.
+    that field back, since it shows only part of the stored labels. Fields in
+    ``filter`` are relative to the label, so only ``field`` is checked against the schema.
     """
 
-    field: Any
-    filter: Any
-    only_matches: Any = True
+    field: str
+    filter: Expr | dict[str, Any]
+    only_matches: bool = True
 
     def __post_init__(self) -> None:
         require_field(self.field, "field")
         require_bool(self.only_matches, "only_matches")
-        if isinstance(self.filter, Expr):
-            set_frozen(self, "filter", compile_expr(self.filter, element=True))
-        elif isinstance(self.filter, dict):
+        if isinstance(self.filter, dict):
             check_safe(self.filter, "FilterLabels filter")
-        else:
+        elif not isinstance(self.filter, Expr):
             raise StageError(f"FilterLabels takes an expression such as F('label') == 'cat', "
                              f"got {self.filter!r}")
 
@@ -105,7 +104,7 @@ class FilterLabels(Stage):
             raise StageError(f"FilterLabels needs a Classifications field; {self.field!r} is "
                              f"{ctx.schema.get(self.field)}")
         field, path = f"${self.field}", f"{self.field}.classifications"
-        kept = {"$filter": {"input": {"$ifNull": [f"${path}", []]}, "as": "this", "cond": self.filter}}
+        kept = {"$filter": {"input": {"$ifNull": [f"${path}", []]}, "as": "this", "cond": self._condition()}}
         # Rebuild the label list's document key by key: an $addFields of the dotted path
         # would also create the field on samples that lack it.
         entry = {"$cond": [{"$eq": ["$$entry.k", "classifications"]},
@@ -116,6 +115,12 @@ class FilterLabels(Stage):
         has_labels = {"$match": {f"{path}.0": {"$exists": True}}}
         update = {"$addFields": {self.field: {"$cond": [present, rebuilt, field]}}}
         return [has_labels, update, has_labels] if self.only_matches else [update]
+
+    def _condition(self) -> Any:
+        return compile_expr(self.filter, element=True) if isinstance(self.filter, Expr) else self.filter
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"field": self.field, "filter": self._condition(), "only_matches": self.only_matches}
 
     def partial_fields(self) -> tuple[str, ...]:
         return (self.field,)

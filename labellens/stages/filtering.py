@@ -8,7 +8,7 @@ from typing import Any
 from bson import ObjectId
 
 from labellens.errors import StageError
-from labellens.expr import Expr, check_safe, compile_expr
+from labellens.expr import Call, Expr, check_safe, compile_expr, plain_query, raw_field_paths
 from labellens.stages.base import (
     CompileContext,
     Stage,
@@ -46,27 +46,64 @@ class MatchTags(Stage):
         return [{"$match": {"tags": condition}}]
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Match(Stage):
     """Samples where ``filter`` holds: an expression (``F("x") > 1``) or a plain query dict.
 
     ``Match(F("x") > 1).to_mongo(ctx) == [{"$match": {"$expr": {"$gt": [{"$ifNull": ["$x", None]}, 1]}}}]``.
+    ``between`` and ``is_in`` on a (non-list) field at the top level compile to the
+    plain query form, which an index serves: ``Match(F("x").between(0, 1))`` ->
+    ``[{"$match": {"x": {"$gte": 0, "$lte": 1}}}]``.
     Server-side JavaScript (``$where``, ``$function``, ``$accumulator``) is refused.
+    The expression tree is kept and compiled with the schema, so unknown fields raise
+    FieldNotFoundError when the view is made.
     """
 
-    filter: Any
+    filter: Expr | dict[str, Any]
 
     def __post_init__(self) -> None:
-        if isinstance(self.filter, Expr):
-            set_frozen(self, "filter", {"$expr": compile_expr(self.filter)})
-        elif isinstance(self.filter, dict):
+        if isinstance(self.filter, dict):
             check_safe(self.filter, "Match filter")
-        else:
+        elif not isinstance(self.filter, Expr):
             raise StageError(f"Match takes an expression such as F('x') > 1 or a query dict, "
                              f"got {self.filter!r}")
 
     def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
-        return [{"$match": self.filter}]
+        if isinstance(self.filter, dict):
+            for path in raw_field_paths(self.filter):
+                ctx.check_field(path)
+            return [{"$match": self.filter}]
+        parts = _and_parts(self.filter)
+        plain = [_plain(part, ctx) for part in parts]
+        if all(p is None for p in plain):
+            return [{"$match": {"$expr": compile_expr(self.filter, ctx)}}]
+        queries = [p if p is not None else {"$expr": compile_expr(part, ctx)}
+                   for part, p in zip(parts, plain, strict=True)]
+        return [{"$match": queries[0] if len(queries) == 1 else {"$and": queries}}]
+
+    def kwargs(self) -> dict[str, Any]:
+        if isinstance(self.filter, dict):
+            return {"filter": self.filter}
+        return {"filter": {"$expr": compile_expr(self.filter)}}
+
+
+def _and_parts(node: Expr) -> list[Expr]:
+    if isinstance(node, Call) and node.op == "and":
+        return [p for arg in node.args for p in _and_parts(arg)]
+    return [node]
+
+
+def _plain(node: Expr, ctx: CompileContext) -> dict[str, Any] | None:
+    """The plain query form of ``node`` when its field is not a list (array semantics differ)."""
+    query = plain_query(node, mongo_path)
+    if query is None:
+        return None
+    path = node.args[0].path  # type: ignore[attr-defined]
+    ctx.check_field(path)
+    ftype = ctx.schema.get(path.split(".", 1)[0], "")
+    if ftype.startswith("ListField") or "Classifications" in ftype:
+        return None
+    return query
 
 
 @dataclass(frozen=True, repr=False)

@@ -12,42 +12,55 @@ from dataclasses import dataclass
 from typing import Any
 
 from labellens.errors import StageError
-from labellens.expr import Expr, check_safe, compile_expr
+from labellens.expr import Expr, check_safe, compile_expr, raw_field_paths
 from labellens.stages.base import CompileContext, Stage, mongo_path, require_bool, require_int, set_frozen
 
 RAND_FIELD = "_rand"
 MAX_SEED = 2**31 - 1
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class SortBy(Stage):
     """Samples sorted by a field or an expression, ascending unless ``reverse``.
 
     Samples lacking the field follow MongoDB's order: first when ascending, last
-    when descending. ``SortBy("x", reverse=True).to_mongo(ctx) == [{"$sort": {"x": -1}}]``
+    when descending. Ties are broken by ``_id`` in the same direction, so paging over
+    equal values never repeats or skips a sample, and a ``(field, _id)`` index serves
+    both directions. ``SortBy("x", reverse=True).to_mongo(ctx) == [{"$sort": {"x": -1, "_id": -1}}]``
     """
 
-    field_or_expr: Any
-    reverse: Any = False
+    field_or_expr: str | Expr | dict[str, Any]
+    reverse: bool = False
 
     def __post_init__(self) -> None:
         require_bool(self.reverse, "reverse")
         value = self.field_or_expr
-        if isinstance(value, Expr):
-            set_frozen(self, "field_or_expr", compile_expr(value))
-        elif isinstance(value, dict):
+        if isinstance(value, dict):
             check_safe(value, "SortBy expression")
-        elif not isinstance(value, str) or not value:
+        elif not isinstance(value, Expr) and (not isinstance(value, str) or not value):
             raise StageError(f"SortBy takes a field name or an expression, got {value!r}")
 
     def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
         direction = -1 if self.reverse else 1
-        if isinstance(self.field_or_expr, str):
-            ctx.check_field(self.field_or_expr)
-            return [{"$sort": {mongo_path(self.field_or_expr): direction}}]
-        return [{"$addFields": {"_sort_key": self.field_or_expr}},
-                {"$sort": {"_sort_key": direction}},
+        value = self.field_or_expr
+        if isinstance(value, str):
+            ctx.check_field(value)
+            path = mongo_path(value)
+            return [{"$sort": {path: direction} if path == "_id" else {path: direction, "_id": direction}}]
+        if isinstance(value, Expr):
+            key = compile_expr(value, ctx)
+        else:
+            for path in raw_field_paths(value, expression=True):
+                ctx.check_field(path)
+            key = value
+        return [{"$addFields": {"_sort_key": key}},
+                {"$sort": {"_sort_key": direction, "_id": direction}},
                 {"$project": {"_sort_key": 0}}]
+
+    def kwargs(self) -> dict[str, Any]:
+        value = self.field_or_expr
+        return {"field_or_expr": compile_expr(value) if isinstance(value, Expr) else value,
+                "reverse": self.reverse}
 
 
 def _random_order(multiplier: int, limit: int | None = None) -> list[dict[str, Any]]:

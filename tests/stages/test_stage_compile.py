@@ -85,12 +85,13 @@ def test_exists() -> None:
 
 
 def test_sort_by_field_and_expression() -> None:
-    assert SortBy("score").to_mongo(CTX) == [{"$sort": {"score": 1}}]
-    assert SortBy("gt.confidence", reverse=True).to_mongo(CTX) == [{"$sort": {"gt.confidence": -1}}]
+    assert SortBy("score").to_mongo(CTX) == [{"$sort": {"score": 1, "_id": 1}}]
+    assert SortBy("gt.confidence", reverse=True).to_mongo(CTX) == [
+        {"$sort": {"gt.confidence": -1, "_id": -1}}]
     assert SortBy("id").to_mongo(CTX) == [{"$sort": {"_id": 1}}]
     assert SortBy(F("gt.confidence") * -1, reverse=True).to_mongo(CTX) == [
         {"$addFields": {"_sort_key": {"$multiply": ["$gt.confidence", -1]}}},
-        {"$sort": {"_sort_key": -1}},
+        {"$sort": {"_sort_key": -1, "_id": -1}},
         {"$project": {"_sort_key": 0}},
     ]
 

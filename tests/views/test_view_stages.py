@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+import labellens as ll
 from labellens import F
 from labellens.errors import FieldNotFoundError, StageError
 
@@ -37,6 +39,12 @@ FILTERS = {
             lambda r: r["score"] is not None and abs(r["score"] - 0.5) < 0.25),
     "is_in": (lambda d: d.match(F("gt.label").is_in(["cat", "bird"])), lambda r: r["gt"] != "dog"),
     "not_is_in": (lambda d: d.match(~F("gt.label").is_in(["cat", "bird"])), lambda r: r["gt"] == "dog"),
+    "between": (lambda d: d.match(F("score").between(0.3, 0.7)),
+                lambda r: r["score"] is not None and 0.3 <= r["score"] <= 0.7),
+    "between_and_expr": (lambda d: d.match(F("n").between(2, 8) & (F("gt.label") != "cat")),
+                         lambda r: 2 <= r["n"] <= 8 and r["gt"] != "cat"),
+    "is_in_top_level": (lambda d: d.match(F("n").is_in([1, 4, 42])), lambda r: r["n"] in (1, 4)),
+    "is_in_list_field": (lambda d: d.match(F("tags").is_in([["odd"]])), lambda r: r["tags"] == ["odd"]),
     "expr_exists": (lambda d: d.match(F("pred").exists()), lambda r: r["pred"] is not None),
     "expr_not_exists": (lambda d: d.match(F("score").exists(False)), lambda r: r["score"] is None),
     "length": (lambda d: d.match(F("tags").length() == 2), lambda r: len(r["tags"]) == 2),
@@ -212,6 +220,14 @@ def test_view_json_round_trip(small) -> None:
     lambda d: d.match_tags("odd").values("nope.label"),
     lambda d: d.select_fields("nope"),
     lambda d: d.mean("nope"),
+    lambda d: d.match(F("nope") > 0.5),
+    lambda d: d.match((F("score") > 0.1) & (F("nope.label") == "cat")),
+    lambda d: d.match(F("nope").between(0, 1)),
+    lambda d: d.match(F("nope").is_in([1])),
+    lambda d: d.match({"nope": {"$gt": 1}}),
+    lambda d: d.match({"$expr": {"$gt": ["$nope", 1]}}),
+    lambda d: d.sort_by(F("nope") * -1),
+    lambda d: d.filter_labels("nope", F("label") == "cat"),
 ])
 def test_unknown_fields_raise_naming_the_field_and_the_fields_that_exist(small, build) -> None:
     with pytest.raises(FieldNotFoundError) as info:
@@ -219,6 +235,42 @@ def test_unknown_fields_raise_naming_the_field_and_the_fields_that_exist(small, 
     message = str(info.value)
     assert "'nope'" in message
     assert re.search(r"filepath, tags, metadata, gt, name, n, pred, score, preds", message), message
+
+
+def test_label_relative_and_embedded_paths_are_valid(small) -> None:
+    view = small.dataset.match(F("pred.logits").exists()).filter_labels("preds", F("whatever_attr") == 1)
+    assert len(view) == 0
+    assert len(small.dataset.match(F("preds.classifications").filter(F("label") == "dog").length() > 0)) == 7
+
+
+def test_paging_over_equal_scores_never_repeats_or_skips(backend) -> None:
+    dataset = ll.Dataset()
+    dataset.add_samples(ll.Sample(f"/data/{i}.png", score=float(i % 3 == 0)) for i in range(60))
+    for reverse in (False, True):
+        ordered = dataset.sort_by("score", reverse=reverse)
+        pages = [ordered.skip(start).limit(7).values("id") for start in range(0, 60, 7)]
+        seen = [i for page in pages for i in page]
+        assert len(seen) == 60 and set(seen) == set(dataset.values("id"))
+        assert seen == ordered.values("id")
+
+
+def test_index_serves_the_sorted_first_page_in_both_directions(backend) -> None:
+    if backend != "mongod":
+        pytest.skip("query plans are a real mongod's")
+    dataset = ll.Dataset()
+    dataset.add_samples(ll.Sample(f"/data/{i}.png", score=i % 5 / 5) for i in range(300))
+    dataset.create_index("score")
+    for reverse in (False, True):
+        plan = json.dumps(dataset.sort_by("score", reverse=reverse).limit(50).explain(), default=str)
+        assert "IXSCAN" in plan and '"SORT"' not in plan, plan
+
+
+def test_view_attributes_cannot_be_assigned(small) -> None:
+    view = small.dataset.match_tags("odd")
+    for name in ("_stages", "_dataset", "anything"):
+        with pytest.raises(AttributeError, match="immutable"):
+            setattr(view, name, ())
+    assert len(view) == 5
 
 
 def test_refused_queries_raise_before_touching_the_database(small) -> None:
