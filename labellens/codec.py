@@ -40,6 +40,11 @@ def register(cls: Any) -> None:
     _documents[cls.__name__] = cls
 
 
+def document_class(name: str) -> Any:
+    """The embedded-document class registered as ``name``, or None."""
+    return _documents.get(name)
+
+
 def encode_logits(array: np.ndarray) -> bytes:
     """(K,) logits -> little-endian float32 bytes (the compact stored form)."""
     return np.ascontiguousarray(array, dtype=LOGITS_DTYPE).tobytes()

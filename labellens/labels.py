@@ -33,13 +33,11 @@ class EmbeddedDocument(BaseModel):
 
     model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True,
                               validate_assignment=True)
-    _registry: ClassVar[dict[str, type[EmbeddedDocument]]] = {}
     # Declared fields stored in a compact form instead of the codec's (decoded in _from_fields).
     _compact: ClassVar[dict[str, Callable[[Any], Any]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        EmbeddedDocument._registry[cls.__name__] = cls
         codec.register(cls)
 
     def __init__(self, **data: Any) -> None:
@@ -84,7 +82,7 @@ class EmbeddedDocument(BaseModel):
     @classmethod
     def from_mongo(cls, doc: dict[str, Any]) -> EmbeddedDocument:
         """Rebuild the right subclass from a stored dict (dispatch on ``_cls``)."""
-        target = EmbeddedDocument._registry.get(doc.get("_cls", cls.__name__), cls)
+        target = codec.document_class(doc.get("_cls", cls.__name__)) or cls
         return target._from_fields(doc)
 
     @classmethod
