@@ -14,7 +14,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import mongomock
 import pymongo
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
@@ -158,6 +157,10 @@ def unavailable(uri: str, exc: BaseException) -> DatabaseUnavailableError:
 
 def _connect(uri: str) -> Any:
     if config.is_mock(uri):
+        # The in-memory backend is for tests and demos: import it only when it is asked for,
+        # so `import labellens` stays fast.
+        import mongomock
+
         return mongomock.MongoClient(tz_aware=True)
     try:
         client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=TIMEOUT_MS,

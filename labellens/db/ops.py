@@ -12,7 +12,6 @@ import copy
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import mongomock
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.collection import Collection
@@ -43,7 +42,12 @@ def translate_errors() -> Iterator[None]:
 
 def background_writer(collection: Collection, depth: int = 2) -> BackgroundWriter:
     """A write-behind for ``collection``; inline for mongomock, which is not thread-safe."""
-    return BackgroundWriter(depth, inline=isinstance(collection, mongomock.Collection))
+    return BackgroundWriter(depth, inline=is_mock(collection))
+
+
+def is_mock(collection: Any) -> bool:
+    """Whether ``collection`` belongs to the in-memory mongomock backend (imported only when used)."""
+    return type(collection).__module__.startswith("mongomock")
 
 
 def insert_one_unique(collection: Collection, doc: dict[str, Any]) -> bool:
@@ -80,14 +84,14 @@ def update_many_by_id(collection: Collection,
             requests.append(UpdateOne({"_id": sample_id}, update))
     if not requests:
         return 0
-    if isinstance(collection, mongomock.Collection):
+    if is_mock(collection):
         return _mock_update_by_id(collection, updates)
     with translate_errors():
         result = collection.bulk_write(requests, ordered=False)
     return result.matched_count
 
 
-def _mock_update_by_id(collection: mongomock.Collection,
+def _mock_update_by_id(collection: Any,
                        updates: Sequence[tuple[ObjectId, Mapping[str, Any], Sequence[str]]]) -> int:
     """The in-memory backend's bulk update by id.
 
