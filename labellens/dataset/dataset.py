@@ -18,7 +18,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from labellens.dataset import catalog, exporters, importers
+from labellens.dataset import catalog, exporters, history, importers
 from labellens.dataset.collection import SampleCollection, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.record import BRAIN, DatasetRecord
@@ -363,6 +363,27 @@ class Dataset(SampleCollection):
         return isinstance(other, Dataset) and other._record.id == self._record.id
 
     __hash__ = None  # type: ignore[assignment]
+
+    # -- label history (labellens.dataset.history) ---------------------------------------
+
+    def apply_label_changes(self, field: str, changes: Sequence[history.LabelChange], *,
+                            tag_samples: bool = True) -> list[dict[str, Any]]:
+        """Write label decisions in bulk, tag ``reviewed``/``relabeled``; the history entries written."""
+        return history.apply(self, self._record.samples.related("history"), field, changes,
+                             tag_samples=tag_samples)
+
+    def label_history(self, sample_id: str | None = None, field: str | None = None) -> list[dict[str, Any]]:
+        """History entries (dicts), newest first, optionally of one sample and/or field."""
+        return history.entries(self._record.samples.related("history"), sample_id=sample_id, field=field)
+
+    def revert_labels(self, entries: Sequence[dict[str, Any]] | None = None, *,
+                      since: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """Restore the labels before ``entries`` (or every entry since ``since``); recorded as ``revert``."""
+        store = self._record.samples.related("history")
+        if (entries is None) == (since is None):
+            raise ValidationError("pass either entries (from label_history) or since=datetime")
+        selected = history.entries(store, since=since) if since is not None else list(entries or [])
+        return history.revert(self, store, history.check_entries(selected))
 
 
 def load_dataset(name: str) -> Dataset:

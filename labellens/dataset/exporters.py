@@ -11,7 +11,8 @@ label, predicted label and confidence, scores) in one of three formats:
 
 ``import_labels`` reads any of these back by sample id: the ``label`` column (or
 the file's folder) is the reviewed label. Every row is checked before anything is
-written; the labels that changed are written in bulk and their samples tagged.
+written; the labels that changed are written in bulk (with a label-history entry,
+decision ``import``) and their samples tagged.
 Only the public collection API is used (``iter_batches``, ``set_values``, ``tag_samples``).
 """
 
@@ -29,9 +30,9 @@ from typing import Any, Literal
 
 from bson import ObjectId
 
+from labellens.dataset.history import LabelChange
 from labellens.dataset.protocols import ReadableCollection
 from labellens.errors import FieldNotFoundError, ValidationError
-from labellens.labels import Classification
 
 ExportFormat = Literal["csv", "json", "image-directory-tree"]
 FORMATS: tuple[str, ...] = ("csv", "json", "image-directory-tree")
@@ -112,12 +113,10 @@ def import_labels(dataset: ReadableCollection, path: str | os.PathLike[str],
     _check_classes(dataset, labelled)
     current = _current_labels(dataset, label_field, list(labelled))
     changed = [sid for sid, label in labelled.items() if current[sid] != label]
-    relabel = [sid for sid in changed if current[sid] is not None]
-    fresh = [sid for sid in changed if current[sid] is None]
-    if relabel:
-        dataset.set_values(f"{label_field}.label", [labelled[s] for s in relabel], ids=relabel)
-    if fresh:
-        dataset.set_values(label_field, [Classification(label=labelled[s]) for s in fresh], ids=fresh)
+    if changed:
+        dataset.dataset.apply_label_changes(
+            label_field, [LabelChange(sample_id=s, new_label=labelled[s], decision="import")
+                          for s in changed], tag_samples=False)
     if changed and tag:
         dataset.select(changed).tag_samples(tag)
     return ImportSummary(total=len(reviewed), changed=len(changed),
