@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labellens.annotation.base import AnnotationBackend, AnnotationServerError, AnnotationTask
+from labellens.dataset import LabelChange
 from labellens.errors import LabelLensError
 
 RUN_KIND = "annotation"
@@ -73,8 +74,6 @@ def load_annotations(dataset: Any, anno_key: str, *, dest_field: str | None = No
 
     Returns ``{"imported", "changed", "unfinished", "unchanged"}``; a second call imports nothing.
     """
-    from labellens.dataset import LabelChange
-
     config = dataset.get_run(RUN_KIND, anno_key)["config"]
     conn = get_backend(config["backend"], url or config.get("url"), api_key)
     results, unfinished = conn.load(config)

@@ -116,7 +116,7 @@ class LabelStudioBackend:
     def load(self, project: dict[str, Any]) -> tuple[list[AnnotationResult], int]:
         pid = project["project_id"]
         tasks = self.request("GET", f"/api/projects/{pid}/export?exportType=JSON&download_all_tasks=true")
-        results, unfinished = [], 0
+        finished, unfinished = [], 0
         for task in tasks:
             done = [a for a in task.get("annotations", []) if not a.get("was_cancelled")]
             if not done:
@@ -125,10 +125,12 @@ class LabelStudioBackend:
             last = max(done, key=lambda a: (a.get("updated_at") or "", a.get("id", 0)))
             choices = [c for r in last.get("result", []) for c in r.get("value", {}).get("choices", [])]
             who = last.get("completed_by")
-            if isinstance(who, dict):
-                who = who.get("email") or who.get("username") or str(who.get("id"))
-            results.append(AnnotationResult(task["data"]["sample_id"], choices[0] if choices else None,
-                                            None if who is None else str(who)))
+            finished.append((task["data"]["sample_id"], choices[0] if choices else None,
+                             who.get("id") if isinstance(who, dict) else who))
+        names = {u["id"]: u.get("email") or u.get("username")
+                 for u in (self.request("GET", "/api/users") if finished else [])}
+        results = [AnnotationResult(sid, label, None if who is None else str(names.get(who, who)))
+                   for sid, label, who in finished]
         return results, unfinished
 
     def delete_project(self, project: dict[str, Any]) -> None:
