@@ -118,3 +118,22 @@ def test_import_labellens_does_not_load_annotation() -> None:
     code = "import sys, labellens; print(any(m.startswith('labellens.annotation') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_cli_round_trip(backend: str, label_studio: Any, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from labellens.cli.main import cli
+
+    ds = _dataset(tmp_path / "img", f"ls3_{backend}")
+    ds.persistent = True
+    monkeypatch.setenv("LABELLENS_LABELSTUDIO_URL", label_studio.url)
+    monkeypatch.setenv("LABELLENS_LABELSTUDIO_API_KEY", label_studio.token)
+    view = json.dumps(ds.limit(4).to_json())
+    sent = CliRunner().invoke(cli, ["annotate", ds.name, "--anno-key", "c", "--view-json", view])
+    assert sent.exit_code == 0, sent.output
+    assert "sent 4 samples" in sent.output and label_studio.token not in sent.output
+    loaded = CliRunner().invoke(cli, ["load-annotations", ds.name, "c"])
+    assert loaded.exit_code == 0, loaded.output
+    assert "imported 0" in loaded.output and "4 unfinished" in loaded.output
