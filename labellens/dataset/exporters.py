@@ -97,7 +97,8 @@ def export_view(collection: ReadableCollection, export_dir: str | os.PathLike[st
 
 
 def import_labels(dataset: ReadableCollection, path: str | os.PathLike[str],
-                  label_field: str = "ground_truth", tag: str | None = "reviewed", format: ExportFormat | None = None  # noqa: A002
+                  label_field: str = "ground_truth", tag: str | None = "reviewed",
+                  format: ExportFormat | None = None  # noqa: A002
                   ) -> ImportSummary:
     """Read reviewed labels from an export and write the ones that changed to ``label_field``.
 

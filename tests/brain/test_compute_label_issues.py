@@ -9,8 +9,8 @@ from sklearn.metrics import average_precision_score
 
 import labellens as ll
 from labellens import brain, db
-from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
 from labellens.codec import encode_logits as encode_array
+from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
 
 CLASSES = ["cat", "dog", "bird", "fish"]
 

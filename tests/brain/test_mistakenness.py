@@ -12,8 +12,8 @@ from scipy.stats import entropy as scipy_entropy
 
 import labellens as ll
 from labellens import brain, db
-from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
 from labellens.codec import encode_logits as encode_array
+from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
 
 CLASSES = ["cat", "dog", "bird"]
 
