@@ -79,9 +79,11 @@ def compute_mistakenness(samples: SampleCollection, pred_field: str, label_field
         Counts; samples with NaN or infinite logits are skipped (left unset),
         listed in ``skipped_ids`` and named in a warning.
     """
-    kind = label_kind(samples, pred_field, "pred_field")
-    check_same_kind(kind, label_kind(samples, label_field, "label_field"), pred_field, label_field)
-    _check_output(samples, mistakenness_field, (pred_field, label_field))
+    schema = samples.get_field_schema()  # one read of the schema for every check
+    kind = label_kind(samples, pred_field, "pred_field", schema=schema)
+    check_same_kind(kind, label_kind(samples, label_field, "label_field", schema=schema), pred_field,
+                    label_field)
+    _check_output(schema, mistakenness_field, (pred_field, label_field))
     attribute = "logits" if use_logits else "confidence"
     require_attribute(samples, pred_field, attribute,
                       "run the model with store_logits=True, or pass use_logits=False" if use_logits
@@ -137,8 +139,9 @@ def compute_hardness(samples: SampleCollection, label_field: str, hardness_field
     NaN or infinite logits are skipped (unset) and reported, as in
     :func:`compute_mistakenness`.
     """
-    label_kind(samples, label_field, "label_field")
-    _check_output(samples, hardness_field, (label_field,))
+    schema = samples.get_field_schema()
+    label_kind(samples, label_field, "label_field", schema=schema)
+    _check_output(schema, hardness_field, (label_field,))
     require_attribute(samples, label_field, "logits", "run the model with store_logits=True")
     path = f"{label_field}.logits"
     summary = ScoreSummary(hardness_field)
@@ -164,13 +167,13 @@ def compute_hardness(samples: SampleCollection, label_field: str, hardness_field
     return summary
 
 
-def _check_output(samples: SampleCollection, out_field: str, inputs: tuple[str, ...]) -> None:
+def _check_output(schema: dict[str, str], out_field: str, inputs: tuple[str, ...]) -> None:
     """The score field is a new or float top-level field that is not one of the inputs."""
     if not isinstance(out_field, str) or not out_field or out_field.startswith("_") or "." in out_field:
         raise ValidationError(f"output field must be a top-level field name, got {out_field!r}")
     if out_field in inputs:
         raise ValidationError(f"output field {out_field!r} would overwrite an input field; pick another name")
-    kind = samples.get_field_schema().get(out_field, "FloatField")
+    kind = schema.get(out_field, "FloatField")
     if kind != "FloatField":
         raise SchemaError(f"output field {out_field!r} already holds {kind}, not FloatField; "
                           "pick another name")

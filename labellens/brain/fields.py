@@ -19,11 +19,15 @@ CLASSIFICATION = "EmbeddedDocumentField(Classification)"
 CLASSIFICATIONS = "EmbeddedDocumentField(Classifications)"
 
 
-def label_kind(samples: SampleCollection, field: str, role: str) -> str:
-    """The type (``CLASSIFICATION`` or ``CLASSIFICATIONS``) of ``field``, or a clear error."""
+def label_kind(samples: SampleCollection, field: str, role: str, *,
+               schema: dict[str, str] | None = None) -> str:
+    """The type (``CLASSIFICATION`` or ``CLASSIFICATIONS``) of ``field``, or a clear error.
+
+    Pass the ``schema`` already read to check several fields with one read of it.
+    """
     if not isinstance(field, str) or not field:
         raise ValidationError(f"{role} must be a field name, got {field!r}")
-    schema = samples.get_field_schema()
+    schema = samples.get_field_schema() if schema is None else schema
     if field not in schema:
         fields = sorted(k for k, v in schema.items() if v in (CLASSIFICATION, CLASSIFICATIONS))
         raise FieldNotFoundError(f"{role} {field!r} does not exist; classification fields are: {fields}")
