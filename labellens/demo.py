@@ -184,9 +184,7 @@ def _predict_digits(dataset: ll.Dataset, *, seed: int, progress: bool) -> None:
     index = {c: i for i, c in enumerate(classes)}
     targets = np.array([index[label] for label in dataset.values(f"{LABEL_FIELD}.label")])
     logits = cross_val_logits(pixels, targets, len(classes), seed=seed, progress=progress)
-    predictions = [ll.Classification(label=classes[int(np.argmax(row))],
-                                     confidence=float(_softmax(row).max()), logits=row)
-                   for row in logits]
+    predictions = inference.to_classifications(logits, classes)
     dataset.set_values(PRED_FIELD, predictions, ids=ids)
     dataset.set_values(EMBEDDINGS_FIELD, list(pixels), ids=ids)
 
@@ -229,11 +227,6 @@ def _train_mlp(features: np.ndarray, targets: np.ndarray, num_classes: int, *,
         torch.nn.functional.cross_entropy(model(x), y).backward()
         optimizer.step()
     return model.eval()
-
-
-def _softmax(row: np.ndarray) -> np.ndarray:
-    shifted = np.exp(row - row.max())
-    return shifted / shifted.sum()
 
 
 def _predict_zoo(dataset: ll.Dataset, model_name: str, *, progress: bool) -> None:

@@ -9,7 +9,6 @@ dataset. Every run is recorded as a brain run on the dataset.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 from labellens.background import BackgroundWriter
 from labellens.brain import scores
 from labellens.brain.fields import (
+    check_outputs,
     check_same_kind,
     label_kind,
     label_paths,
@@ -26,8 +26,9 @@ from labellens.brain.fields import (
     stack_rows,
 )
 from labellens.dataset.collection import SampleCollection
-from labellens.errors import SchemaError, ValidationError
+from labellens.fields import FLOAT
 from labellens.progress import ProgressBar
+from labellens.reporting import warn_skipped
 
 BATCH_SIZE = 10_000
 
@@ -47,7 +48,7 @@ class ScoreSummary:
         return len(self.skipped_ids)
 
 
-def compute_mistakenness(samples: SampleCollection, pred_field: str, label_field: str = "ground_truth",
+def compute_mistakenness(samples: SampleCollection, pred_field: str, *, label_field: str = "ground_truth",
                          mistakenness_field: str = "mistakenness", use_logits: bool = False,
                          progress: bool = True) -> ScoreSummary:
     """Score how likely each ground-truth label is a mistake, as the reference tool does.
@@ -83,7 +84,7 @@ def compute_mistakenness(samples: SampleCollection, pred_field: str, label_field
     kind = label_kind(samples, pred_field, "pred_field", schema=schema)
     check_same_kind(kind, label_kind(samples, label_field, "label_field", schema=schema), pred_field,
                     label_field)
-    _check_output(schema, mistakenness_field, (pred_field, label_field))
+    check_outputs(schema, [(mistakenness_field, FLOAT)], (pred_field, label_field))
     attribute = "logits" if use_logits else "confidence"
     require_attribute(samples, pred_field, attribute,
                       "run the model with store_logits=True, or pass use_logits=False" if use_logits
@@ -131,7 +132,7 @@ def _mistakenness_batch(batch: dict[str, list[Any]], pred_path: str, value_path:
     return [None if np.isnan(v) else float(v) for v in out]
 
 
-def compute_hardness(samples: SampleCollection, label_field: str, hardness_field: str = "hardness",
+def compute_hardness(samples: SampleCollection, label_field: str, *, hardness_field: str = "hardness",
                      progress: bool = True) -> ScoreSummary:
     """Write the entropy of softmax(logits) of ``label_field``'s predictions to ``hardness_field``.
 
@@ -141,7 +142,7 @@ def compute_hardness(samples: SampleCollection, label_field: str, hardness_field
     """
     schema = samples.get_field_schema()
     label_kind(samples, label_field, "label_field", schema=schema)
-    _check_output(schema, hardness_field, (label_field,))
+    check_outputs(schema, [(hardness_field, FLOAT)], (label_field,))
     require_attribute(samples, label_field, "logits", "run the model with store_logits=True")
     path = f"{label_field}.logits"
     summary = ScoreSummary(hardness_field)
@@ -167,20 +168,6 @@ def compute_hardness(samples: SampleCollection, label_field: str, hardness_field
     return summary
 
 
-def _check_output(schema: dict[str, str], out_field: str, inputs: tuple[str, ...]) -> None:
-    """The score field is a new or float top-level field that is not one of the inputs."""
-    if not isinstance(out_field, str) or not out_field or out_field.startswith("_") or "." in out_field:
-        raise ValidationError(f"output field must be a top-level field name, got {out_field!r}")
-    if out_field in inputs:
-        raise ValidationError(f"output field {out_field!r} would overwrite an input field; pick another name")
-    kind = schema.get(out_field, "FloatField")
-    if kind != "FloatField":
-        raise SchemaError(f"output field {out_field!r} already holds {kind}, not FloatField; "
-                          "pick another name")
-
-
 def _warn_skipped(summary: ScoreSummary) -> None:
-    if summary.skipped_ids:
-        shown = ", ".join(summary.skipped_ids[:5]) + (" ..." if summary.num_skipped > 5 else "")
-        warnings.warn(f"{summary.num_skipped} samples have NaN or infinite inputs and were skipped "
-                      f"({summary.score_field!r} left unset): {shown}", stacklevel=3)
+    warn_skipped(summary.skipped_ids, f"samples have NaN or infinite inputs and were skipped "
+                 f"({summary.score_field!r} left unset)", stacklevel=3)

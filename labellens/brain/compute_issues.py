@@ -10,7 +10,6 @@ records a brain run.
 from __future__ import annotations
 
 import time
-import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,16 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from labellens.brain.fields import CLASSIFICATION, label_kind, require_attribute
+from labellens.brain.fields import CLASSIFICATION, check_outputs, label_kind, require_attribute
 from labellens.brain.issue_model import find_label_issues
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
+from labellens.fields import BOOLEAN, FLOAT, STRING
 from labellens.progress import ProgressBar
+from labellens.reporting import warn_skipped
 from labellens.validation import string_list
 
 BATCH_SIZE = 10_000
 MIN_SAMPLES = 10
-OUTPUT_TYPES = ("FloatField", "BooleanField", "StringField")  # score, flag, suggestion
+OUTPUT_TYPES = (FLOAT, BOOLEAN, STRING)  # score, flag, suggestion
 
 
 @dataclass
@@ -59,7 +60,7 @@ class LabelIssuesSummary:
                 + (f"; {len(self.skipped_ids)} samples skipped" if self.skipped_ids else ""))
 
 
-def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[str],
+def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[str], *,
                          label_field: str = "ground_truth",
                          embeddings_field: str | Sequence[str] | None = None,
                          score_field: str = "label_issue", flag_field: str | None = None,
@@ -121,9 +122,7 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
     for name, values in zip(outputs, (score, flag, suggestion)):
         samples.set_values(name, values, ids=ids)
     skipped = [ids[i] for i in np.flatnonzero(~usable)]
-    if skipped:
-        warnings.warn(f"{len(skipped)} samples lack a usable label, finite logits or embeddings and were "
-                      f"skipped: {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}", stacklevel=2)
+    warn_skipped(skipped, "samples lack a usable label, finite logits or embeddings and were skipped")
     per_class = np.bincount(labels[usable], weights=result.score, minlength=len(classes))
     summary = LabelIssuesSummary(score_field, classes, int(usable.sum()), float(result.score.sum()),
                                  int(result.flag.sum()), result.noise_rate,
@@ -156,17 +155,7 @@ def _check_inputs(samples: SampleCollection, preds: list[str], label_field: str,
         if name not in schema:
             raise ValidationError(f"embeddings_field {name!r} does not exist; compute it first with "
                                   "labellens.inference.compute_embeddings(..., embeddings_field=...)")
-    inputs = {*preds, label_field, *embeds}
-    for name, kind in zip(outputs, OUTPUT_TYPES):
-        if not isinstance(name, str) or not name or name.startswith("_") or "." in name:
-            raise ValidationError(f"output field must be a top-level field name, got {name!r}")
-        if name in inputs:
-            raise ValidationError(f"output field {name!r} would overwrite an input field; pick another name")
-        if schema.get(name, kind) != kind:
-            raise SchemaError(f"output field {name!r} already holds {schema[name]}, not {kind}; "
-                              "pick another name")
-    if len(set(outputs)) != len(outputs):
-        raise ValidationError(f"score, flag and suggestion fields must differ, got {outputs}")
+    check_outputs(schema, list(zip(outputs, OUTPUT_TYPES)), [*preds, label_field, *embeds])
 
 
 def _read(samples: SampleCollection, preds: list[str], label_field: str, embeds: list[str],

@@ -14,9 +14,10 @@ import numpy as np
 
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
+from labellens.fields import CLASSIFICATION, CLASSIFICATIONS
 
-CLASSIFICATION = "EmbeddedDocumentField(Classification)"
-CLASSIFICATIONS = "EmbeddedDocumentField(Classifications)"
+__all__ = ["CLASSIFICATION", "CLASSIFICATIONS", "check_outputs", "check_same_kind", "label_kind",
+           "label_paths", "labels_equal", "require_attribute", "stack_rows"]
 
 
 def label_kind(samples: SampleCollection, field: str, role: str, *,
@@ -36,6 +37,24 @@ def label_kind(samples: SampleCollection, field: str, role: str, *,
         raise SchemaError(f"{role} {field!r} holds {kind}; it must hold Classification or "
                           "Classifications labels")
     return kind
+
+
+def check_outputs(schema: dict[str, str], outputs: Sequence[tuple[str, str]], inputs: Sequence[str]) -> None:
+    """Each ``(name, kind)`` output is a new or same-typed top-level field, not an input, and unique.
+
+    Raised before anything is written, so a bad name leaves the dataset as it was.
+    """
+    names = [name for name, _ in outputs]
+    for name, kind in outputs:
+        if not isinstance(name, str) or not name or name.startswith("_") or "." in name:
+            raise ValidationError(f"output field must be a top-level field name, got {name!r}")
+        if name in inputs:
+            raise ValidationError(f"output field {name!r} would overwrite an input field; pick another name")
+        if schema.get(name, kind) != kind:
+            raise SchemaError(f"output field {name!r} already holds {schema[name]}, not {kind}; "
+                              "pick another name")
+    if len(set(names)) != len(names):
+        raise ValidationError(f"output fields must differ, got {names}")
 
 
 def check_same_kind(pred_kind: str, label_kind_: str, pred_field: str, label_field: str) -> None:

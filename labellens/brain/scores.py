@@ -9,17 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from labellens.probability import log_softmax, softmax
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise log of the softmax of (N, K) ``logits``, stable for any finite values."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of (N, K) ``logits`` (float64)."""
-    return np.exp(log_softmax(logits))
+__all__ = ["entropy", "finite_rows", "hardness", "log_softmax", "mistakenness_from_confidence",
+           "mistakenness_from_logits", "softmax"]
 
 
 def entropy(logits: np.ndarray) -> np.ndarray:

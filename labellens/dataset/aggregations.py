@@ -13,6 +13,7 @@ from typing import Any
 
 from labellens.db import pipelines
 from labellens.errors import ValidationError
+from labellens.fields import CLASSIFICATIONS
 from labellens.stages.base import mongo_path
 
 
@@ -37,7 +38,7 @@ class AggregationsMixin:
         parts = stored.split(".")
         top = schema.get(parts[0], "")
         unwind = (top.startswith("ListField")
-                  or (top == "EmbeddedDocumentField(Classifications)" and parts[1:2] == ["classifications"]))
+                  or (top == CLASSIFICATIONS and parts[1:2] == ["classifications"]))
         return pipeline, stored, unwind
 
     def _group(self, path: str, accumulators: Callable[[str], dict[str, Any]]) -> dict[str, Any] | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from labellens.errors import (
     ValidationError,
 )
 from labellens.progress import ProgressBar
+from labellens.reporting import warn_skipped
 from labellens.stages import (
     CompileContext,
     Exclude,
@@ -311,9 +311,7 @@ class SampleCollection(AggregationsMixin):
                 bar.update(len(found))
             failed += [p for p, m in zip(batch["filepath"], found) if m is None]
             self.dataset.set_values("metadata", found, ids=batch["id"])
-        if failed:
-            warnings.warn(f"{len(failed)} images could not be read and have no metadata: "
-                          f"{', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}", stacklevel=2)
+        warn_skipped(failed, "images could not be read and have no metadata")
         return failed
 
     def export(self, export_dir: str | os.PathLike[str], format: ExportFormat = "csv",  # noqa: A002

@@ -33,6 +33,7 @@ from bson import ObjectId
 from labellens.dataset.history import LabelChange
 from labellens.dataset.protocols import ReadableCollection
 from labellens.errors import FieldNotFoundError, ValidationError
+from labellens.fields import CLASSIFICATION
 
 ExportFormat = Literal["csv", "json", "image-directory-tree"]
 FORMATS: tuple[str, ...] = ("csv", "json", "image-directory-tree")
@@ -41,7 +42,6 @@ JSON_FILE = "labels.json"
 TREE_MANIFEST = "samples.csv"
 UNLABELED = "_unlabeled"
 FIXED_COLUMNS = ("id", "filepath", "label", "prediction", "confidence")
-CLASSIFICATION = "EmbeddedDocumentField(Classification)"
 BATCH = 10_000
 
 

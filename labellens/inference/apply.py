@@ -10,7 +10,6 @@ names them. With ``skip_existing`` an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +32,7 @@ from labellens.inference.loop import (
     resolve_device,
 )
 from labellens.inference.torch_dataset import ImageFailure, Transform
+from labellens.reporting import warn_skipped
 
 
 @dataclass
@@ -57,7 +57,7 @@ class InferenceSummary:
         return self.processed / self.total_s if self.total_s > 0 else 0.0
 
 
-def apply_model(samples: SampleCollection, model: nn.Module, label_field: str,
+def apply_model(samples: SampleCollection, model: nn.Module, label_field: str, *,
                 classes: Sequence[str] | None = None, batch_size: int = 64, num_workers: int | None = None,
                 device: str | torch.device | None = None, store_logits: bool = True,
                 skip_existing: bool = False, progress: bool = True,
@@ -147,7 +147,5 @@ def _classes(samples: SampleCollection, model: nn.Module, classes: Sequence[str]
 
 
 def _warn_unreadable(failures: list[ImageFailure], field_name: str) -> None:
-    if failures:
-        shown = ", ".join(f.path for f in failures[:10])
-        warnings.warn(f"{len(failures)} images could not be read and got no {field_name!r}: {shown}"
-                      f"{' ...' if len(failures) > 10 else ''}", stacklevel=3)
+    warn_skipped([f.path for f in failures], f"images could not be read and got no {field_name!r}",
+                 stacklevel=3)

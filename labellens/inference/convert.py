@@ -8,14 +8,7 @@ import numpy as np
 
 from labellens.errors import ValidationError
 from labellens.labels import Classification
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """(N, K) logits -> (N, K) probabilities in [0, 1], rows summing to 1 (computed in float64)."""
-    shifted = np.asarray(logits, dtype=np.float64)
-    shifted = shifted - shifted.max(axis=1, keepdims=True)
-    odds = np.exp(shifted)
-    return odds / odds.sum(axis=1, keepdims=True)
+from labellens.probability import softmax
 
 
 def check_logits(logits: np.ndarray, num_classes: int) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 import torch
@@ -21,6 +20,7 @@ from labellens.inference.loop import (
     resolve_device,
 )
 from labellens.inference.torch_dataset import Transform
+from labellens.reporting import warn_skipped
 
 
 def compute_embeddings(samples: SampleCollection, model: nn.Module, embeddings_field: str | None = None, *,
@@ -66,9 +66,7 @@ def compute_embeddings(samples: SampleCollection, model: nn.Module, embeddings_f
             start = time.perf_counter()
             samples.set_values(embeddings_field, list(flat), ids=batch_ids)
             stats.write_s += time.perf_counter() - start
-    if stats.failures:
-        warnings.warn(f"{len(stats.failures)} images could not be read and have NaN embeddings: "
-                      f"{', '.join(f.path for f in stats.failures[:10])}", stacklevel=2)
+    warn_skipped([f.path for f in stats.failures], "images could not be read and have NaN embeddings")
     dim = next(iter(rows.values())).shape[0] if rows else 0
     result = np.full((len(ids), dim), np.nan, dtype=np.float32)
     for i, sample_id in enumerate(ids):

@@ -24,11 +24,9 @@ from bson import Binary, ObjectId
 from labellens import codec
 from labellens.dataset import load_dataset
 from labellens.errors import LabelLensError, ValidationError
+from labellens.fields import CLASSIFICATION, NUMERIC, SORTABLE
 from labellens.validation import string_list
 
-CLASSIFICATION = "EmbeddedDocumentField(Classification)"
-NUMERIC = ("FloatField", "IntField")
-SORTABLE = ("FloatField", "IntField", "StringField", "BooleanField", "DateTimeField")
 GROUND_TRUTH_NAMES = ("ground_truth", "gt", "label", "labels")
 MAX_ARRAY_ITEMS = 4096
 

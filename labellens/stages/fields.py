@@ -8,6 +8,7 @@ from typing import Any
 
 from labellens.errors import StageError
 from labellens.expr import Expr, check_safe, compile_expr
+from labellens.fields import CLASSIFICATIONS
 from labellens.stages.base import (
     DEFAULT_FIELDS,
     CompileContext,
@@ -100,7 +101,7 @@ class FilterLabels(Stage):
 
     def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
         ctx.check_field(self.field)
-        if ctx.schema.get(self.field) != "EmbeddedDocumentField(Classifications)":
+        if ctx.schema.get(self.field) != CLASSIFICATIONS:
             raise StageError(f"FilterLabels needs a Classifications field; {self.field!r} is "
                              f"{ctx.schema.get(self.field)}")
         field, path = f"${self.field}", f"{self.field}.classifications"
