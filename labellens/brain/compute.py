@@ -48,7 +48,7 @@ class ScoreSummary:
         return len(self.skipped_ids)
 
 
-def compute_mistakenness(samples: SampleCollection, pred_field: str, *, label_field: str = "ground_truth",
+def compute_mistakenness(samples: SampleCollection, pred_field: str, label_field: str = "ground_truth", *,
                          mistakenness_field: str = "mistakenness", use_logits: bool = False,
                          progress: bool = True) -> ScoreSummary:
     """Score how likely each ground-truth label is a mistake, as the reference tool does.
@@ -132,7 +132,7 @@ def _mistakenness_batch(batch: dict[str, list[Any]], pred_path: str, value_path:
     return [None if np.isnan(v) else float(v) for v in out]
 
 
-def compute_hardness(samples: SampleCollection, label_field: str, *, hardness_field: str = "hardness",
+def compute_hardness(samples: SampleCollection, label_field: str, hardness_field: str = "hardness", *,
                      progress: bool = True) -> ScoreSummary:
     """Write the entropy of softmax(logits) of ``label_field``'s predictions to ``hardness_field``.
 

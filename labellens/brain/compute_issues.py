@@ -60,8 +60,8 @@ class LabelIssuesSummary:
                 + (f"; {len(self.skipped_ids)} samples skipped" if self.skipped_ids else ""))
 
 
-def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[str], *,
-                         label_field: str = "ground_truth",
+def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[str],
+                         label_field: str = "ground_truth", *,
                          embeddings_field: str | Sequence[str] | None = None,
                          score_field: str = "label_issue", flag_field: str | None = None,
                          suggestion_field: str | None = None, num_folds: int = 5, neighbours: int = 10,
