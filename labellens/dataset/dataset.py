@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from bson import ObjectId
 
@@ -166,9 +166,8 @@ class Dataset(SampleCollection):
 
         A pipeline the server rejects raises StageError; a dataset that another
         process deletes meanwhile raises DatasetNotFoundError (not a driver error):
-        checked when a result is empty, when the server refuses, and at the end of
-        a read of more than one batch (some servers keep serving a dropped
-        collection's cursor).
+        checked when a result is empty and when the server refuses (mongod kills
+        the cursors of a dropped collection, so a read cut short lands here).
         """
         count = 0
         try:
@@ -178,7 +177,7 @@ class Dataset(SampleCollection):
         except StageError:
             self._record.reload()
             raise
-        if count == 0 or (batch_size and count > batch_size):
+        if count == 0:
             self._record.reload()
 
     def _count_samples(self) -> int:
@@ -377,13 +376,14 @@ class Dataset(SampleCollection):
         return history.entries(self._record.samples.related("history"), sample_id=sample_id, field=field)
 
     def revert_labels(self, entries: Sequence[dict[str, Any]] | None = None, *,
-                      since: dt.datetime | None = None) -> list[dict[str, Any]]:
-        """Restore the labels before ``entries`` (or every entry since ``since``); recorded as ``revert``."""
+                      since: dt.datetime | None = None,
+                      decision: Literal["revert", "undo"] = "revert") -> list[dict[str, Any]]:
+        """Restore the labels before ``entries`` (or all since ``since``); recorded as ``decision``."""
         store = self._record.samples.related("history")
         if (entries is None) == (since is None):
             raise ValidationError("pass either entries (from label_history) or since=datetime")
         selected = history.entries(store, since=since) if since is not None else list(entries or [])
-        return history.revert(self, store, history.check_entries(selected))
+        return history.revert(self, store, history.check_entries(selected), decision=decision)
 
 
 def load_dataset(name: str) -> Dataset:

@@ -18,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 
 from labellens.db.aio import AsyncData
+from labellens.server.review_leases import Leases
 
 CLOSED = None
 
@@ -151,6 +152,7 @@ class ServerContext:
     state: AppState
     data: AsyncData
     cache_dir: Path
+    leases: Leases = field(default_factory=Leases)  # review mode's per-sample leases
 
 
 def context_of(request: Request) -> ServerContext:

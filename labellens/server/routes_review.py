@@ -1,0 +1,248 @@
+"""JSON handlers of review mode: the queue, leases, decisions, undo, bulk accept and label history.
+
+Every browser tab sends its own ``client`` id (leases are per tab, so two tabs
+of one OS user never get the same sample) and, optionally, a ``reviewer`` name
+for the history (default: ``LABELLENS_REVIEWER``, else the OS user). A tab
+claims the next few queued samples (``/review/next``), renews their leases while
+it holds them, and each decision is written at once through
+``dataset.apply_label_changes`` (labels, ``reviewed``/``relabeled`` tags and a
+history entry), which also frees the sample's lease.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from labellens.dataset import LabelChange
+from labellens.errors import SampleNotFoundError, ValidationError
+from labellens.server import review_queue
+from labellens.server.query import to_json
+from labellens.server.review_queue import Queue
+from labellens.server.routes import MAX_IDS, json_body, open_dataset
+from labellens.server.state import context_of
+
+REVIEW_DECISIONS = ("accept", "keep", "pick", "unusable")
+MAX_PREFETCH = 20
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SAMPLE_ID = re.compile(r"[0-9a-f]{24}")
+
+
+async def _queue(request: Request, body: Mapping[str, Any]) -> Queue:
+    return await run_in_threadpool(partial(review_queue.open_queue, request.path_params["name"], body))
+
+
+async def queue(request: Request) -> Response:
+    """``POST /api/datasets/{name}/review/queue {view, filters, label_field, order_by}``: fields, progress."""
+    job = await _queue(request, await json_body(request))
+    stats = await run_in_threadpool(review_queue.progress, job)
+    return JSONResponse(to_json({**job.config(), "progress": stats}))
+
+
+async def progress(request: Request) -> Response:
+    """``POST .../review/progress {view, filters, label_field, order_by}``: the header's counts."""
+    job = await _queue(request, await json_body(request))
+    return JSONResponse(to_json(await run_in_threadpool(review_queue.progress, job)))
+
+
+async def next_samples(request: Request) -> Response:
+    """``POST .../review/next {client, count, exclude, view, ...}``: lease and return the next queued samples.
+
+    ``exclude`` lists samples the tab holds or skipped; samples other tabs hold
+    are left out too. Returns up to ``count`` cards, in queue order.
+    """
+    body = await json_body(request)
+    client = _client_of(body)
+    count = body.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_PREFETCH:
+        raise ValidationError(f"count must be an integer between 1 and {MAX_PREFETCH}, got {count!r}")
+    exclude = _ids_of(body.get("exclude") or [])
+    job = await _queue(request, body)
+    leases = context_of(request).leases
+    held = leases.held_by_others(client)
+    pipeline = await run_in_threadpool(review_queue.candidates, job, [*exclude, *held], count + len(held))
+    docs = await context_of(request).data.page(job.collection, pipeline, offset=0, limit=count + len(held),
+                                               fields=job.projection)
+    by_id = {str(doc["_id"]): doc for doc in docs}
+    claimed: list[str] = []
+    order = list(by_id)
+    while len(claimed) < count and order:
+        got = leases.claim(client, order)
+        if got is None:
+            break
+        claimed.append(got)
+        order = order[order.index(got) + 1:]
+    return JSONResponse({"samples": [review_queue.card(job, by_id[sid]) for sid in claimed]})
+
+
+async def renew(request: Request) -> Response:
+    """``POST .../review/renew {client, ids}``: extend the tab's leases; ``held``: those still its own."""
+    body = await json_body(request)
+    client = _client_of(body)
+    leases = context_of(request).leases
+    ids = _ids_of(body.get("ids") or [])
+    return JSONResponse({"held": [sid for sid in ids if leases.renew(client, sid)]})
+
+
+async def release(request: Request) -> Response:
+    """``POST .../review/release {client, ids}``: give samples back to the queue (leaving review mode)."""
+    body = await json_body(request)
+    client = _client_of(body)
+    leases = context_of(request).leases
+    ids = _ids_of(body.get("ids") or [])
+    for sid in ids:
+        leases.release(client, sid)
+    return JSONResponse({"released": len(ids)})
+
+
+async def decide(request: Request) -> Response:
+    """``POST .../review/decide {client, sample_id, decision, label, score, suggestion, ...}``.
+
+    ``decision`` is accept / pick (with ``label``), keep or unusable. Written at
+    once; returns the history entry.
+    """
+    body = await json_body(request)
+    client = _client_of(body)
+    decision = body.get("decision")
+    if decision not in REVIEW_DECISIONS:
+        raise ValidationError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}, got {decision!r}")
+    label = body.get("label") if decision in ("accept", "pick") else None
+    if decision in ("accept", "pick") and (not isinstance(label, str) or not label):
+        raise ValidationError(f"decision {decision!r} needs the chosen label as 'label'")
+    sample_id = _sample_id_of(body)
+    score = body.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        raise ValidationError(f"score must be a number or null, got {score!r}")
+    suggestion = body.get("suggestion")
+    if suggestion is not None and not isinstance(suggestion, str):
+        raise ValidationError(f"suggestion must be a string or null, got {suggestion!r}")
+    change = LabelChange(sample_id, label, decision, reviewer=_reviewer_of(body), score=score,
+                         suggestion=suggestion)
+    dataset = await open_dataset(request)
+    (entry,) = await run_in_threadpool(dataset.apply_label_changes, _field_of(body), [change])
+    context_of(request).leases.release(client, sample_id)
+    context_of(request).state.publish("tagged")
+    return JSONResponse(to_json({"entry": entry}))
+
+
+async def undo(request: Request) -> Response:
+    """``POST .../review/undo {client, sample_id, entry_id}``: restore the label and tags before it.
+
+    Recorded as an ``undo`` entry; the tab holds the sample's lease again.
+    """
+    body = await json_body(request)
+    client = _client_of(body)
+    sample_id = _sample_id_of(body)
+    entry_id = body.get("entry_id")
+    dataset = await open_dataset(request)
+    entries = await run_in_threadpool(partial(dataset.label_history, sample_id=sample_id))
+    entry = next((e for e in entries if e["id"] == entry_id), None)
+    if entry is None:
+        raise SampleNotFoundError(f"no history entry {entry_id!r} for sample {sample_id!r}; "
+                                  "undo takes the entry a decision returned")
+    (restored,) = await run_in_threadpool(partial(dataset.revert_labels, [entry], decision="undo"))
+    context_of(request).leases.claim(client, [sample_id])
+    context_of(request).state.publish("tagged")
+    return JSONResponse(to_json({"entry": restored}))
+
+
+async def bulk_accept(request: Request) -> Response:
+    """``POST .../review/bulk {ids, label_field, suggestion_field, confirm}``: accept many suggestions.
+
+    Without ``confirm`` nothing is written: the answer says how many samples have
+    a suggestion (``samples``) and how many labels would change (``changes``).
+    """
+    body = await json_body(request)
+    ids = _ids_of(body.get("ids") or [])
+    if not ids:
+        raise ValidationError("select samples first: ids is empty")
+    field = _field_of(body)
+    suggestion_field = body.get("suggestion_field") or "label_issue_suggestion"
+    dataset = await open_dataset(request)
+    plan = await run_in_threadpool(_bulk_plan, dataset, ids, field, suggestion_field)
+    written = 0
+    if body.get("confirm") is True and plan:
+        reviewer = _reviewer_of(body)
+        changes = [LabelChange(sid, new, "accept", reviewer=reviewer, suggestion=new) for sid, _, new in plan]
+        written = len(await run_in_threadpool(dataset.apply_label_changes, field, changes))
+        context_of(request).state.publish("tagged")
+    return JSONResponse({"selected": len(ids), "samples": len(plan),
+                         "changes": sum(old != new for _, old, new in plan), "written": written})
+
+
+def _bulk_plan(dataset: Any, ids: list[str], field: str, suggestion_field: str) -> list[tuple[str, Any, str]]:
+    """``(id, current label, suggestion)`` of the selected samples that have a suggestion."""
+    schema = dataset.get_field_schema()
+    if schema.get(suggestion_field) != "StringField":
+        raise ValidationError(f"no suggestion field {suggestion_field!r}; run compute_label_issues first "
+                              "or pass suggestion_field")
+    view = dataset.select(ids)
+    batch = next(iter(view.iter_batches(["id", f"{field}.label", suggestion_field], batch_size=MAX_IDS)),
+                 {"id": []})
+    return [(sid, old, new) for sid, old, new in zip(batch["id"], batch.get(f"{field}.label", []),
+                                                     batch.get(suggestion_field, []))
+            if isinstance(new, str) and new]
+
+
+async def history(request: Request) -> Response:
+    """``GET /api/datasets/{name}/samples/{sample_id}/history``: the sample's label history, newest first."""
+    dataset = await open_dataset(request)
+    sample_id = request.path_params["sample_id"]
+    entries = await run_in_threadpool(partial(dataset.label_history, sample_id=sample_id))
+    return JSONResponse(to_json({"entries": entries}))
+
+
+def _ids_of(value: Any) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_IDS:
+        raise ValidationError(f"ids must be a list of at most {MAX_IDS} sample ids")
+    bad = [v for v in value if not isinstance(v, str) or not SAMPLE_ID.fullmatch(v)]
+    if bad:
+        raise ValidationError(f"ids must be sample ids (24 hex characters), got {bad[0]!r:.60}")
+    return list(dict.fromkeys(value))
+
+
+def _client_of(body: Mapping[str, Any]) -> str:
+    client = body.get("client")
+    if not isinstance(client, str) or not CLIENT_ID.fullmatch(client):
+        raise ValidationError("client must be the tab's id: 1-64 letters, digits, '_' or '-'")
+    return client
+
+
+def _sample_id_of(body: Mapping[str, Any]) -> str:
+    return _ids_of([body.get("sample_id")])[0]
+
+
+def _field_of(body: Mapping[str, Any]) -> str:
+    field = body.get("label_field", "ground_truth")
+    if not isinstance(field, str) or not field:
+        raise ValidationError("label_field must be a field name")
+    return field
+
+
+def _reviewer_of(body: Mapping[str, Any]) -> str | None:
+    reviewer = body.get("reviewer")
+    if reviewer is None or reviewer == "":
+        return None
+    if not isinstance(reviewer, str) or len(reviewer) > 100:
+        raise ValidationError("reviewer must be a name of at most 100 characters")
+    return reviewer
+
+
+ROUTES = [
+    Route("/api/datasets/{name}/review/queue", queue, methods=["POST"]),
+    Route("/api/datasets/{name}/review/progress", progress, methods=["POST"]),
+    Route("/api/datasets/{name}/review/next", next_samples, methods=["POST"]),
+    Route("/api/datasets/{name}/review/renew", renew, methods=["POST"]),
+    Route("/api/datasets/{name}/review/release", release, methods=["POST"]),
+    Route("/api/datasets/{name}/review/decide", decide, methods=["POST"]),
+    Route("/api/datasets/{name}/review/undo", undo, methods=["POST"]),
+    Route("/api/datasets/{name}/review/bulk", bulk_accept, methods=["POST"]),
+    Route("/api/datasets/{name}/samples/{sample_id}/history", history),
+]

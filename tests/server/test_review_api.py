@@ -1,0 +1,213 @@
+"""Review mode's API: queue order, leases (two concurrent clients), decisions, undo, bulk accept, history."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+import labellens as ll
+from labellens.server.review_leases import Leases
+
+CLASSES = ["cat", "dog", "ship"]
+
+
+@pytest.fixture
+def dataset(dataset: ll.Dataset) -> ll.Dataset:
+    """The App's test dataset plus a label_issue score (sample i: 1 - i/12) and a suggestion."""
+    n = len(dataset)
+    dataset.set_values("label_issue", [1 - i / n for i in range(n)])
+    dataset.set_values("label_issue_suggestion", dataset.values("predictions.label"))
+    return dataset
+
+
+def path(dataset: ll.Dataset, rest: str) -> str:
+    return f"/api/datasets/{dataset.name}/review/{rest}"
+
+
+def post(client: TestClient, dataset: ll.Dataset, rest: str, body: dict[str, Any]) -> Any:
+    response = client.post(path(dataset, rest), json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def labels_and_tags(dataset: ll.Dataset, sample_id: str) -> tuple[str | None, list[str]]:
+    sample = dataset[sample_id]
+    return sample.ground_truth.label if sample.ground_truth else None, sorted(sample.tags)
+
+
+def test_queue_is_sorted_by_score_and_leaves_reviewed_samples_out(client: TestClient,
+                                                                   dataset: ll.Dataset) -> None:
+    ranked = dataset.sort_by("label_issue", reverse=True).values("id")
+    queue = post(client, dataset, "queue", {})
+    assert (queue["label_field"], queue["score_field"], queue["suggestion_field"], queue["pred_field"]) == \
+        ("ground_truth", "label_issue", "label_issue_suggestion", "predictions")
+    assert queue["classes"] == CLASSES and queue["progress"]["in_queue"] == len(dataset)
+    first = post(client, dataset, "next", {"client": "a", "count": 3})["samples"]
+    assert [s["id"] for s in first] == ranked[:3]
+    card = first[0]
+    assert card["label"] == dataset[ranked[0]].ground_truth.label
+    assert card["suggestion"] == card["prediction"] == dataset[ranked[0]].predictions.label
+    assert card["score"] == pytest.approx(1.0) and card["confidence"] == pytest.approx(0.9)
+    assert len(card["top"]) == 3 and card["top"][0]["label"] == card["prediction"]
+    assert sum(t["p"] for t in card["top"]) == pytest.approx(1.0)
+    # a second tab gets the next samples, not the leased ones
+    second = post(client, dataset, "next", {"client": "b", "count": 2})["samples"]
+    assert [s["id"] for s in second] == ranked[3:5]
+    # reviewed samples leave the queue; include_reviewed brings them back
+    dataset.select(ranked[5:7]).tag_samples("reviewed")
+    third = post(client, dataset, "next", {"client": "c", "count": 1})["samples"]
+    assert [s["id"] for s in third] == ranked[7:8]
+    again = post(client, dataset, "next", {"client": "c", "count": 1, "include_reviewed": True,
+                                           "exclude": ranked[7:8]})["samples"]
+    assert [s["id"] for s in again] == ranked[5:6]
+    # the session's view and an explicit order apply
+    view = dataset.match_tags("train")
+    ordered = post(client, dataset, "next", {"client": "d", "count": 20, "view": view.to_json(),
+                                             "order_by": "mistakenness", "include_reviewed": True})
+    expected = view.sort_by("mistakenness", reverse=True).values("id")
+    held = ranked[:5] + ranked[5:6] + ranked[7:8]  # leased by the other tabs
+    assert [s["id"] for s in ordered["samples"]] == [i for i in expected if i not in held]
+
+
+def test_decisions_write_labels_tags_history_and_progress(client: TestClient, dataset: ll.Dataset,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABELLENS_REVIEWER", "ana")
+    cards = post(client, dataset, "next", {"client": "a", "count": 4})["samples"]
+    a, b, c, d = (card["id"] for card in cards)
+    old = {card["id"]: card["label"] for card in cards}
+    entry = post(client, dataset, "decide", {"client": "a", "sample_id": a, "decision": "accept",
+                                             "label": cards[0]["suggestion"], "score": cards[0]["score"],
+                                             "suggestion": cards[0]["suggestion"]})["entry"]
+    assert (entry["old_label"], entry["new_label"], entry["decision"], entry["reviewer"]) == \
+        (old[a], cards[0]["suggestion"], "accept", "ana")
+    assert labels_and_tags(dataset, a) == (cards[0]["suggestion"], ["relabeled", "reviewed", "test"])
+    post(client, dataset, "decide", {"client": "a", "sample_id": b, "decision": "keep", "reviewer": "bo"})
+    post(client, dataset, "decide", {"client": "a", "sample_id": c, "decision": "unusable"})
+    pick = "ship" if old[d] != "ship" else "cat"
+    post(client, dataset, "decide", {"client": "a", "sample_id": d, "decision": "pick", "label": pick})
+    assert labels_and_tags(dataset, b)[0] == old[b] and "reviewed" in labels_and_tags(dataset, b)[1]
+    assert "unusable" in labels_and_tags(dataset, c)[1]
+    assert labels_and_tags(dataset, d)[0] == pick
+    history = dataset.label_history()
+    assert [(e["sample_id"], e["decision"]) for e in history] == [(d, "pick"), (c, "unusable"), (b, "keep"),
+                                                                  (a, "accept")]
+    assert history[2]["reviewer"] == "bo" and history[3]["score"] == pytest.approx(cards[0]["score"])
+    progress = post(client, dataset, "progress", {})
+    assert progress["reviewed"] == 4 and progress["in_queue"] == len(dataset) - 4
+    assert (progress["kept"], progress["changed"], progress["unusable"]) == (1, 2, 1)
+    assert progress["changed_share"] == pytest.approx(0.5)
+    left = dataset.match_tags("reviewed", bool=False).values("label_issue")
+    assert progress["wrong_left"] == pytest.approx(sum(left))
+    # decided samples are out of the queue and their leases are free
+    assert post(client, dataset, "next", {"client": "b", "count": 1})["samples"][0]["id"] not in (a, b, c, d)
+    response = client.get(f"/api/datasets/{dataset.name}/samples/{a}/history")
+    assert [e["decision"] for e in response.json()["entries"]] == ["accept"]
+
+
+def test_undo_restores_the_label_and_tags_and_is_recorded(client: TestClient, dataset: ll.Dataset) -> None:
+    (card,) = post(client, dataset, "next", {"client": "a", "count": 1})["samples"]
+    before = labels_and_tags(dataset, card["id"])
+    pick = "ship" if card["label"] != "ship" else "cat"
+    entry = post(client, dataset, "decide", {"client": "a", "sample_id": card["id"], "decision": "pick",
+                                             "label": pick})["entry"]
+    assert labels_and_tags(dataset, card["id"])[0] == pick
+    undone = post(client, dataset, "undo", {"client": "a", "sample_id": card["id"],
+                                            "entry_id": entry["id"]})["entry"]
+    assert (undone["decision"], undone["old_label"], undone["new_label"]) == ("undo", pick, card["label"])
+    assert labels_and_tags(dataset, card["id"]) == before
+    assert [e["decision"] for e in dataset.label_history(sample_id=card["id"])] == ["undo", "pick"]
+    # the undone sample is back in the queue and held by the tab that undid it
+    assert post(client, dataset, "next", {"client": "b", "count": 1})["samples"][0]["id"] != card["id"]
+    assert post(client, dataset, "renew", {"client": "a", "ids": [card["id"]]})["held"] == [card["id"]]
+    response = client.post(path(dataset, "undo"), json={"client": "a", "sample_id": card["id"],
+                                                        "entry_id": "nope"})
+    assert response.status_code == 404 and "history entry" in response.json()["error"]
+
+
+def test_two_concurrent_reviewers_never_share_a_sample_and_lose_no_decision(client: TestClient,
+                                                                            dataset: ll.Dataset) -> None:
+    shown: dict[str, list[str]] = {"ana": [], "bo": []}
+    errors: list[BaseException] = []
+
+    def review(name: str) -> None:
+        try:
+            held: list[str] = []
+            while True:
+                got = post(client, dataset, "next", {"client": name, "count": 2, "exclude": held})["samples"]
+                if not got and not held:
+                    return
+                held += [card["id"] for card in got]
+                shown[name] += [card["id"] for card in got]
+                sample = held.pop(0)
+                post(client, dataset, "decide", {"client": name, "sample_id": sample, "decision": "keep",
+                                                 "reviewer": name})
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=review, args=(name,)) for name in shown]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    assert not set(shown["ana"]) & set(shown["bo"])
+    assert sorted(shown["ana"] + shown["bo"]) == sorted(dataset.values("id"))
+    history = dataset.label_history()
+    assert sorted(e["sample_id"] for e in history) == sorted(dataset.values("id"))
+    assert {e["reviewer"] for e in history} <= {"ana", "bo"}
+    assert len(dataset.match_tags("reviewed")) == len(dataset)
+
+
+def test_leases_expire_renew_and_release(client: TestClient, dataset: ll.Dataset) -> None:
+    now = [0.0]
+    client.app.state.labellens.leases = Leases(ttl=10, clock=lambda: now[0])
+    (card,) = post(client, dataset, "next", {"client": "a", "count": 1})["samples"]
+    assert post(client, dataset, "next", {"client": "b", "count": 1})["samples"][0]["id"] != card["id"]
+    now[0] = 8.0
+    assert post(client, dataset, "renew", {"client": "a", "ids": [card["id"]]})["held"] == [card["id"]]
+    now[0] = 15.0
+    assert post(client, dataset, "next", {"client": "c", "count": 1})["samples"][0]["id"] != card["id"]
+    now[0] = 30.0  # a closed tab's lease runs out: the sample is free again
+    assert post(client, dataset, "next", {"client": "c", "count": 1})["samples"][0]["id"] == card["id"]
+    assert post(client, dataset, "renew", {"client": "a", "ids": [card["id"]]})["held"] == []
+    post(client, dataset, "release", {"client": "c", "ids": [card["id"]]})
+    assert post(client, dataset, "next", {"client": "a", "count": 1})["samples"][0]["id"] == card["id"]
+
+
+def test_bulk_accept_says_how_many_labels_change_before_writing(client: TestClient,
+                                                               dataset: ll.Dataset) -> None:
+    ids = dataset.values("id")[:6]
+    changes = sum(s != g for s, g in zip(dataset.select(ids).values("label_issue_suggestion"),
+                                         dataset.select(ids).values("ground_truth.label")))
+    plan = post(client, dataset, "bulk", {"ids": ids})
+    assert (plan["selected"], plan["samples"], plan["changes"], plan["written"]) == (6, 6, changes, 0)
+    assert dataset.label_history() == [] and len(dataset.match_tags("reviewed")) == 0
+    done = post(client, dataset, "bulk", {"ids": ids, "confirm": True, "reviewer": "ana"})
+    assert done["written"] == 6
+    chosen = dataset.select(ids)
+    assert chosen.values("ground_truth.label") == chosen.values("label_issue_suggestion")
+    assert len(dataset.match_tags("relabeled")) == changes and len(dataset.match_tags("reviewed")) == 6
+    assert {e["decision"] for e in dataset.label_history()} == {"accept"}
+
+
+@pytest.mark.parametrize("rest, body, message", [
+    ("decide", {"client": "a", "sample_id": "ID", "decision": "maybe"}, "decision must be one of"),
+    ("decide", {"client": "a", "sample_id": "ID", "decision": "pick"}, "needs the chosen label"),
+    ("decide", {"client": "a", "sample_id": "ID", "decision": "pick", "label": "wolf"}, "default_classes"),
+    ("decide", {"client": "a b", "sample_id": "ID", "decision": "keep"}, "client must be"),
+    ("decide", {"client": "a", "sample_id": "nope", "decision": "keep"}, "sample ids"),
+    ("next", {"client": "a", "count": 0}, "count must be"),
+    ("next", {"client": "a", "order_by": "filepath"}, "order_by must be a numeric field"),
+    ("next", {"client": "a", "label_field": "mistakenness"}, "label_field must be a Classification"),
+    ("bulk", {"ids": []}, "select samples first"),
+])
+def test_bad_requests_write_nothing(client: TestClient, dataset: ll.Dataset, rest: str, body: dict[str, Any],
+                                    message: str) -> None:
+    body = {k: (dataset.first().id if v == "ID" else v) for k, v in body.items()}
+    before = dataset.values("ground_truth.label")
+    response = client.post(path(dataset, rest), json=body)
+    assert response.status_code == 400 and message in response.json()["error"]
+    assert dataset.values("ground_truth.label") == before and dataset.label_history() == []
