@@ -5,6 +5,7 @@ import { api, dsPath, openEvents } from "./api.js";
 import { setClasses } from "./colors.js";
 import { Grid } from "./grid.js";
 import { Modal } from "./modal.js";
+import { Review, bulkAccept, reviewRequest } from "./review.js";
 import { Sidebar } from "./sidebar.js";
 
 const PAGE = 60;
@@ -46,6 +47,14 @@ const modal = new Modal({
   },
   getTotal: () => app.count,
   onNeedMore: () => loadMore(),
+  onError: toast,
+});
+
+const review = new Review({
+  getDataset: () => app.dataset,
+  getView: () => app.view,
+  getFilters: () => app.filters,
+  onClose: () => { refreshTagCounts(); reload(); },
   onError: toast,
 });
 
@@ -215,6 +224,7 @@ function selectionChanged(ids) {
 
 function paintTagButtons() {
   const none = $("tag-scope").value === "selected" && grid.selected.size === 0;
+  $("bulk-accept").disabled = grid.selected.size === 0;
   $("tag-add").disabled = none;
   $("tag-remove").disabled = none;
 }
@@ -244,6 +254,9 @@ function wire() {
   $("tag-scope").addEventListener("change", paintTagButtons);
   $("select-page").addEventListener("click", () => grid.setSelection(grid.samples.map((s) => s.id)));
   $("clear-selection").addEventListener("click", () => grid.setSelection([]));
+  $("review-open").addEventListener("click", () => { modal.close(); review.open(); });
+  $("bulk-accept").addEventListener("click", () => bulkAccept(app.dataset, [...grid.selected],
+    app.summary && app.summary.label_fields[0], (message) => { toast(message, false); reload(); }, toast));
   new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting)) loadMore();
   }, { root: $("main"), rootMargin: "800px" }).observe($("sentinel"));
@@ -254,6 +267,8 @@ async function start() {
   wire();
   try {
     await applySession(await api("api/session"));
+    const asked = reviewRequest(window.location.hash);
+    if (asked && app.dataset) await review.open(asked);
   } catch (err) {
     toast(err);
   }

@@ -3,6 +3,7 @@
 
 import { api, dsPath, mediaUrl } from "./api.js";
 import { formatNumber } from "./grid.js";
+import { historyTable } from "./review.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -102,6 +103,9 @@ export class Modal {
     if (request !== this.request) return;
     this.renderFields(full);
     this.renderLogits(full);
+    historyTable(dataset, sample.id)
+      .then((node) => { if (request === this.request) document.getElementById("modal-logits").append(node); })
+      .catch(this.onError);
   }
 
   renderFields(doc) {
