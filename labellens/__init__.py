@@ -27,10 +27,12 @@ __version__ = "0.1.0"
 
 __all__ = ["Classification", "Classifications", "Dataset", "F", "ImageMetadata", "Label", "ProgressBar",
            "Sample", "SampleView", "Session", "View", "ViewField", "dataset_exists", "delete_dataset",
-           "launch_app", "list_datasets", "load_dataset"]
+           "launch_app", "list_datasets", "load_dataset", "review"]
 
 
 def __getattr__(name: str) -> Any:
     if name in ("Session", "launch_app"):
         return getattr(importlib.import_module("labellens.session"), name)
+    if name == "review":
+        return importlib.import_module("labellens.review_mode").review
     raise AttributeError(f"module 'labellens' has no attribute {name!r}")

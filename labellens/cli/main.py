@@ -12,6 +12,7 @@ from labellens.cli.common import LabelLensGroup
 from labellens.cli.datasets import datasets
 from labellens.cli.db import db
 from labellens.cli.demo import demo
+from labellens.cli.review import review
 from labellens.cli.zoo import zoo
 
 
@@ -25,7 +26,7 @@ def cli() -> None:
     """
 
 
-for command in (datasets, app, demo, brain, zoo, db, annotate, load_annotations):
+for command in (datasets, app, review, demo, brain, zoo, db, annotate, load_annotations):
     cli.add_command(command)
 
 
