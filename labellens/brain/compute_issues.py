@@ -114,6 +114,11 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
                                num_folds=num_folds, neighbours=neighbours, seed=seed)
     ids = data["id"]
     rows = np.flatnonzero(usable)
+    # labels confirmed in review (tag "reviewed", issue 14) are trusted: never flagged again
+    reviewed = set(samples.match_tags("reviewed").values("id"))
+    trusted = np.array([ids[row] in reviewed for row in rows], dtype=bool)
+    result.score[trusted], result.flag[trusted] = 0.0, False
+    result.suggestion[trusted] = labels[rows[trusted]]
     score: list[Any] = [None] * len(ids)
     flag: list[Any] = [None] * len(ids)
     suggestion: list[Any] = [None] * len(ids)
