@@ -1,0 +1,94 @@
+"""Reading embedding fields and checking output fields for the embedding-based brain methods.
+
+Shared by :mod:`~labellens.brain.visualization`, :mod:`~labellens.brain.uniqueness`,
+:mod:`~labellens.brain.duplicates` and :mod:`~labellens.brain.outliers`: inputs are
+checked before anything is written, and embeddings are read in batches of one projection.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from labellens.dataset.collection import SampleCollection
+from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
+
+BATCH_SIZE = 10_000
+
+
+def check_embeddings_field(schema: Mapping[str, str], field: str) -> None:
+    """``field`` names an existing field (of per-sample vectors), or a clear error."""
+    if not isinstance(field, str) or not field:
+        raise ValidationError(f"embeddings_field must be a field name, got {field!r}")
+    if field not in schema:
+        raise FieldNotFoundError(f"embeddings_field {field!r} does not exist; compute it first with "
+                                 "labellens.inference.compute_embeddings(..., embeddings_field=...)")
+
+
+def check_outputs(schema: Mapping[str, str], outputs: Mapping[str, str], inputs: Sequence[str]) -> None:
+    """Each output (name -> field type) is a new or same-typed top-level field that is no input."""
+    for name, kind in outputs.items():
+        if not isinstance(name, str) or not name or name.startswith("_") or "." in name:
+            raise ValidationError(f"output field must be a top-level field name, got {name!r}")
+        if name in inputs:
+            raise ValidationError(f"output field {name!r} would overwrite an input field; pick another key")
+        if schema.get(name, kind) != kind:
+            raise SchemaError(f"output field {name!r} already holds {schema[name]}, not {kind}; "
+                              "pick another key")
+
+
+def read_embeddings(samples: SampleCollection, field: str, extra: Sequence[str] = ()
+                    ) -> tuple[list[str], np.ndarray, np.ndarray, dict[str, list[Any]]]:
+    """Ids, (N, D) float32 embeddings, (N,) mask of usable rows, and the ``extra`` columns.
+
+    Rows without a vector or with NaN/infinite values are zeros and not usable;
+    vectors of different lengths raise.
+    """
+    ids: list[str] = []
+    columns: dict[str, list[Any]] = {path: [] for path in extra}
+    rows: list[Any] = []
+    for batch in samples.iter_batches([field, *extra], batch_size=BATCH_SIZE):
+        ids += batch["id"]
+        rows += batch[field]
+        for path in extra:
+            columns[path] += batch[path]
+    width = next((np.size(v) for v in rows if v is not None), 0)
+    matrix = np.zeros((len(rows), width), dtype=np.float32)
+    usable = np.zeros(len(rows), dtype=bool)
+    for i, value in enumerate(rows):
+        if value is None:
+            continue
+        vector = np.ravel(np.asarray(value, dtype=np.float32))
+        if vector.size != width:
+            raise ValidationError(f"embeddings in {field!r} have different lengths ({vector.size} and "
+                                  f"{width}); recompute them with one model")
+        matrix[i] = vector
+        usable[i] = np.isfinite(vector).all()
+    matrix[~usable] = 0.0
+    return ids, matrix, usable, columns
+
+
+def require_usable(usable: np.ndarray, field: str, minimum: int) -> None:
+    if int(usable.sum()) < minimum:
+        raise ValidationError(f"only {int(usable.sum())} samples have a finite {field!r} embedding; "
+                              f"this method needs at least {minimum}")
+
+
+def warn_skipped(ids: Sequence[str], usable: np.ndarray, field: str) -> list[str]:
+    """Name the samples without a usable embedding in one warning; return their ids."""
+    skipped = [ids[i] for i in np.flatnonzero(~usable)]
+    if skipped:
+        warnings.warn(f"{len(skipped)} samples have no finite {field!r} embedding and were skipped: "
+                      f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}", stacklevel=3)
+    return skipped
+
+
+def scatter(values: np.ndarray, usable: np.ndarray) -> list[Any]:
+    """One value per sample: ``values`` (one per usable row) in place, None elsewhere."""
+    out: list[Any] = [None] * len(usable)
+    for row, value in zip(np.flatnonzero(usable), values.tolist()):
+        out[row] = value
+    return out

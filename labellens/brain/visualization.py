@@ -1,0 +1,101 @@
+"""``compute_visualization``: 2-D points of an embedding field for the App's embeddings map.
+
+The pure :func:`reduce_dimensions` maps (N, D) embeddings to (N, 2) with UMAP
+(umap-learn, the ``labellens[umap]`` extra), t-SNE or PCA (scikit-learn);
+above ``PRE_PCA_DIMS`` dimensions UMAP and t-SNE first project onto that many
+principal components, which keeps 100,000 samples within minutes. The points are
+written as ``[x, y]`` to the field ``brain_key`` and the call is a brain run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labellens.brain.embedding_fields import (
+    check_embeddings_field,
+    check_outputs,
+    read_embeddings,
+    require_usable,
+    scatter,
+    warn_skipped,
+)
+from labellens.dataset.collection import SampleCollection
+from labellens.errors import MissingDependencyError, ValidationError
+
+METHODS = ("umap", "tsne", "pca")
+PRE_PCA_DIMS = 50
+UMAP_NEIGHBORS = 15
+
+
+@dataclass
+class VisualizationSummary:
+    """What ``compute_visualization`` wrote: the points' field, how many, and the samples skipped."""
+
+    brain_key: str
+    method: str
+    num_points: int
+    skipped_ids: list[str] = field(default_factory=list)
+
+
+def reduce_dimensions(embeddings: np.ndarray, method: str = "umap", *, seed: int = 0) -> np.ndarray:
+    """(N, D) embeddings -> (N, 2) float32 points; the same ``seed`` gives the same points."""
+    if method not in METHODS:
+        raise ValidationError(f"method must be one of {METHODS}, got {method!r}")
+    data = np.asarray(embeddings, dtype=np.float32)
+    if data.ndim != 2 or len(data) < 3:
+        raise ValidationError(f"need at least 3 embeddings as an (N, D) array, got shape {data.shape}")
+    from sklearn.decomposition import PCA
+
+    if method == "pca" or data.shape[1] < 2:
+        points = _pad(PCA(n_components=min(2, data.shape[1]), random_state=seed).fit_transform(data))
+        return points.astype(np.float32)
+    if data.shape[1] > PRE_PCA_DIMS and len(data) > PRE_PCA_DIMS:
+        data = PCA(n_components=PRE_PCA_DIMS, random_state=seed).fit_transform(data).astype(np.float32)
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        perplexity = min(30.0, (len(data) - 1) / 3)
+        return TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(
+            data).astype(np.float32)
+    try:
+        import umap
+    except ImportError as error:
+        raise MissingDependencyError("method='umap' needs umap-learn: pip install 'labellens[umap]' "
+                                     "(or use method='pca' or 'tsne')") from error
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(UMAP_NEIGHBORS, len(data) - 1), random_state=seed,
+                        low_memory=True)
+    return np.asarray(reducer.fit_transform(data), dtype=np.float32)
+
+
+def compute_visualization(samples: SampleCollection, embeddings_field: str, method: str = "umap",
+                          brain_key: str = "viz", seed: int = 0) -> VisualizationSummary:
+    """Write 2-D points ``[x, y]`` of ``embeddings_field`` to the field ``brain_key`` (a brain run).
+
+    Samples without a finite embedding are left unset, listed in the summary and
+    named in a warning. Run it again with another ``brain_key`` (or the same one)
+    to compare methods.
+    """
+    if method not in METHODS:
+        raise ValidationError(f"method must be one of {METHODS}, got {method!r}")
+    schema = samples.get_field_schema()
+    check_embeddings_field(schema, embeddings_field)
+    check_outputs(schema, {brain_key: schema.get(brain_key, "ListField")}, [embeddings_field])
+    if brain_key in schema and brain_key not in samples.dataset.list_brain_runs():
+        raise ValidationError(f"field {brain_key!r} exists and was not written by a brain run; "
+                              "pick another brain_key")
+    ids, matrix, usable, _ = read_embeddings(samples, embeddings_field)
+    require_usable(usable, embeddings_field, 3)
+    points = reduce_dimensions(matrix[usable], method, seed=seed)
+    samples.set_values(brain_key, scatter(points.astype(np.float64), usable), ids=ids)
+    skipped = warn_skipped(ids, usable, embeddings_field)
+    samples.dataset.register_brain_run(brain_key, {
+        "method": "visualization", "embeddings_field": embeddings_field, "reduction": method, "seed": seed,
+        "num_dims": 2}, [brain_key])
+    return VisualizationSummary(brain_key, method, int(usable.sum()), skipped)
+
+
+def _pad(points: np.ndarray) -> np.ndarray:
+    """1-D embeddings give points on the x axis."""
+    return points if points.shape[1] == 2 else np.hstack([points, np.zeros((len(points), 1))])
