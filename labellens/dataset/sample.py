@@ -23,6 +23,7 @@ from labellens.labels import format_document
 
 BUILTIN_FIELDS = ("filepath", "tags", "metadata")
 _UNDECODED = object()
+_NO_FIELDS: frozenset[str] = frozenset()
 
 
 class Sample:
@@ -36,17 +37,20 @@ class Sample:
             raise ValidationError(f"filepath must be a path string, got {filepath!r}")
         if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
             raise ValidationError(f"tags must be a list of strings, got {tags!r}")
-        self._fields: dict[str, Any] = {
+        values: dict[str, Any] = {
             "filepath": os.path.abspath(os.path.expanduser(os.fspath(filepath))),
             "tags": list(tags) if tags else [],
             "metadata": metadata,
         }
         for name, value in fields.items():
-            self._fields[check_field_name(name)] = value
-        self._stored: dict[str, Any] | None = None
-        self._id: ObjectId | None = None
-        self._dataset: SampleOwner | None = None
-        self._partial: frozenset[str] = frozenset()
+            values[check_field_name(name)] = value
+        # Slots set directly: this constructor is in the loop of every bulk ingest.
+        init = object.__setattr__
+        init(self, "_fields", values)
+        init(self, "_stored", None)
+        init(self, "_id", None)
+        init(self, "_dataset", None)
+        init(self, "_partial", _NO_FIELDS)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any], dataset: SampleOwner,
@@ -183,7 +187,9 @@ class Sample:
 
     def bind(self, dataset: SampleOwner, sample_id: ObjectId, stored: dict[str, Any]) -> None:
         """Attach a new sample to the dataset it was just added to."""
-        self._dataset, self._id, self._stored = dataset, sample_id, stored
+        object.__setattr__(self, "_dataset", dataset)
+        object.__setattr__(self, "_id", sample_id)
+        object.__setattr__(self, "_stored", stored)
 
     def __repr__(self) -> str:
         kind = "SampleView" if self._partial or type(self) is SampleView else "Sample"

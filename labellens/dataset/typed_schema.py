@@ -49,18 +49,21 @@ class Schema:
     def new_type(self, name: str, values: Iterable[Any], schema: Mapping[str, str]) -> str | None:
         """Check values against field ``name``; return the type to declare if the field is new.
 
-        A value's type depends only on its Python type, except for lists, so each
-        Python type is checked once (the hot path of bulk writes).
+        A value's type depends only on its Python type (a flat list's on the types of
+        its elements), so each is checked once (the hot path of bulk writes).
         """
         declared = schema.get(name)
         new_type = None
-        seen: set[type] = set()
+        seen: set[Any] = set()
         for value in values:
-            kind_of_value = type(value)
-            if kind_of_value in seen:
+            key: Any = type(value)
+            if key is list or key is tuple:
+                elements = frozenset(map(type, value))
+                key = None if list in elements or tuple in elements else (key, elements)
+            if key in seen:
                 continue
-            if kind_of_value is not list:
-                seen.add(kind_of_value)
+            if key is not None:
+                seen.add(key)
             kind = check_value(name, declared or new_type, value)
             new_type = new_type or kind
         return None if declared else new_type
