@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-KNN_BLOCK = 2048
+from labellens.brain.neighbors import knn
 
 
 def per_class_thresholds(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -71,21 +71,15 @@ def normalized_margin(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def neighbour_votes(embeddings: np.ndarray, labels: np.ndarray, num_classes: int, k: int = 10) -> np.ndarray:
     """(N, K) fraction of each sample's ``k`` nearest neighbours (cosine, self excluded) per label.
 
-    Computed in blocks of rows, so memory is O(block * N), not O(N^2).
+    Neighbours come from :func:`labellens.brain.neighbors.knn` (exact for small N, approximate above).
     """
-    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-    unit = (embeddings / np.where(norms > 0, norms, 1.0)).astype(np.float32)
-    n = len(unit)
+    n = len(embeddings)
     k = min(k, n - 1)
-    votes = np.zeros((n, num_classes))
     if k < 1:
         return np.full((n, num_classes), 1.0 / num_classes)
-    for start in range(0, n, KNN_BLOCK):
-        stop = min(start + KNN_BLOCK, n)
-        sims = unit[start:stop] @ unit.T
-        sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf
-        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        np.add.at(votes, (np.repeat(np.arange(start, stop), k), labels[nearest].ravel()), 1.0 / k)
+    nearest, _ = knn(embeddings, k, metric="cosine")
+    votes = np.zeros((n, num_classes))
+    np.add.at(votes, (np.repeat(np.arange(n), k), labels[nearest].ravel()), 1.0 / k)
     return votes
 
 
