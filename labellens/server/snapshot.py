@@ -1,10 +1,10 @@
 """Static snapshots of what the App shows, for ``session.freeze()``: a self-contained HTML page or a PNG.
 
 A snapshot takes the first samples of a view (the session's view with the
-browser's sidebar filters and sort applied) and draws them like the App's grid:
-thumbnail, ground-truth and predicted labels in their class colours, a mark
-where they disagree, and the score. Images are embedded, so the HTML file can
-be shared or opened without a server.
+browser's sidebar filters and sort applied). The HTML page is drawn by the App's
+own grid code (thumbnail, labels in their class colours, a mark where they
+disagree, the score); the PNG is a contact sheet of the same tiles. Images are
+embedded, so the file can be shared or opened without a server.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import base64
 import datetime as dt
 import html
 import io
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from labellens.brain.score_fields import default_score_field
+from labellens.server.app import STATIC_DIR
 from labellens.server.colors import class_order, class_rgb
 from labellens.server.query import GridSchema, build_view
 
@@ -52,6 +55,7 @@ class Snapshot:
     score_field: str | None
     classes: list[str]
     tiles: list[Tile]
+    label_fields: list[str]
 
 
 def collect(dataset: Any, stages: Sequence[dict[str, Any]], filters: Mapping[str, Any],
@@ -82,7 +86,7 @@ def collect(dataset: Any, stages: Sequence[dict[str, Any]], filters: Mapping[str
     total = view.count()
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     subtitle = f"{min(limit, total)} of {total} samples · {describe(stages, filters)} · {stamp}"
-    return Snapshot(dataset.name, subtitle, score, classes, tiles)
+    return Snapshot(dataset.name, subtitle, score, classes, tiles, list(grid.label_fields))
 
 
 def describe(stages: Sequence[dict[str, Any]], filters: Mapping[str, Any]) -> str:
@@ -108,29 +112,62 @@ def _thumbnail(filepath: str) -> Image.Image | None:
 
 
 def render_html(snapshot: Snapshot) -> str:
-    """A self-contained HTML page of the snapshot (images inlined as data URIs)."""
-    cells = []
-    for tile in snapshot.tiles:
-        image = _thumbnail(tile.filepath)
-        if image is not None:
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG")
-            src = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-            media = f'<img src="{src}" alt="{html.escape(Path(tile.filepath).name)}">'
-        else:
-            media = '<div class="missing">missing image</div>'
-        chips = "".join(
-            f'<span class="chip" style="--c: rgb{class_rgb(label, snapshot.classes)}">'
-            f'<b>{html.escape(field)}</b> {html.escape(label)}</span>' for field, label in tile.labels)
-        score_name = html.escape(snapshot.score_field or "")
-        score = (f'<span class="score" title="{score_name}">{tile.score:.3f}</span>'
-                 if tile.score is not None else "")
-        mark = '<span class="mark" title="prediction disagrees">≠</span>' if tile.disagrees else ""
-        tags = "".join(f'<span class="tag">{html.escape(t)}</span>' for t in tile.tags[:4])
-        cells.append(f'<div class="tile{" bad" if tile.disagrees else ""}"><div class="thumb">{media}</div>'
-                     f'{score}{mark}<div class="tags">{tags}</div><div class="labels">{chips}</div></div>')
+    """A self-contained HTML page of the snapshot, drawn by the App's own grid code and stylesheet.
+
+    The page carries the App's ``app.css`` and ``colors.js`` / ``api.js`` / ``grid.js``
+    (bundled into one script) and the tiles as JSON with the images as data URIs,
+    so a frozen snapshot looks exactly like the live grid and opens without a server.
+    """
+    samples = []
+    for i, tile in enumerate(snapshot.tiles):
+        sample: dict[str, Any] = {"id": f"tile-{i}", "filepath": tile.filepath, "tags": tile.tags,
+                                  "thumbnail": _data_uri(tile.filepath)}
+        sample.update({field: {"label": label} for field, label in tile.labels})
+        if snapshot.score_field and tile.score is not None:
+            sample[snapshot.score_field] = tile.score
+        samples.append(sample)
+    data = {"classes": snapshot.classes, "labelFields": snapshot.label_fields,
+            "scoreField": snapshot.score_field, "samples": samples}
+    # "</" never appears inside the script element, whatever the labels or paths hold.
+    payload = json.dumps(data).replace("</", "<\\/")
     return _PAGE.format(title=html.escape(snapshot.title), subtitle=html.escape(snapshot.subtitle),
-                        cells="\n".join(cells))
+                        css=(STATIC_DIR / "app.css").read_text(encoding="utf-8"),
+                        script=bundle_modules(GRID_MODULES), data=payload)
+
+
+GRID_MODULES = ("colors.js", "api.js", "grid.js")
+_IMPORT = re.compile(r'^import \{([^}]*)\} from "\./([\w-]+)\.js";$', re.MULTILINE)
+_EXPORT = re.compile(r"^export (?:async )?(?:function\*?|class|const|let) (\w+)", re.MULTILINE)
+
+
+def bundle_modules(names: Sequence[str]) -> str:
+    """The App's ES modules ``names`` (dependencies first) as one classic script.
+
+    Each module runs in its own function scope; ``import {a} from "./m.js"`` reads
+    ``a`` from module ``m``'s exports. Only named imports of earlier modules are
+    supported, which is all the grid's modules use.
+    """
+    parts = []
+    for name in names:
+        source = (STATIC_DIR / "js" / name).read_text(encoding="utf-8")
+        module = name.removesuffix(".js").replace("-", "_")
+        for imported in _IMPORT.findall(source):
+            if f"{imported[1]}.js" not in names[:names.index(name)]:
+                raise ValueError(f"{name} imports {imported[1]}.js, which is not bundled before it")
+        exports = _EXPORT.findall(source)
+        body = _IMPORT.sub(lambda m: f"const {{{m.group(1)}}} = __{m.group(2).replace('-', '_')};", source)
+        body = re.sub(r"^export ", "", body, flags=re.MULTILINE)
+        parts.append(f"const __{module} = (() => {{\n{body}\nreturn {{ {', '.join(exports)} }};\n}})();")
+    return "\n".join(parts)
+
+
+def _data_uri(filepath: str) -> str | None:
+    image = _thumbnail(filepath)
+    if image is None:
+        return None
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def render_png(snapshot: Snapshot) -> Image.Image:
@@ -178,29 +215,21 @@ def write(snapshot: Snapshot, path: Path) -> Path:
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} · labellens snapshot</title>
 <style>
-body {{ margin: 0; padding: 16px; background: #15171c; color: #e6e8ee; font: 14px system-ui, sans-serif; }}
-h1 {{ margin: 0; font-size: 20px; }} .sub {{ color: #9aa1b2; margin: 4px 0 14px; }}
-.grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); gap: 10px; }}
-.tile {{ position: relative; background: #1d2027; border-radius: 8px; overflow: hidden;
-  border: 2px solid transparent; }}
-.tile.bad .thumb {{ box-shadow: inset 0 0 0 3px #ff4d5e; }}
-.thumb {{ background: #0d0e11; aspect-ratio: 1; display: flex; align-items: center;
-  justify-content: center; }}
-.thumb img {{ width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }}
-.missing {{ color: #9aa1b2; }}
-.score {{ position: absolute; top: 6px; right: 6px; background: rgba(0,0,0,.7); border-radius: 10px;
-  padding: 1px 6px; font-size: 12px; font-weight: 600; }}
-.mark {{ position: absolute; top: 30px; right: 6px; background: #ff4d5e; border-radius: 10px; padding: 0 6px;
-  font-weight: 700; font-size: 12px; }}
-.tags {{ position: absolute; top: 6px; left: 6px; display: flex; gap: 3px; }}
-.tag {{ font-size: 10px; padding: 0 5px; border-radius: 4px; background: rgba(0,0,0,.7); color: #9aa1b2; }}
-.labels {{ display: flex; flex-wrap: wrap; gap: 4px; padding: 6px; }}
-.chip {{ font-size: 12px; padding: 1px 7px; border-radius: 10px; border: 1px solid var(--c);
-  background: color-mix(in srgb, var(--c) 28%, transparent); }}
-.chip b {{ font-weight: 400; color: #9aa1b2; font-size: 10px; text-transform: uppercase; }}
+{css}
+body {{ display: block; overflow: auto; }}
+#main {{ padding: 16px; overflow: visible; }}
+#main h1 {{ margin: 0; font-size: 20px; }}
+#main .sub {{ color: var(--muted); margin: 4px 0 14px; }}
 </style></head><body>
-<h1>{title}</h1><div class="sub">{subtitle}</div>
-<div class="grid">
-{cells}
-</div></body></html>
+<main id="main"><h1>{title}</h1><div class="sub">{subtitle}</div>
+<div id="grid" data-testid="grid"></div></main>
+<script>
+{script}
+const data = {data};
+__colors.setClasses(data.classes);
+const grid = new __grid.Grid(document.getElementById("grid"), {{ onOpen() {{}}, onSelect() {{}} }});
+grid.clear({{ labelFields: data.labelFields, scoreField: data.scoreField, selectable: false,
+             media: (sample) => sample.thumbnail }});
+grid.append(data.samples);
+</script></body></html>
 """

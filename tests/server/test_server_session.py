@@ -130,7 +130,10 @@ def test_freeze_writes_html_and_png_of_what_the_app_shows(session, dataset, tmp_
     html = page.read_text()
     assert "app-test" in html and html.count("data:image/png;base64,") == 7
     assert "sorted by mistakenness desc" in html
-    assert html.index("0.917") < html.index("0.500")
+    data = json.loads(html.split("const data = ", 1)[1].split(";\n", 1)[0])
+    scores = [sample["mistakenness"] for sample in data["samples"]]
+    assert len(scores) == 7 and scores == sorted(scores, reverse=True)
+    assert round(scores[0], 3) == 0.917 and 0.5 in [round(s, 3) for s in scores]
     picture = session.freeze(tmp_path / "shot.png", limit=3)
     with Image.open(picture) as image:
         assert image.width > 300 and image.height > 100

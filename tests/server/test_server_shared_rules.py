@@ -28,8 +28,11 @@ def test_snapshot_colours_match_the_app_without_default_classes(client, dataset)
     shot = snapshot.collect(dataset, [], {}, limit=6)
     assert shot.classes == summary["classes"] == ["cat", "dog", "ship"]
     page = snapshot.render_html(shot)
-    for label in ("cat", "dog", "ship"):
-        assert f"--c: rgb{class_rgb(label, summary['classes'])}" in page
+    # The page draws with the App's own colours.js and grid.js, over the same class list.
+    assert snapshot.bundle_modules(snapshot.GRID_MODULES) in page
+    assert '"classes": ["cat", "dog", "ship"]' in page
+    for label in ("cat", "dog", "ship"):  # the RGB the PNG sheet uses is the browser's hsl()
+        assert class_rgb(label, summary["classes"]) == _hsl_rgb(class_hue(label, summary["classes"]))
     # the hues the browser's colors.js gives class index i
     assert [class_hue(c, summary["classes"]) for c in summary["classes"]] == [20, 158, 295]
 
@@ -68,3 +71,12 @@ def test_not_found_conditions_answer_404_with_the_message(error, status, tmp_pat
     assert response.status_code == status
     assert response.json() == {"error": str(error), "status": status}
     assert re.search("'x'", response.json()["error"])
+
+
+def _hsl_rgb(hue: int) -> tuple[int, int, int]:
+    """What a browser renders for hsl(hue, 72%, 60%) (CSS Color 4's conversion)."""
+    def channel(n: int) -> int:
+        k = (n + hue / 30) % 12
+        a = 0.72 * min(0.6, 1 - 0.6)
+        return round((0.6 - a * max(-1, min(k - 3, 9 - k, 1))) * 255)
+    return channel(0), channel(8), channel(4)

@@ -1,4 +1,5 @@
 // The grid of thumbnails: one tile per sample with its labels, score, tags and a selection box.
+// The one tile renderer: the live App and the frozen snapshot (server/snapshot.py) both draw with it.
 
 import { mediaUrl } from "./api.js";
 import { classColor } from "./colors.js";
@@ -42,7 +43,8 @@ export class Grid {
     this.ids = new Set();
     this.selected = new Set();
     this.lastClicked = null;
-    this.config = { dataset: "", labelFields: [], scoreField: null, hotTag: "" };
+    // media(sample) gives an image URL (null: no image); selectable: false drops the selection box.
+    this.config = { dataset: "", labelFields: [], scoreField: null, hotTag: "", media: null, selectable: true };
   }
 
   clear(config) {
@@ -71,25 +73,32 @@ export class Grid {
     if (this.selected.has(sample.id)) tile.classList.add("selected");
 
     const thumb = el("div", "thumb");
-    const img = el("img");
-    img.loading = "lazy";
-    img.alt = sample.filepath ? sample.filepath.split("/").pop() : sample.id;
-    img.src = mediaUrl(dataset, sample.id, true);
-    img.addEventListener("load", () => {
-      if (img.naturalWidth && img.naturalWidth < 96) img.classList.add("pixelated");
-    });
-    thumb.append(img);
+    const src = this.config.media ? this.config.media(sample) : mediaUrl(dataset, sample.id, true);
+    if (src) {
+      const img = el("img");
+      img.loading = "lazy";
+      img.alt = sample.filepath ? sample.filepath.split("/").pop() : sample.id;
+      img.src = src;
+      img.addEventListener("load", () => {
+        if (img.naturalWidth && img.naturalWidth < 96) img.classList.add("pixelated");
+      });
+      thumb.append(img);
+    } else {
+      thumb.append(el("div", "missing", "missing image"));
+    }
     tile.append(thumb);
 
-    const check = el("input", "tile-check");
-    check.type = "checkbox";
-    check.checked = this.selected.has(sample.id);
-    check.title = "select (shift-click for a range)";
-    check.addEventListener("click", (event) => {
-      event.stopPropagation();
-      this.toggle(sample.id, event.shiftKey);
-    });
-    tile.append(check);
+    if (this.config.selectable) {
+      const check = el("input", "tile-check");
+      check.type = "checkbox";
+      check.checked = this.selected.has(sample.id);
+      check.title = "select (shift-click for a range)";
+      check.addEventListener("click", (event) => {
+        event.stopPropagation();
+        this.toggle(sample.id, event.shiftKey);
+      });
+      tile.append(check);
+    }
 
     if (scoreField) {
       const score = get(sample, scoreField);
