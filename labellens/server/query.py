@@ -3,11 +3,11 @@
 The browser sends the session's view as stage JSON plus the sidebar's choices
 (tags, ranges, classes, sort). Stages are rebuilt only through the stage
 registry (``dataset.view_from_json``) and the sidebar's choices only through the
-public view API (``match_tags``, ``match``, ``sort_by``), with field names
-checked against the schema first, so every value from the browser meets the
-same validation as Python code and no pipeline is written here. Ranges and
-classes are plain query filters (``{"x": {"$gte": lo, "$lte": hi}}``) rather
-than ``$expr`` expressions so that MongoDB can answer them from an index.
+public view API (``match_tags``, ``match``, ``sort_by``) and expressions
+(``F(x).between``, ``F(x.label).is_in``, which compile to plain, index-friendly
+query filters), with field names checked against the schema first, so every
+value from the browser meets the same validation as Python code and no
+pipeline is written here.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bson import Binary, ObjectId
 from labellens import codec
 from labellens.dataset import load_dataset
 from labellens.errors import LabelLensError, ValidationError
+from labellens.expr import F
 from labellens.fields import CLASSIFICATION, NUMERIC, SORTABLE
 from labellens.validation import string_list
 
@@ -115,11 +116,11 @@ def build_view(dataset: Any, body: Mapping[str, Any]) -> Any:
             raise ValidationError(
                 f"cannot filter {name!r} by range; numeric fields: {list(grid.numeric_fields)}")
         low, high = _range(bounds, name)
-        view = view.match({name: {"$gte": low, "$lte": high}})
+        view = view.match(F(name).between(low, high))
     for name, classes in _mapping(filters.get("labels"), "filters.labels").items():
         if name not in grid.label_fields:
             raise ValidationError(f"cannot filter {name!r} by class; label fields: {list(grid.label_fields)}")
-        view = view.match({f"{name}.label": {"$in": _strings(classes, f"filters.labels.{name}")}})
+        view = view.match(F(f"{name}.label").is_in(_strings(classes, f"filters.labels.{name}")))
     sort = filters.get("sort")
     if sort:
         if not isinstance(sort, Mapping) or not isinstance(sort.get("field"), str):
