@@ -94,7 +94,8 @@ def compute_mistakenness(samples: SampleCollection, pred_field: str, label_field
     summary = ScoreSummary(mistakenness_field)
     with ProgressBar(len(samples), desc="mistakenness", unit="samples", enabled=progress) as bar, \
             BackgroundWriter(depth=1) as writer:
-        for batch in samples.iter_batches([pred_path, value_path, truth_path], batch_size=BATCH_SIZE):
+        for batch in samples.iter_batches([pred_path, value_path, truth_path], batch_size=BATCH_SIZE,
+                                          object_ids=True):
             values = _mistakenness_batch(batch, pred_path, value_path, truth_path, kind, use_logits, summary)
             writer.submit(samples.set_values, mistakenness_field, values, ids=batch["id"])
             bar.update(len(values))
@@ -120,12 +121,12 @@ def _mistakenness_batch(batch: dict[str, list[Any]], pred_path: str, value_path:
         logits, finite = stack_rows([raw[i] for i in rows])
         if len(rows):
             out[rows[finite]] = scores.mistakenness_from_logits(logits[finite], agree[finite])
-        summary.skipped_ids += [batch["id"][i] for i in rows[~finite]]
+        summary.skipped_ids += [str(batch["id"][i]) for i in rows[~finite]]
     else:
         confidence = np.array([raw[i] for i in rows], dtype=np.float64)
         finite = np.isfinite(confidence)
         out[rows[finite]] = scores.mistakenness_from_confidence(confidence[finite], agree[finite])
-        summary.skipped_ids += [batch["id"][i] for i in rows[~finite]]
+        summary.skipped_ids += [str(batch["id"][i]) for i in rows[~finite]]
     summary.scored += int(finite.sum())
     summary.no_prediction += int((has_truth & ~has_pred).sum())
     summary.unset += int((~has_truth).sum())
@@ -148,7 +149,7 @@ def compute_hardness(samples: SampleCollection, label_field: str, hardness_field
     summary = ScoreSummary(hardness_field)
     with ProgressBar(len(samples), desc="hardness", unit="samples", enabled=progress) as bar, \
             BackgroundWriter(depth=1) as writer:
-        for batch in samples.iter_batches([path], batch_size=BATCH_SIZE):
+        for batch in samples.iter_batches([path], batch_size=BATCH_SIZE, object_ids=True):
             raw = batch[path]
             rows = np.array([i for i, v in enumerate(raw) if v is not None], dtype=int)
             logits, finite = stack_rows([raw[i] for i in rows])
@@ -157,7 +158,7 @@ def compute_hardness(samples: SampleCollection, label_field: str, hardness_field
                 out[rows[finite]] = scores.hardness(logits[finite])
             summary.scored += int(finite.sum())
             summary.unset += len(raw) - len(rows)
-            summary.skipped_ids += [batch["id"][i] for i in rows[~finite]]
+            summary.skipped_ids += [str(batch["id"][i]) for i in rows[~finite]]
             writer.submit(samples.set_values, hardness_field,
                           [None if np.isnan(v) else float(v) for v in out], ids=batch["id"])
             bar.update(len(raw))
