@@ -128,7 +128,6 @@ async def decide(request: Request) -> Response:
     dataset = await open_dataset(request)
     (entry,) = await run_in_threadpool(dataset.apply_label_changes, _field_of(body), [change])
     context_of(request).leases.release(client, sample_id)
-    context_of(request).state.publish("tagged")
     return JSONResponse(to_json({"entry": entry}))
 
 
@@ -149,7 +148,6 @@ async def undo(request: Request) -> Response:
                                   "undo takes the entry a decision returned")
     (restored,) = await run_in_threadpool(partial(dataset.revert_labels, [entry], decision="undo"))
     context_of(request).leases.claim(client, [sample_id])
-    context_of(request).state.publish("tagged")
     return JSONResponse(to_json({"entry": restored}))
 
 

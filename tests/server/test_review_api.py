@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
 import labellens as ll
+from labellens.server import AppState, create_app
 from labellens.server.review_leases import Leases
 
 CLASSES = ["cat", "dog", "ship"]
@@ -211,3 +214,24 @@ def test_bad_requests_write_nothing(client: TestClient, dataset: ll.Dataset, res
     response = client.post(path(dataset, rest), json=body)
     assert response.status_code == 400 and message in response.json()["error"]
     assert dataset.values("ground_truth.label") == before and dataset.label_history() == []
+
+
+def test_a_thousand_classes_send_the_top_five_and_every_name(backend: str, tmp_path: Path) -> None:
+    classes = [f"class_{i:04d}" for i in range(1000)]
+    dataset = ll.Dataset("imagenet-like")
+    dataset.default_classes = classes
+    logits = np.zeros((3, 1000), dtype=np.float32)
+    logits[:, 7] = 9
+    logits[:, 3] = 8
+    dataset.add_samples([ll.Sample(filepath=str(tmp_path / f"{i}.png"), label_issue=0.5,
+                                   ground_truth=ll.Classification(label=classes[i]),
+                                   predictions=ll.Classification(label=classes[7], logits=logits[i]))
+                         for i in range(3)])
+    with TestClient(create_app(AppState(dataset.name)), base_url="http://127.0.0.1") as client:
+        queue = post(client, dataset, "queue", {})
+        assert queue["classes"] == classes
+        (card,) = post(client, dataset, "next", {"client": "a", "count": 1})["samples"]
+        assert [t["label"] for t in card["top"]][:2] == [classes[7], classes[3]] and len(card["top"]) == 5
+        post(client, dataset, "decide", {"client": "a", "sample_id": card["id"], "decision": "pick",
+                                         "label": classes[999]})
+    assert dataset[card["id"]].ground_truth.label == classes[999]

@@ -10,7 +10,8 @@ import { api, dsPath, mediaUrl } from "./api.js";
 import { classColor } from "./colors.js";
 import { formatNumber } from "./grid.js";
 
-const PREFETCH = 3;
+const PREFETCH = 4;
+const PROGRESS_MS = 1500;  // the header's counts are re-read from the server this long after the last write
 const RENEW_MS = 10000;
 const NUMBERED = 10;
 const COMMANDS = new Set(["k", "x", "s", "z"]);
@@ -196,7 +197,7 @@ export class Review {
     item.label = decision === "keep" || decision === "unusable" ? item.label : label;
     // writes of one sample go in order; the next sample shows at once
     item.write = item.write.then(() => this.post("/review/decide", body))
-      .then(({ entry }) => { item.entry = entry; return entry; })
+      .then(({ entry }) => { this.count(item, entry, 1); item.entry = entry; return entry; })
       .catch((err) => { this.onError(err); item.decision = null; return null; })
       .finally(() => { this.pending -= 1; this.paintPending(); this.scheduleProgress(); });
     this.undoStack.push(item);
@@ -218,6 +219,7 @@ export class Review {
       if (entry) {
         const result = await this.post("/review/undo", { sample_id: item.id, entry_id: entry.id });
         item.label = result.entry.new_label;
+        this.count(item, entry, -1);
       }
       item.entry = null;
       item.decision = null;
@@ -258,6 +260,20 @@ export class Review {
     this.move(1);
   }
 
+  // Count a first decision on a sample (or its undo) in the header at once; the server's counts follow.
+  count(item, entry, sign) {
+    const p = this.progress;
+    const first = !(entry.old_tags || []).includes("reviewed");
+    if (!p || !first || (sign > 0 && item.entry)) return;
+    const kind = entry.new_tags.includes("unusable") ? "unusable" : entry.new_tags.includes("relabeled") ? "changed" : "kept";
+    p.reviewed += sign;
+    p.in_queue -= sign;
+    p[kind] += sign;
+    if (p.wrong_left !== null && typeof item.score === "number") p.wrong_left -= sign * item.score;
+    p.changed_share = p.reviewed ? p.changed / p.reviewed : null;
+    this.renderProgress(p);
+  }
+
   scheduleProgress() {
     clearTimeout(this.progressTimer);
     this.progressTimer = setTimeout(async () => {
@@ -266,7 +282,7 @@ export class Review {
       } catch (err) {
         this.onError(err);
       }
-    }, 200);
+    }, PROGRESS_MS);
   }
 
   // -- keys --------------------------------------------------------------------------------
@@ -382,6 +398,7 @@ export class Review {
   }
 
   renderProgress(p) {
+    this.progress = p;
     const done = p.reviewed + p.in_queue;
     const parts = [
       ["reviewed", `${p.reviewed.toLocaleString()} reviewed / ${p.in_queue.toLocaleString()} in queue`],
