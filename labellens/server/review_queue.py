@@ -51,10 +51,18 @@ class Queue:
         return paths
 
     def config(self) -> dict[str, Any]:
-        """The queue's fields and classes, as JSON for the browser."""
+        """The queue's fields and classes, as JSON for the browser.
+
+        The classes a reviewer picks from are the dataset's ``default_classes``,
+        else every label the label and prediction fields hold, sorted.
+        """
+        classes = list(self.dataset.default_classes or [])
+        if not classes:
+            fields = [f for f in (self.label_field, self.pred_field) if f]
+            classes = sorted({c for f in fields for c in self.dataset.distinct(f"{f}.label")})
         return {"label_field": self.label_field, "score_field": self.score_field,
                 "suggestion_field": self.suggestion_field, "pred_field": self.pred_field,
-                "classes": list(self.dataset.default_classes or [])}
+                "classes": classes}
 
 
 def open_queue(name: str, body: Mapping[str, Any]) -> Queue:

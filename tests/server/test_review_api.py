@@ -56,6 +56,9 @@ def test_queue_is_sorted_by_score_and_leaves_reviewed_samples_out(client: TestCl
     assert card["score"] == pytest.approx(1.0) and card["confidence"] == pytest.approx(0.9)
     assert len(card["top"]) == 3 and card["top"][0]["label"] == card["prediction"]
     assert sum(t["p"] for t in card["top"]) == pytest.approx(1.0)
+    dataset.default_classes = []  # then the classes are the labels the fields hold
+    assert post(client, dataset, "queue", {})["classes"] == ["cat", "dog", "ship"]
+    dataset.default_classes = CLASSES
     # a second tab gets the next samples, not the leased ones
     second = post(client, dataset, "next", {"client": "b", "count": 2})["samples"]
     assert [s["id"] for s in second] == ranked[3:5]

@@ -171,7 +171,9 @@ export class Review {
   }
 
   async renew() {
-    const ids = this.items.slice(this.pos).filter((item) => !item.entry).map((item) => item.id);
+    // the shown sample and the prefetched ones (skipped samples stay free for others)
+    const ids = this.items.filter((item, i) => i >= this.pos && !item.entry && (!item.skipped || i === this.pos))
+      .map((item) => item.id);
     if (!ids.length) return;
     try {
       const { held } = await this.post("/review/renew", { ids });
