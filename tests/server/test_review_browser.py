@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from test_server_browser import CHROMIUM, FLAGS, all_images_loaded, wait_until
@@ -17,9 +16,6 @@ pytestmark = [
                        "(apt-get install chromium); CI installs it"),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-
-SHOTS = Path("/tmp/labellens-review-shots")
-
 
 @pytest.fixture
 def page():
@@ -62,8 +58,7 @@ def test_review_mode_in_a_browser(backend, dataset, page, tmp_path, monkeypatch)
         assert page.get_attribute("[data-testid=review-progress]", "data-in-queue") == str(n)
         assert page.locator("[data-testid=review-classes] li").count() == len(classes)
         assert page.locator("[data-testid=review-top] .bar-row").count() == len(classes)
-        SHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SHOTS / "review.png"))
+        page.screenshot(path=str(tmp_path / "review.png"))
 
         # Enter accepts the suggestion: written at once, the next sample shown
         suggestion = dataset[ranked[0]].label_issue_suggestion
@@ -114,7 +109,7 @@ def test_review_mode_in_a_browser(backend, dataset, page, tmp_path, monkeypatch)
         assert dataset.label_history(sample_id=ranked[3]) == []
         page.keyboard.press("ArrowLeft")
         wait_until(page, lambda: shown(page) == ranked[3], "moving back")
-        page.screenshot(path=str(SHOTS / "review-after-keys.png"))
+        page.screenshot(path=str(tmp_path / "review-after-keys.png"))
 
         # leave review mode; bulk-accept two selected samples after a confirmation
         page.keyboard.press("Escape")
@@ -136,4 +131,7 @@ def test_review_mode_in_a_browser(backend, dataset, page, tmp_path, monkeypatch)
         page.wait_for_selector("[data-testid=sample-history]")
         history_text = page.inner_text("[data-testid=sample-history]")
         assert "undo" in history_text and "pick" in history_text and "ana" in history_text
-        page.screenshot(path=str(SHOTS / "review-grid.png"))
+        shot = tmp_path / "review-history.png"
+        page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000
+        page.screenshot(path=str(tmp_path / "review-grid.png"))
