@@ -65,10 +65,9 @@ def _now() -> dt.datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def _check(dataset: Any, field: str, changes: Sequence[LabelChange]) -> None:
+def _check(dataset: Any, schema: dict[str, str], field: str, changes: Sequence[LabelChange]) -> None:
     if not isinstance(field, str) or not field:
         raise ValidationError(f"field must be a non-empty field name, got {field!r}")
-    schema = dataset.get_field_schema()
     if field in schema and schema[field] != CLASSIFICATION:
         raise ValidationError(f"field {field!r} is {schema[field]}; label changes need a "
                               "Classification field")
@@ -92,18 +91,21 @@ def _check(dataset: Any, field: str, changes: Sequence[LabelChange]) -> None:
                                   "pick one of them or extend dataset.default_classes")
 
 
-def _current(dataset: Any, field: str, ids: list[str]) -> dict[str, tuple[str | None, list[str]]]:
-    """``{sample id: (label, review tags)}``; an unknown id raises before anything is written."""
-    view = dataset.select(ids)
-    found = view.values("id")
-    missing = set(ids) - set(found)
+def _current(dataset: Any, schema: dict[str, str], field: str,
+             ids: list[str]) -> dict[str, tuple[str | None, list[str]]]:
+    """``{sample id: (label, review tags)}`` in one read; an unknown id raises before anything is written."""
+    label_path = f"{field}.label" if field in schema else None
+    paths = ["tags", *([label_path] if label_path else [])]
+    current: dict[str, tuple[str | None, list[str]]] = {}
+    for batch in dataset.select(ids).iter_batches(paths, batch_size=max(len(ids), 1)):
+        labels = batch[label_path] if label_path else [None] * len(batch["id"])
+        for sid, label, tags in zip(batch["id"], labels, batch["tags"]):
+            current[sid] = (label, [t for t in REVIEW_TAGS if t in (tags or [])])
+    missing = set(ids) - set(current)
     if missing:
         raise ValidationError(f"no samples with ids {sorted(missing)[:5]} in dataset {dataset.name!r}; "
                               "pass ids of this dataset's samples")
-    labels = view.values(f"{field}.label") if field in dataset.get_field_schema() else [None] * len(found)
-    tags = view.values("tags")
-    return {sid: (label, [t for t in REVIEW_TAGS if t in (tag or [])])
-            for sid, label, tag in zip(found, labels, tags)}
+    return current
 
 
 def _target(change: LabelChange, old_label: str | None, old_tags: list[str],
@@ -126,12 +128,15 @@ def apply(dataset: Any, store: HistoryStore, field: str, changes: Sequence[Label
     Records and returns one history entry per change.
     """
     changes = list(changes)
-    _check(dataset, field, changes)
+    schema = dataset.get_field_schema()
+    _check(dataset, schema, field, changes)
     if not changes:
         return []
-    current = _current(dataset, field, [c.sample_id for c in changes])
+    current = _current(dataset, schema, field, [c.sample_id for c in changes])
     time, reviewer = _now(), default_reviewer()
-    entries, relabel, retag = [], [], {}
+    entries: list[dict[str, Any]] = []
+    relabel: list[tuple[str, str | None]] = []
+    retag: dict[str, tuple[list[str], list[str]]] = {}
     for change in changes:
         old_label, old_tags = current[change.sample_id]
         label, tags = _target(change, old_label, old_tags, (restore_tags or {}).get(change.sample_id))
@@ -139,7 +144,7 @@ def apply(dataset: Any, store: HistoryStore, field: str, changes: Sequence[Label
         if label != old_label:
             relabel.append((change.sample_id, label))
         if tags != old_tags:
-            retag[change.sample_id] = tags
+            retag[change.sample_id] = (old_tags, tags)
         entries.append({"_id": ObjectId(), "sample_id": change.sample_id, "field": field,
                         "old_label": old_label, "new_label": label, "decision": change.decision,
                         "reviewer": change.reviewer or reviewer, "time": time,
@@ -153,10 +158,11 @@ def apply(dataset: Any, store: HistoryStore, field: str, changes: Sequence[Label
     return [_public(e) for e in entries]
 
 
-def _write_tags(dataset: Any, retag: dict[str, list[str]]) -> None:
+def _write_tags(dataset: Any, retag: dict[str, tuple[list[str], list[str]]]) -> None:
+    """Add and drop only the review tags that change (``{id: (old tags, new tags)}``), in bulk per tag."""
     for tag in REVIEW_TAGS:
-        add = [sid for sid, tags in retag.items() if tag in tags]
-        drop = [sid for sid, tags in retag.items() if tag not in tags]
+        add = [sid for sid, (old, new) in retag.items() if tag in new and tag not in old]
+        drop = [sid for sid, (old, new) in retag.items() if tag in old and tag not in new]
         if add:
             dataset.select(add).tag_samples(tag)
         if drop:
