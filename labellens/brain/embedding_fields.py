@@ -7,16 +7,19 @@ checked before anything is written, and embeddings are read in batches of one pr
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from labellens import reporting
+from labellens.brain.fields import check_outputs
 from labellens.dataset.collection import SampleCollection
-from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
+from labellens.errors import FieldNotFoundError, ValidationError
 
 BATCH_SIZE = 10_000
+
+__all__ = ["BATCH_SIZE", "check_embeddings_field", "check_outputs", "read_embeddings"]
 
 
 def check_embeddings_field(schema: Mapping[str, str], field: str) -> None:
@@ -26,18 +29,6 @@ def check_embeddings_field(schema: Mapping[str, str], field: str) -> None:
     if field not in schema:
         raise FieldNotFoundError(f"embeddings_field {field!r} does not exist; compute it first with "
                                  "labellens.inference.compute_embeddings(..., embeddings_field=...)")
-
-
-def check_outputs(schema: Mapping[str, str], outputs: Mapping[str, str], inputs: Sequence[str]) -> None:
-    """Each output (name -> field type) is a new or same-typed top-level field that is no input."""
-    for name, kind in outputs.items():
-        if not isinstance(name, str) or not name or name.startswith("_") or "." in name:
-            raise ValidationError(f"output field must be a top-level field name, got {name!r}")
-        if name in inputs:
-            raise ValidationError(f"output field {name!r} would overwrite an input field; pick another key")
-        if schema.get(name, kind) != kind:
-            raise SchemaError(f"output field {name!r} already holds {schema[name]}, not {kind}; "
-                              "pick another key")
 
 
 def read_embeddings(samples: SampleCollection, field: str, extra: Sequence[str] = ()
@@ -80,9 +71,8 @@ def require_usable(usable: np.ndarray, field: str, minimum: int) -> None:
 def warn_skipped(ids: Sequence[str], usable: np.ndarray, field: str) -> list[str]:
     """Name the samples without a usable embedding in one warning; return their ids."""
     skipped = [ids[i] for i in np.flatnonzero(~usable)]
-    if skipped:
-        warnings.warn(f"{len(skipped)} samples have no finite {field!r} embedding and were skipped: "
-                      f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}", stacklevel=3)
+    reporting.warn_skipped(skipped, f"samples have no finite {field!r} embedding and were skipped",
+                           stacklevel=3)
     return skipped
 
 

@@ -7,7 +7,7 @@ logits a method needs all raise a clear error and leave the database as it was.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,13 +39,16 @@ def label_kind(samples: SampleCollection, field: str, role: str, *,
     return kind
 
 
-def check_outputs(schema: dict[str, str], outputs: Sequence[tuple[str, str]], inputs: Sequence[str]) -> None:
-    """Each ``(name, kind)`` output is a new or same-typed top-level field, not an input, and unique.
+def check_outputs(schema: Mapping[str, str], outputs: Mapping[str, str] | Sequence[tuple[str, str]],
+                  inputs: Sequence[str]) -> None:
+    """Each output (``name -> kind``, or ``(name, kind)`` pairs) is a new or same-typed top-level field,
+    not an input, and named once. The one output-field check of every brain method.
 
     Raised before anything is written, so a bad name leaves the dataset as it was.
     """
-    names = [name for name, _ in outputs]
-    for name, kind in outputs:
+    pairs = list(outputs.items()) if isinstance(outputs, Mapping) else list(outputs)
+    names = [name for name, _ in pairs]
+    for name, kind in pairs:
         if not isinstance(name, str) or not name or name.startswith("_") or "." in name:
             raise ValidationError(f"output field must be a top-level field name, got {name!r}")
         if name in inputs:
