@@ -1,0 +1,36 @@
+"""One local Ray (loopback, 2 worker CPUs) for the whole test session, and datasets on the real mongod."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from labellens import db
+
+ray = pytest.importorskip("ray", reason="labellens.distributed needs the cluster extra (ray)")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """A Ray head on 127.0.0.1 with 2 CPUs, started once and shut down at the end (also on failure)."""
+    ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, _node_ip_address="127.0.0.1",
+             log_to_driver=False, configure_logging=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture
+def real_db(request: pytest.FixtureRequest, mongod_uri: str, ray_cluster: None,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The session's mongod with a fresh database name (workers get the URI and name explicitly)."""
+    name = f"test_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+    monkeypatch.setenv("LABELLENS_DATABASE_URI", mongod_uri)
+    monkeypatch.setenv("LABELLENS_DATABASE_NAME", name)
+    db.close_clients()
+    yield mongod_uri
+    db.get_client().drop_database(name)
+    db.close_clients()
