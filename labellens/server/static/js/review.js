@@ -99,6 +99,15 @@ export class Review {
     this.root = document.getElementById("review");
     this.isOpen = false;
     document.addEventListener("keydown", (event) => this.key(event));
+    // a closed tab gives its samples back at once (else its leases run out within 30 s)
+    window.addEventListener("pagehide", () => {
+      if (!this.isOpen) return;
+      const ids = this.items.filter((item) => !item.entry).map((item) => item.id);
+      fetch(dsPath(this.dataset, "/review/release"), {
+        method: "POST", keepalive: true, headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ client: this.client, ids }),
+      }).catch(() => {});
+    });
   }
 
   // -- opening and closing ---------------------------------------------------------------
