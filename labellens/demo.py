@@ -10,7 +10,8 @@ opens sorted by the better score.
 For ``digits``, predictions come from a small torch MLP trained with K-fold
 cross-validation on the (corrupted) labels, so every sample is predicted by a
 model that never saw it; its pixels serve as embeddings. For ``cifar10``, the
-zoo's pretrained CIFAR ResNet predicts and embeds.
+zoo's pretrained CIFAR ResNet predicts and embeds, averaged over each image and
+its mirror image (flip test-time augmentation).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ SCORES = ("mistakenness", "label_issue")
 MISTAKE_TAG = "mistake"
 FOLDS = 5
 EPOCHS = 150
+TTA = "flip"   # cifar10: logits and embeddings averaged over each image and its mirror image
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def run_demo(dataset: DemoDataset = "digits", *, model: str | None = None, mista
         with _timed(timings, f"predict ({FOLDS}-fold cross-validated mlp)", echo):
             _predict_digits(demo, seed=seed, progress=progress)
     else:
-        with _timed(timings, f"predict ({model})", echo):
+        with _timed(timings, f"predict ({model}) with {TTA} test-time augmentation", echo):
             _predict_zoo(demo, model, progress=progress)
     with _timed(timings, "compute mistakenness", echo):
         brain.compute_mistakenness(demo, PRED_FIELD, label_field=LABEL_FIELD, use_logits=True,
@@ -231,8 +233,9 @@ def _train_mlp(features: np.ndarray, targets: np.ndarray, num_classes: int, *,
 
 def _predict_zoo(dataset: ll.Dataset, model_name: str, *, progress: bool) -> None:
     model = zoo.load_zoo_model(model_name)
-    inference.apply_model(dataset, model, PRED_FIELD, progress=progress)
-    inference.compute_embeddings(dataset, model, embeddings_field=EMBEDDINGS_FIELD, progress=progress)
+    inference.apply_model(dataset, model, PRED_FIELD, progress=progress, tta=TTA)
+    inference.compute_embeddings(dataset, model, embeddings_field=EMBEDDINGS_FIELD, progress=progress,
+                                 tta=TTA)
 
 
 def score_rows(dataset: ll.Dataset, k: int) -> list[ScoreRow]:

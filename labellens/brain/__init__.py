@@ -8,7 +8,12 @@ Brain runs are listed, inspected and deleted with the dataset's ``list_brain_run
 """
 
 from labellens.brain.compute import ScoreSummary, compute_hardness, compute_mistakenness
-from labellens.brain.compute_issues import LabelIssuesSummary, compute_label_issues
+from labellens.brain.compute_issues import (
+    LabelIssuesSummary,
+    OutOfSampleSummary,
+    compute_label_issues,
+    compute_out_of_sample_predictions,
+)
 from labellens.brain.duplicates import DuplicatesSummary, compute_near_duplicates
 from labellens.brain.image_quality import QualitySummary, compute_image_quality
 from labellens.brain.issue_model import IssueScores, find_label_issues
@@ -20,3 +25,4 @@ __all__ = ["IssueScores", "LabelIssuesSummary", "ScoreSummary", "compute_hardnes
            "compute_mistakenness", "find_label_issues"]
 __all__ += ["DuplicatesSummary", "QualitySummary", "VisualizationSummary", "compute_image_quality",
             "compute_near_duplicates", "compute_outliers", "compute_uniqueness", "compute_visualization"]
+__all__ += ["OutOfSampleSummary", "compute_out_of_sample_predictions"]

@@ -9,6 +9,7 @@ dataset. Every run is recorded as a brain run on the dataset.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from labellens.brain.fields import (
     require_attribute,
     stack_rows,
 )
+from labellens.brain.out_of_sample import in_sample_warning
 from labellens.dataset.collection import SampleCollection
 from labellens.fields import FLOAT
 from labellens.progress import ProgressBar
@@ -39,6 +41,7 @@ class ScoreSummary:
 
     score_field: str
     scored: int = 0
+    agreements: int = 0
     no_prediction: int = 0
     unset: int = 0
     skipped_ids: list[str] = field(default_factory=list)
@@ -100,6 +103,9 @@ def compute_mistakenness(samples: SampleCollection, pred_field: str, label_field
             writer.submit(samples.set_values, mistakenness_field, values, ids=batch["id"])
             bar.update(len(values))
     _warn_skipped(summary)
+    in_sample = in_sample_warning(summary.agreements / max(summary.scored, 1), summary.scored)
+    if in_sample:
+        warnings.warn(in_sample, stacklevel=2)
     samples.dataset.register_brain_run(
         mistakenness_field, {"method": "mistakenness", "pred_field": pred_field, "label_field": label_field,
                              "mistakenness_field": mistakenness_field, "use_logits": bool(use_logits)},
@@ -128,6 +134,7 @@ def _mistakenness_batch(batch: dict[str, list[Any]], pred_path: str, value_path:
         out[rows[finite]] = scores.mistakenness_from_confidence(confidence[finite], agree[finite])
         summary.skipped_ids += [str(batch["id"][i]) for i in rows[~finite]]
     summary.scored += int(finite.sum())
+    summary.agreements += int(agree[finite].sum())
     summary.no_prediction += int((has_truth & ~has_pred).sum())
     summary.unset += int((~has_truth).sum())
     return [None if np.isnan(v) else float(v) for v in out]

@@ -1,15 +1,19 @@
-"""``compute_label_issues``: the label-issue finder run on a dataset or view.
+"""``compute_label_issues`` and ``compute_out_of_sample_predictions`` on a dataset or view.
 
-Reads the given labels, the predictions' logits (several prediction fields =
-test-time augmentations, averaged) and optionally embeddings, one projection
-per batch; runs :func:`~labellens.brain.issue_model.find_label_issues`; writes
-a score, a flag and a suggested label per sample in three bulk writes, and
-records a brain run.
+``compute_label_issues`` reads the given labels, the predictions' logits
+(several prediction fields = test-time augmentations, averaged) and optionally
+embeddings, one projection per batch; runs
+:func:`~labellens.brain.issue_model.find_label_issues`; writes a score, a flag
+and a suggested label per sample in three bulk writes, and records a brain run.
+Without predictions it first cross-fits them on the embeddings
+(:mod:`~labellens.brain.out_of_sample`), as ``compute_out_of_sample_predictions``
+stores them.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,9 +23,11 @@ import numpy as np
 
 from labellens.brain.fields import CLASSIFICATION, check_outputs, label_kind, require_attribute
 from labellens.brain.issue_model import find_label_issues
+from labellens.brain.out_of_sample import in_sample_warning, out_of_sample_log_proba
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
 from labellens.fields import BOOLEAN, FLOAT, STRING
+from labellens.labels import Classification
 from labellens.progress import ProgressBar
 from labellens.reporting import warn_skipped
 from labellens.validation import string_list
@@ -60,7 +66,7 @@ class LabelIssuesSummary:
                 + (f"; {len(self.skipped_ids)} samples skipped" if self.skipped_ids else ""))
 
 
-def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[str],
+def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[str] | None = None,
                          label_field: str = "ground_truth", *,
                          embeddings_field: str | Sequence[str] | None = None,
                          score_field: str = "label_issue", flag_field: str | None = None,
@@ -71,14 +77,18 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
     Parameters
     ----------
     samples : Dataset or View
-    pred_field : str or sequence of str
+    pred_field : str or sequence of str, optional
         ``Classification`` predictions with logits; several fields (e.g. the same
-        model on flipped images) are averaged as test-time augmentation.
+        model on flipped images) are averaged as test-time augmentation. They
+        should be out-of-sample (a warning says when they look learnt from these
+        labels). None: out-of-sample predictions are cross-fitted on
+        ``embeddings_field`` first (see ``compute_out_of_sample_predictions``).
     label_field : str
         The ``Classification`` labels to check.
     embeddings_field : str or sequence of str, optional
         Per-sample feature vectors (several are averaged); they let the method
         adapt to the dataset and bring in the labels of nearest neighbours.
+        Required without ``pred_field``.
     score_field : str
         Float field for the probability that the label is wrong, in [0, 1]; also the brain key.
     flag_field, suggestion_field : str, optional
@@ -97,8 +107,11 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
         or with a label outside the model's classes are skipped (fields unset) and reported.
     """
     start = time.perf_counter()
-    preds = _field_list(pred_field, "pred_field")
+    preds = _field_list(pred_field, "pred_field") if pred_field is not None else []
     embeds = _field_list(embeddings_field, "embeddings_field") if embeddings_field is not None else []
+    if not preds and not embeds:
+        raise ValidationError("compute_label_issues needs pred_field (predictions with logits) or "
+                              "embeddings_field (it then cross-fits out-of-sample predictions on them)")
     flag_field = flag_field or f"{score_field}_flag"
     suggestion_field = suggestion_field or f"{score_field}_suggestion"
     outputs = [score_field, flag_field, suggestion_field]
@@ -109,7 +122,13 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
     if usable.sum() < MIN_SAMPLES:
         raise ValidationError(f"only {int(usable.sum())} samples have a label, logits and embeddings; "
                               f"compute_label_issues needs at least {MIN_SAMPLES}")
-    result = find_label_issues(data["logits"][usable], labels[usable],
+    if preds:
+        logits = data["logits"][usable]
+        _warn_in_sample(logits.argmax(axis=1), labels[usable])
+    else:
+        logits = out_of_sample_log_proba(data["embeddings"][usable], labels[usable], len(classes),
+                                         num_folds=num_folds, seed=seed)
+    result = find_label_issues(logits, labels[usable],
                                data["embeddings"][usable] if embeds else None,
                                num_folds=num_folds, neighbours=neighbours, seed=seed)
     ids = data["id"]
@@ -141,8 +160,89 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
     return summary
 
 
+@dataclass
+class OutOfSampleSummary:
+    """What ``compute_out_of_sample_predictions`` stored: ``agreement`` is the fraction of
+    predictions equal to the given label (a held-out accuracy against these labels)."""
+
+    pred_field: str
+    classes: list[str]
+    num_samples: int
+    agreement: float
+    skipped_ids: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def compute_out_of_sample_predictions(samples: SampleCollection, embeddings_field: str | Sequence[str],
+                                      label_field: str = "ground_truth", *,
+                                      pred_field: str = "oos_predictions", num_folds: int = 5,
+                                      seed: int = 0, progress: bool = True) -> OutOfSampleSummary:
+    """Store each sample's prediction from a classifier that never saw its label.
+
+    A multinomial logistic classifier is fitted on ``embeddings_field`` (a
+    pretrained backbone's features) in ``num_folds`` stratified folds; each sample
+    is predicted by the classifier of the other folds. Use these predictions
+    when the model at hand was trained on the labels being checked.
+
+    Parameters
+    ----------
+    samples : Dataset or View
+    embeddings_field : str or sequence of str
+        Per-sample feature vectors (several fields are averaged).
+    label_field : str
+        The ``Classification`` labels to learn from.
+    pred_field : str
+        ``Classification`` field to write (label, confidence and logits =
+        log-probabilities over the classes); also the brain key of the run.
+    num_folds, seed : int
+        Folds (at least 2) and the seed of their assignment.
+    progress : bool
+        Show a progress bar while reading.
+
+    Returns
+    -------
+    OutOfSampleSummary
+        Classes (the dataset's ``default_classes``, else the labels sorted), the
+        held-out agreement, and the samples skipped (no label or no finite embedding).
+    """
+    start = time.perf_counter()
+    embeds = _field_list(embeddings_field, "embeddings_field")
+    if isinstance(num_folds, bool) or not isinstance(num_folds, int) or num_folds < 2:
+        raise ValidationError(f"num_folds must be an integer >= 2, got {num_folds!r}")
+    _check_inputs(samples, [], label_field, embeds, [])
+    check_outputs(samples.get_field_schema(), [(pred_field, CLASSIFICATION)], [label_field, *embeds])
+    data = _read(samples, [], label_field, embeds, progress)
+    classes = _class_names(samples, data)
+    usable, labels = _usable(data, classes)
+    if usable.sum() < max(MIN_SAMPLES, num_folds):
+        raise ValidationError(f"only {int(usable.sum())} samples have a label and an embedding; "
+                              f"out-of-sample predictions need at least {max(MIN_SAMPLES, num_folds)}")
+    log_p = out_of_sample_log_proba(data["embeddings"][usable], labels[usable], len(classes),
+                                    num_folds=num_folds, seed=seed)
+    best = log_p.argmax(axis=1)
+    predictions: list[Any] = [None] * len(data["id"])
+    for row, cls, conf, logits in zip(np.flatnonzero(usable), best, np.exp(log_p.max(axis=1)), log_p):
+        predictions[row] = Classification(label=classes[cls], confidence=float(conf), logits=logits)
+    samples.set_values(pred_field, predictions, ids=data["id"])
+    skipped = [data["id"][i] for i in np.flatnonzero(~usable)]
+    warn_skipped(skipped, f"samples lack a usable label or embedding and got no {pred_field!r}")
+    agreement = float((best == labels[usable]).mean())
+    samples.dataset.register_brain_run(pred_field, {
+        "method": "out_of_sample_predictions", "embeddings_field": embeds, "label_field": label_field,
+        "pred_field": pred_field, "num_folds": num_folds, "seed": seed, "agreement": agreement},
+        [pred_field])
+    return OutOfSampleSummary(pred_field, classes, int(usable.sum()), agreement, skipped,
+                              time.perf_counter() - start)
+
+
 def _field_list(value: str | Sequence[str], role: str) -> list[str]:
     return string_list(value, role, what="field name")
+
+
+def _warn_in_sample(predicted: np.ndarray, labels: np.ndarray) -> None:
+    message = in_sample_warning(float((predicted == labels).mean()), len(labels))
+    if message:
+        warnings.warn(message, stacklevel=3)
 
 
 def _check_inputs(samples: SampleCollection, preds: list[str], label_field: str, embeds: list[str],
@@ -167,18 +267,19 @@ def _read(samples: SampleCollection, preds: list[str], label_field: str, embeds:
           progress: bool) -> dict[str, Any]:
     """Ids, given labels, predicted labels, mean logits and mean embeddings (NaN rows where missing)."""
     logit_paths = [f"{p}.logits" for p in preds]
-    paths = [f"{label_field}.label", f"{preds[0]}.label", *logit_paths, *embeds]
+    paths = [f"{label_field}.label", *([f"{preds[0]}.label"] if preds else []), *logit_paths, *embeds]
     data: dict[str, Any] = {"id": [], "label": [], "pred": [], "logits": [], "embeddings": []}
     with ProgressBar(len(samples), desc="reading labels", unit="samples", enabled=progress) as bar:
         for batch in samples.iter_batches(paths, batch_size=BATCH_SIZE):
             data["id"] += batch["id"]
             data["label"] += batch[f"{label_field}.label"]
-            data["pred"] += batch[f"{preds[0]}.label"]
-            data["logits"].append(_mean_rows([batch[p] for p in logit_paths]))
+            if preds:
+                data["pred"] += batch[f"{preds[0]}.label"]
+                data["logits"].append(_mean_rows([batch[p] for p in logit_paths]))
             if embeds:
                 data["embeddings"].append(_mean_rows([batch[e] for e in embeds]))
             bar.update(len(batch["id"]))
-    data["logits"] = np.concatenate(data["logits"]) if data["logits"] else np.zeros((0, 0))
+    data["logits"] = np.concatenate(data["logits"]) if data["logits"] else np.zeros((len(data["id"]), 0))
     if embeds:
         data["embeddings"] = np.concatenate(data["embeddings"])
     return data
@@ -199,8 +300,16 @@ def _mean_rows(columns: list[list[Any]]) -> np.ndarray:
 
 
 def _class_names(samples: SampleCollection, data: dict[str, Any]) -> list[str]:
-    """Class names in logit order: the dataset's ``default_classes``, else read off the predictions."""
+    """Class names in logit order: the dataset's ``default_classes``, else read off the predictions.
+
+    Without predictions: ``default_classes``, else the given labels in sorted order.
+    """
     num_classes = data["logits"].shape[1]
+    if num_classes == 0:
+        names = list(samples.default_classes or []) or sorted({x for x in data["label"] if x is not None})
+        if len(names) < 2:
+            raise ValidationError("label issues need at least 2 classes among the given labels")
+        return [str(n) for n in names]
     if num_classes < 2:
         raise ValidationError("label issues need logits over at least 2 classes")
     classes = list(samples.default_classes or [])

@@ -7,13 +7,17 @@ The combination is one probabilistic model rather than a weighted vote:
    and, with embeddings, from the labels of its nearest neighbours.
 2. A cross-validated logistic model on the embeddings, offset by that
    evidence (:mod:`noisy_logreg`), learns out-of-sample class probabilities
-   from the *given* labels under a symmetric noise model, so it adapts the
-   model to this dataset without learning its mistakes.
-3. The noise rate starts at the confident-learning estimate and is refined by
-   expectation-maximisation: it becomes the mean posterior probability that a
-   label is wrong.
-4. Each sample's score is that posterior, in [0, 1]; it is flagged when the
-   posterior exceeds 1/2, and the most probable class is its suggested label.
+   from the *given* labels under a noise model (:mod:`noise_model`), so it
+   adapts the model to this dataset without learning its mistakes.
+3. The noise model is class-conditional (per-class error rates and which
+   classes each one is confused with) and image-dependent (a share of errors
+   goes to the classes an image looks like). It starts from the confident
+   joint of confident learning and is refined by expectation-maximisation,
+   alternating with the logistic fit; a symmetric model could only explain a
+   systematic flip (cat labelled dog) by learning it.
+4. Each sample's score is the posterior probability that its label is wrong,
+   in [0, 1]; it is flagged above 1/2, and the most probable true class is its
+   suggested label.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from labellens.brain import label_issues as li
+from labellens.brain import noise_model as nm
 from labellens.brain.noisy_logreg import cross_val_log_proba
-from labellens.brain.scores import softmax
+from labellens.probability import softmax
 
-MIN_NOISE_RATE, MAX_NOISE_RATE = 1e-3, 0.5
 VOTE_SMOOTHING = 0.1
 
 
@@ -41,6 +45,7 @@ class IssueScores:
     probs: np.ndarray
     noise_rate: float
     confident_joint: np.ndarray
+    noise: nm.NoiseModel
 
 
 def find_label_issues(logits: np.ndarray, labels: np.ndarray, embeddings: np.ndarray | None = None, *,
@@ -61,7 +66,7 @@ def find_label_issues(logits: np.ndarray, labels: np.ndarray, embeddings: np.nda
     neighbours : int
         Neighbours whose labels vote (0 turns the votes off).
     em_rounds : int
-        Rounds of noise-rate refinement (each fits ``num_folds`` models).
+        Rounds of noise-model refinement (each fits ``num_folds`` models).
     l2 : float
         Penalty on the embedding weights.
     seed : int
@@ -78,24 +83,23 @@ def find_label_issues(logits: np.ndarray, labels: np.ndarray, embeddings: np.nda
             votes = li.neighbour_votes(features, labels, num_classes, neighbours)
             offsets.append(np.log((1 - VOTE_SMOOTHING) * votes + VOTE_SMOOTHING / num_classes))
     stacked = np.stack(offsets)
-    noise_rate = _clip_rate(li.estimate_num_issues(li.confident_joint(softmax(logits), labels)).sum()
-                            / len(labels), num_classes)
+    appearance = softmax(logits)
+    noise = nm.noise_from_joint(li.confident_joint(appearance, labels))
     with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only add overhead
         for _ in range(max(em_rounds, 1)):
-            probs = np.exp(cross_val_log_proba(stacked, features, labels, num_classes, num_folds=num_folds,
-                                               noise_rate=noise_rate, l2=l2, seed=seed))
-            posterior = li.noise_posterior(li.self_confidence(probs, labels), noise_rate, num_classes)
-            noise_rate = _clip_rate(float(posterior.mean()), num_classes)
-    return IssueScores(posterior, posterior > 0.5, probs.argmax(axis=1), probs, noise_rate,
-                       li.confident_joint(probs, labels))
+            confusion = nm.image_confusion(appearance, labels)
+            likelihood = nm.label_likelihood(noise, labels, confusion)
+            probs = np.exp(cross_val_log_proba(stacked, features, labels, likelihood, num_folds=num_folds,
+                                               l2=l2, seed=seed))
+            posterior = nm.true_class_posterior(probs, likelihood)
+            noise = nm.update_noise_model(noise, posterior, labels, confusion)
+    posterior = nm.true_class_posterior(probs, nm.label_likelihood(noise, labels, confusion))
+    score = nm.wrong_probability(posterior, labels)
+    return IssueScores(score, score > 0.5, posterior.argmax(axis=1), probs, float(score.mean()),
+                       li.confident_joint(probs, labels), noise)
 
 
 def standardize(features: np.ndarray) -> np.ndarray:
     """Zero-mean, unit-variance columns (constant columns become 0)."""
     std = features.std(axis=0)
     return (features - features.mean(axis=0)) / np.where(std > 0, std, 1.0)
-
-
-def _clip_rate(rate: float, num_classes: int) -> float:
-    """A usable noise rate: labels must stay more likely right than any one wrong class."""
-    return float(np.clip(rate, MIN_NOISE_RATE, min(MAX_NOISE_RATE, 0.9 * (1 - 1 / num_classes))))

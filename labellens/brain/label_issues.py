@@ -6,8 +6,9 @@
 - Rankings: self-confidence and normalised margin of the given label.
 - Neighbour votes: how the labels of a sample's nearest neighbours in
   embedding space are distributed (cosine similarity, self excluded).
-- The noise posterior: the probability that a given label is wrong, from
-  calibrated class probabilities and a noise rate.
+
+The noise model and the posterior that a label is wrong live in
+:mod:`~labellens.brain.noise_model`.
 
 ``labels`` are (N,) class indices in [0, K); ``probs`` are (N, K) rows summing to 1.
 """
@@ -87,16 +88,3 @@ def neighbour_agreement(votes: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(N,) fraction of neighbours that share the sample's label."""
     return votes[np.arange(len(labels)), labels]
 
-
-def noise_posterior(p_given: np.ndarray, noise_rate: float, num_classes: int) -> np.ndarray:
-    """(N,) probability that the given label is wrong, under symmetric noise at ``noise_rate``.
-
-    ``p_given`` is the probability that the given label is the true class. A wrong
-    label is any other class with equal chance, so by Bayes' rule
-    ``P(wrong) = r (1 - p) / ((1 - rho) p + r (1 - p))`` with ``r = rho / (K - 1)``.
-    """
-    p = np.clip(np.asarray(p_given, dtype=np.float64), 0.0, 1.0)
-    wrong = noise_rate / (num_classes - 1) * (1.0 - p)
-    right = (1.0 - noise_rate) * p
-    total = wrong + right
-    return np.divide(wrong, total, out=np.zeros_like(p), where=total > 0)

@@ -4,12 +4,13 @@ A multinomial logistic model ``z = sum_s a_s * offset_s + X W + b`` combines
 evidence sources given as per-class scores (``offsets``: a model's logits, the
 log of neighbour votes), each with one learnt weight ``a_s``, with an
 L2-penalised linear correction on features ``X`` (embeddings). It is fitted by
-maximum likelihood of the *observed* labels under a symmetric noise model
-(forward loss correction, Patrini et al., CVPR 2017): with noise rate ``rho``
-the observed label is the true one with probability ``1 - rho`` and any other
-class with probability ``rho / (K - 1)``. Samples whose label the model finds
-implausible then weigh less in the fit, so the learnt probabilities describe
-the true classes rather than the label noise.
+maximum likelihood of the *observed* labels under a noise model (forward loss
+correction, Patrini et al., CVPR 2017): each sample's ``likelihood`` row gives
+``P(observed label | true class i)`` for every ``i`` (see
+:mod:`~labellens.brain.noise_model`, which allows class-conditional and
+image-dependent confusions). Samples whose label the model finds implausible
+then weigh less in the fit, and systematic flips are explained by the noise
+model rather than learnt, so the probabilities describe the true classes.
 
 Probabilities are cross-validated: each sample's come from a model that never
 saw its label.
@@ -39,9 +40,9 @@ class NoisyLogReg:
         return log_softmax(z)
 
 
-def fit_noisy_logreg(offsets: np.ndarray, features: np.ndarray, labels: np.ndarray, num_classes: int,
-                     noise_rate: float = 0.1, l2: float = 1e-2, max_iter: int = 300) -> NoisyLogReg:
-    """Fit the model by penalised maximum likelihood of noisy ``labels``.
+def fit_noisy_logreg(offsets: np.ndarray, features: np.ndarray, likelihood: np.ndarray, *,
+                     l2: float = 1e-2, max_iter: int = 300) -> NoisyLogReg:
+    """Fit the model by penalised maximum likelihood of the noisy labels.
 
     Parameters
     ----------
@@ -49,23 +50,15 @@ def fit_noisy_logreg(offsets: np.ndarray, features: np.ndarray, labels: np.ndarr
         (S, N, K) per-class evidence (S may be 0); each gets one weight, started at 1/S.
     features : numpy.ndarray
         (N, D) standardised features (D may be 0).
-    labels : numpy.ndarray
-        (N,) observed class indices in [0, K).
-    num_classes : int
-        K.
-    noise_rate : float
-        Assumed fraction of wrong labels, in [0, 1 - 1/K).
+    likelihood : numpy.ndarray
+        (N, K) ``P(observed label of n | true class i)``, positive where the label is possible.
     l2 : float
         Penalty on the feature weights ``W`` (the offsets' weights are free).
     max_iter : int
         L-BFGS iterations.
     """
-    num_sources, n = offsets.shape[0], labels.shape[0]
-    dim, k = features.shape[1], num_classes
-    onehot = np.zeros((n, k))
-    onehot[np.arange(n), labels] = 1.0
-    off_diag = noise_rate / (k - 1)
-    keep = 1.0 - noise_rate - off_diag
+    num_sources, (n, k) = offsets.shape[0], likelihood.shape
+    dim = features.shape[1]
 
     def unpack(theta: np.ndarray) -> NoisyLogReg:
         return NoisyLogReg(theta[:num_sources], theta[num_sources:num_sources + dim * k].reshape(dim, k),
@@ -75,10 +68,9 @@ def fit_noisy_logreg(offsets: np.ndarray, features: np.ndarray, labels: np.ndarr
         model = unpack(theta)
         log_p = model.log_proba(offsets, features)
         p = np.exp(log_p)
-        p_label = p[np.arange(n), labels]
-        q_label = keep * p_label + off_diag
-        weight = keep * p_label / q_label          # forward correction: implausible labels weigh less
-        grad_z = weight[:, None] * (p - onehot) / n
+        joint = p * likelihood
+        q_label = np.maximum(joint.sum(axis=1), 1e-300)   # P(observed label | image)
+        grad_z = (p - joint / q_label[:, None]) / n       # prior minus posterior of the true class
         loss = -np.log(q_label).mean() + l2 * float((model.weights ** 2).sum())
         grad = np.concatenate([np.tensordot(offsets, grad_z, axes=([1, 2], [0, 1])),
                                (features.T @ grad_z + 2 * l2 * model.weights).ravel(), grad_z.sum(axis=0)])
@@ -103,15 +95,17 @@ def stratified_folds(labels: np.ndarray, num_folds: int, seed: int = 0) -> np.nd
     return folds
 
 
-def cross_val_log_proba(offsets: np.ndarray, features: np.ndarray, labels: np.ndarray, num_classes: int,
-                        num_folds: int = 5, noise_rate: float = 0.1, l2: float = 1e-2,
+def cross_val_log_proba(offsets: np.ndarray, features: np.ndarray, labels: np.ndarray,
+                        likelihood: np.ndarray, *, num_folds: int = 5, l2: float = 1e-2,
                         seed: int = 0) -> np.ndarray:
-    """(N, K) out-of-sample log-probabilities: each fold predicted by a model fit on the others."""
+    """(N, K) out-of-sample log-probabilities: each fold predicted by a model fit on the others.
+
+    ``labels`` (N,) only stratify the folds; ``likelihood`` (N, K) is as for :func:`fit_noisy_logreg`.
+    """
     folds = stratified_folds(labels, num_folds, seed)
-    out = np.empty((len(labels), num_classes))
+    out = np.empty(likelihood.shape)
     for fold in range(num_folds):
         test, train = folds == fold, folds != fold
-        model = fit_noisy_logreg(offsets[:, train], features[train], labels[train], num_classes,
-                                 noise_rate=noise_rate, l2=l2)
+        model = fit_noisy_logreg(offsets[:, train], features[train], likelihood[train], l2=l2)
         out[test] = model.log_proba(offsets[:, test], features[test])
     return out

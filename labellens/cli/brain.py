@@ -41,20 +41,52 @@ def mistakenness(name: str, pred_field: str, label_field: str, out_field: str, u
 
 @brain.command("label-issues")
 @click.argument("name")
-@click.option("--pred-field", required=True, help="The predictions field, with logits.")
+@click.option("--pred-field", multiple=True,
+              help="Predictions field with logits (repeatable: several are averaged, e.g. flipped images); "
+                   "with --model, the field the model's predictions are written to.")
+@click.option("--model", "model_name", default=None,
+              help="A zoo model (e.g. cifar10-resnet56) that first predicts and embeds the samples.")
+@click.option("--tta", type=click.Choice(["flip", "none"]), default="flip", show_default=True,
+              help="Test-time augmentation of --model's predictions and embeddings.")
 @click.option("--label-field", default="ground_truth", show_default=True, help="The ground-truth field.")
-@click.option("--embeddings-field", default=None, help="An embeddings field, for neighbour agreement.")
+@click.option("--embeddings-field", multiple=True,
+              help="Embeddings field (repeatable, averaged); alone, without predictions, out-of-sample "
+                   "predictions are fitted on it.")
 @click.option("--field", "out_field", default="label_issue", show_default=True,
               help="Score field to write (in [0, 1], higher = more likely mislabelled).")
 @click.option("--tags", multiple=True, help="Only samples with any of these tags (repeatable).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def label_issues(name: str, pred_field: str, label_field: str, embeddings_field: str | None,
-                 out_field: str, tags: tuple[str, ...], no_progress: bool) -> None:
-    """Find likely label issues on dataset NAME (scores, flags and suggested labels)."""
+def label_issues(name: str, pred_field: tuple[str, ...], model_name: str | None, tta: str, label_field: str,
+                 embeddings_field: tuple[str, ...], out_field: str, tags: tuple[str, ...],
+                 no_progress: bool) -> None:
+    """Find likely label issues on dataset NAME (scores, flags and suggested labels).
+
+    Give predictions (--pred-field), a zoo model to predict with (--model), or
+    only embeddings (--embeddings-field).
+    """
     samples = _samples(name, tags)
+    preds, embeds = list(pred_field), list(embeddings_field)
+    if model_name is not None:
+        preds, embeds = _predict(samples, model_name, preds, embeds, None if tta == "none" else tta,
+                                 progress=not no_progress)
+    if not preds and not embeds:
+        raise click.UsageError("pass --pred-field, --model or --embeddings-field")
     summary = require("labellens.brain", "compute_label_issues")(
-        samples, pred_field, label_field=label_field, embeddings_field=embeddings_field,
+        samples, preds or None, label_field=label_field, embeddings_field=embeds or None,
         score_field=out_field, progress=not no_progress)
     click.echo(str(summary))
     click.echo(f"wrote {out_field!r} for {len(samples)} samples of {name!r}; "
                f"sort with: labellens app launch {name} --sort-by {out_field}")
+
+
+def _predict(samples: SampleCollection, model_name: str, preds: list[str], embeds: list[str],
+             tta: str | None, *, progress: bool) -> tuple[list[str], list[str]]:
+    """Run zoo model ``model_name`` (with ``tta``) into one predictions and one embeddings field."""
+    if len(preds) > 1 or len(embeds) > 1:
+        raise click.UsageError("with --model, give at most one --pred-field and one --embeddings-field")
+    pred = preds[0] if preds else model_name.replace("-", "_")
+    embed = embeds[0] if embeds else f"{pred}_embeddings"
+    model = require("labellens.zoo", "load_zoo_model")(model_name, progress=progress)
+    require("labellens.inference", "apply_model")(samples, model, pred, tta=tta, progress=progress)
+    require("labellens.inference", "compute_embeddings")(samples, model, embed, tta=tta, progress=progress)
+    return [pred], [embed]

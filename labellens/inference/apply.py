@@ -32,6 +32,7 @@ from labellens.inference.loop import (
     resolve_device,
 )
 from labellens.inference.torch_dataset import ImageFailure, Transform
+from labellens.inference.tta import TTASpec, resolve_tta, split_views, tta_field_names, with_views
 from labellens.reporting import warn_skipped
 
 
@@ -61,7 +62,8 @@ def apply_model(samples: SampleCollection, model: nn.Module, label_field: str, *
                 classes: Sequence[str] | None = None, batch_size: int = 64, num_workers: int | None = None,
                 device: str | torch.device | None = None, store_logits: bool = True,
                 skip_existing: bool = False, progress: bool = True,
-                transform: Transform | None = None) -> InferenceSummary:
+                transform: Transform | None = None, tta: TTASpec = None,
+                tta_fields: bool = False) -> InferenceSummary:
     """Predict a class for every sample of ``samples`` and store it in ``label_field``.
 
     Parameters
@@ -87,6 +89,13 @@ def apply_model(samples: SampleCollection, model: nn.Module, label_field: str, *
         Show a progress bar.
     transform : callable, optional
         PIL image -> tensor; default the model's ``transform``, else a [0, 1] float tensor.
+    tta : "flip", callable or list of them, optional
+        Test-time augmentation: the model also sees each image mirrored (``"flip"``)
+        or through each callable PIL image -> PIL image, in the same pass.
+    tta_fields : bool
+        With ``tta``: store each view's prediction in its own field (``label_field``
+        for the original image, ``<label_field>_<name>`` per augmentation, e.g.
+        ``predictions_flip``) instead of one prediction from the averaged logits.
 
     Returns
     -------
@@ -96,6 +105,8 @@ def apply_model(samples: SampleCollection, model: nn.Module, label_field: str, *
     start = time.perf_counter()
     check_inputs(samples, model)
     check_field_name(label_field)
+    augmentations = resolve_tta(tta)
+    fields = tta_field_names(label_field, augmentations, tta_fields)
     workers = check_loop_args(batch_size, num_workers)
     names = _classes(samples, model, classes)
     view = samples
@@ -106,15 +117,17 @@ def apply_model(samples: SampleCollection, model: nn.Module, label_field: str, *
     target = resolve_device(device)
     model = model.to(target).eval()
     stats = LoopStats()
-    outputs = iter_outputs(paths, ids, model, transform=model_transform(model, transform),
+    fn, view_transform = with_views(model, model_transform(model, transform), augmentations)
+    outputs = iter_outputs(paths, ids, fn, transform=view_transform,
                            batch_size=batch_size, num_workers=workers, device=target, stats=stats,
                            progress=progress, desc=f"predicting {label_field}")
     written = 0
 
     def write(batch_ids: list[str], logits: np.ndarray) -> None:
         nonlocal written
-        labels = to_classifications(logits, names, store_logits=store_logits)
-        samples.set_values(label_field, labels, ids=batch_ids)
+        for name, view_logits in zip(fields, split_views(logits, augmentations, tta_fields)):
+            labels = to_classifications(view_logits, names, store_logits=store_logits)
+            samples.set_values(name, labels, ids=batch_ids)
         written += len(batch_ids)
 
     # One batch's labels are built and written in a thread while the model runs on the next;

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from sklearn.metrics import average_precision_score
 
 from labellens.brain import label_issues as li
+from labellens.brain import noise_model as nm
 from labellens.brain.issue_model import find_label_issues
 from labellens.brain.noisy_logreg import cross_val_log_proba, fit_noisy_logreg, stratified_folds
 
@@ -52,12 +52,6 @@ def test_neighbour_votes_exclude_self() -> None:
     np.testing.assert_allclose(li.neighbour_agreement(votes, labels)[:2], [0.5, 0.5])
 
 
-def test_noise_posterior_bayes_rule() -> None:
-    post = li.noise_posterior(np.array([1.0, 0.0, 0.5]), 0.1, 3)
-    assert post[0] == 0 and post[1] == 1
-    assert post[2] == pytest.approx(0.05 * 0.5 / (0.9 * 0.5 + 0.05 * 0.5))
-
-
 def test_stratified_folds_spread_each_class() -> None:
     labels = np.repeat([0, 1, 2], [10, 20, 5])
     folds = stratified_folds(labels, 5)
@@ -79,10 +73,11 @@ def _noisy_problem(n: int = 1500, k: int = 4, seed: int = 0) -> tuple[np.ndarray
 
 def test_noisy_logreg_learns_through_label_noise() -> None:
     logits, features, given, _, true = _noisy_problem()
-    model = fit_noisy_logreg(logits[None], features, given, 4, noise_rate=0.15)
+    likelihood = nm.label_likelihood(nm.symmetric_noise(0.15, 4), given, np.zeros((len(given), 4)))
+    model = fit_noisy_logreg(logits[None], features, likelihood)
     accuracy = (model.log_proba(logits[None], features).argmax(axis=1) == true).mean()
     assert accuracy > (logits.argmax(axis=1) == true).mean()
-    out = cross_val_log_proba(logits[None], features, given, 4, num_folds=3)
+    out = cross_val_log_proba(logits[None], features, given, likelihood, num_folds=3)
     np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0)
 
 

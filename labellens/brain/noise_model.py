@@ -1,0 +1,125 @@
+"""How labels go wrong: a class-conditional and instance-dependent noise model, fitted by EM.
+
+Real annotators do not err uniformly: they confuse similar classes (cat/dog) and
+images that look like another class. The model says, for a sample whose true
+class is ``i``, that its observed label is
+
+- ``i`` with probability ``1 - flip_rate[i]``;
+- a wrong class ``j`` with probability ``flip_rate[i] * ((1 - s) * partner[i, j] + s * c_j)``,
+  where ``partner`` (K, K) is a class-level confusion (rows sum to 1 off the
+  diagonal), ``c_j = a_j / (1 - a_i)`` is how much *this image* looks like ``j``
+  according to appearance probabilities ``a`` (a model's softmax), and ``s``
+  (``instance_share``) is the share of errors that follow the image rather than the class.
+
+Symmetric noise is the special case ``partner`` uniform, ``s = 0``. All functions
+are pure numpy; ``labels`` are (N,) class indices in [0, K), probabilities (N, K).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PRIOR_COUNT = 1.0   # Dirichlet pseudo-count per partner cell: unseen confusions stay possible
+MIN_RATE, MAX_RATE = 1e-3, 0.5
+EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """``flip_rate`` (K,) P(label wrong | true class); ``partner`` (K, K) zero-diagonal rows summing
+    to 1; ``instance_share`` in [0, 1]."""
+
+    flip_rate: np.ndarray
+    partner: np.ndarray
+    instance_share: float
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.flip_rate)
+
+
+def symmetric_noise(noise_rate: float, num_classes: int, instance_share: float = 0.0) -> NoiseModel:
+    """Every class wrong at ``noise_rate``, each wrong class equally likely."""
+    partner = np.full((num_classes, num_classes), 1.0 / (num_classes - 1))
+    np.fill_diagonal(partner, 0.0)
+    return NoiseModel(np.full(num_classes, float(noise_rate)), partner, float(instance_share))
+
+
+def noise_from_joint(joint: np.ndarray, *, instance_share: float = 0.5) -> NoiseModel:
+    """A starting model from a (K, K) confident joint (rows: given label, columns: likely true class).
+
+    ``flip_rate[i]`` is the share of class ``i``'s true members given another label;
+    ``partner[i, j]`` is the share of those given label ``j`` (with the prior count).
+    """
+    true_given = joint.T.astype(np.float64)          # rows: true class, columns: given label
+    totals = true_given.sum(axis=1)
+    wrong = totals - np.diag(true_given)
+    rate = np.divide(wrong, totals, out=np.full(len(totals), MIN_RATE), where=totals > 0)
+    return NoiseModel(np.clip(rate, MIN_RATE, MAX_RATE), _normalise_off_diagonal(true_given),
+                      float(instance_share))
+
+
+def image_confusion(appearance: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(N, K) ``c[n, i] = a[n, y_n] / (1 - a[n, i])``: how much image ``n`` looks like its given label
+    ``y_n`` among the classes other than ``i`` (in [0, 1]; the ``i = y_n`` entry is unused)."""
+    a = np.clip(np.asarray(appearance, dtype=np.float64), 0.0, 1.0)
+    given = a[np.arange(len(labels)), labels][:, None]
+    return np.clip(given / np.maximum(1.0 - a, EPS), 0.0, 1.0)
+
+
+def label_likelihood(model: NoiseModel, labels: np.ndarray, confusion: np.ndarray) -> np.ndarray:
+    """(N, K) ``P(observed label y_n | true class i, image n)`` for each class ``i``.
+
+    ``confusion`` is :func:`image_confusion` of the appearance probabilities.
+    """
+    n = len(labels)
+    wrong = model.flip_rate[None, :] * ((1.0 - model.instance_share) * model.partner[:, labels].T
+                                        + model.instance_share * confusion)
+    wrong[np.arange(n), labels] = 1.0 - model.flip_rate[labels]
+    return wrong
+
+
+def true_class_posterior(probs: np.ndarray, likelihood: np.ndarray) -> np.ndarray:
+    """(N, K) ``P(true class i | image, observed label)`` by Bayes' rule from the (N, K) class
+    probabilities ``probs`` (the prior) and the (N, K) :func:`label_likelihood`."""
+    joint = np.asarray(probs, dtype=np.float64) * likelihood
+    total = joint.sum(axis=1, keepdims=True)
+    return np.divide(joint, total, out=np.full_like(joint, 1.0 / joint.shape[1]), where=total > 0)
+
+
+def wrong_probability(posterior: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(N,) probability that the given label is not the true class, in [0, 1] (high = likely an issue)."""
+    return np.clip(1.0 - posterior[np.arange(len(labels)), labels], 0.0, 1.0)
+
+
+def update_noise_model(model: NoiseModel, posterior: np.ndarray, labels: np.ndarray,
+                       confusion: np.ndarray) -> NoiseModel:
+    """One EM M-step: the noise model that best explains the labels given the (N, K) posterior.
+
+    Expected counts of (true ``i``, given ``j``) pairs set ``flip_rate`` and ``partner``;
+    the responsibility of the image-level part among the wrong labels sets ``instance_share``.
+    """
+    n, k = posterior.shape
+    given = np.zeros((n, k))
+    given[np.arange(n), labels] = 1.0
+    wrong_mass = posterior * (1.0 - given)                      # (N, K): true i != given label
+    class_part = (1.0 - model.instance_share) * model.partner[:, labels].T
+    image_part = model.instance_share * confusion
+    share = np.divide(image_part, class_part + image_part, out=np.zeros_like(image_part),
+                      where=class_part + image_part > 0)
+    totals = posterior.sum(axis=0)
+    rate = np.divide(wrong_mass.sum(axis=0), totals, out=np.full(k, MIN_RATE), where=totals > 0)
+    counts = (wrong_mass * (1.0 - share)).T @ given             # (K, K): true i, given j, class part
+    mass = wrong_mass.sum()
+    instance_share = float((wrong_mass * share).sum() / mass) if mass > 0 else model.instance_share
+    return NoiseModel(np.clip(rate, MIN_RATE, MAX_RATE), _normalise_off_diagonal(counts),
+                      float(np.clip(instance_share, 0.0, 1.0)))
+
+
+def _normalise_off_diagonal(counts: np.ndarray) -> np.ndarray:
+    """(K, K) rows of ``counts + PRIOR_COUNT`` off the diagonal, normalised to sum to 1."""
+    smoothed = np.asarray(counts, dtype=np.float64) + PRIOR_COUNT
+    np.fill_diagonal(smoothed, 0.0)
+    return smoothed / smoothed.sum(axis=1, keepdims=True)

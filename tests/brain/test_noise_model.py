@@ -1,0 +1,90 @@
+"""The class-conditional, image-dependent noise model: each function by hand, EM on known noise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score
+
+from labellens.brain import noise_model as nm
+from labellens.brain.issue_model import find_label_issues
+from labellens.probability import softmax
+
+
+def test_symmetric_noise_is_bayes_rule_of_uniform_flips() -> None:
+    model = nm.symmetric_noise(0.1, 3)
+    np.testing.assert_allclose(model.partner, [[0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    labels = np.array([0, 0, 0])
+    likelihood = nm.label_likelihood(model, labels, np.zeros((3, 3)))
+    np.testing.assert_allclose(likelihood, [[0.9, 0.05, 0.05]] * 3)
+    probs = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.5, 0.5, 0.0]])
+    wrong = nm.wrong_probability(nm.true_class_posterior(probs, likelihood), labels)
+    np.testing.assert_allclose(wrong, [0.0, 1.0, 0.05 * 0.5 / (0.9 * 0.5 + 0.05 * 0.5)])
+
+
+def test_image_confusion_is_the_given_labels_share_among_the_others() -> None:
+    appearance = np.array([[0.6, 0.3, 0.1]])
+    confusion = nm.image_confusion(appearance, np.array([1]))
+    np.testing.assert_allclose(confusion[0, [0, 2]], [0.3 / 0.4, 0.3 / 0.9])
+
+
+def test_likelihood_mixes_class_partner_and_image_confusion() -> None:
+    partner = np.array([[0, 1, 0], [0.5, 0, 0.5], [0.5, 0.5, 0]], dtype=float)
+    model = nm.NoiseModel(np.array([0.2, 0.1, 0.1]), partner, 0.25)
+    confusion = np.array([[0.4, 0.0, 0.8]])
+    row = nm.label_likelihood(model, np.array([1]), confusion)[0]
+    np.testing.assert_allclose(row, [0.2 * (0.75 * 1 + 0.25 * 0.4), 0.9, 0.1 * (0.75 * 0.5 + 0.25 * 0.8)])
+
+
+def test_noise_from_joint_reads_rates_and_partners() -> None:
+    joint = np.array([[90, 10, 0], [20, 80, 0], [0, 0, 100]], dtype=float)   # rows: given, cols: true
+    model = nm.noise_from_joint(joint, instance_share=0.0)
+    np.testing.assert_allclose(model.flip_rate, [20 / 110, 10 / 90, nm.MIN_RATE])
+    assert model.partner[0].argmax() == 1 and model.partner[1].argmax() == 0
+    np.testing.assert_allclose(model.partner.sum(axis=1), 1.0)
+    assert np.all(np.diag(model.partner) == 0)
+
+
+def _flips(noise: str, n: int = 4000, k: int = 4, seed: int = 0) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    true = rng.integers(0, k, size=n)
+    appearance = softmax(rng.normal(size=(n, k)) * 2)
+    flip = rng.random(n) < 0.2
+    if noise == "pairs":
+        wrong = np.array([1, 0, 3, 2])[true]
+    else:  # follows how each image looks
+        weights = appearance.copy()
+        weights[np.arange(n), true] = 0
+        wrong = np.array([rng.choice(k, p=w / w.sum()) for w in weights])
+    return true, np.where(flip, wrong, true), appearance
+
+
+@pytest.mark.parametrize("noise", ["pairs", "image"])
+def test_em_step_recovers_the_noise_from_the_true_classes(noise: str) -> None:
+    true, given, appearance = _flips(noise)
+    posterior = np.eye(4)[true]
+    confusion = nm.image_confusion(appearance, given)
+    model = nm.symmetric_noise(0.1, 4, instance_share=0.5)
+    for _ in range(30):
+        model = nm.update_noise_model(model, posterior, given, confusion)
+    np.testing.assert_allclose(model.flip_rate, 0.2, atol=0.03)
+    if noise == "pairs":
+        assert model.instance_share < 0.15
+        np.testing.assert_allclose(model.partner[[0, 1, 2, 3], [1, 0, 3, 2]], 1.0, atol=0.05)
+    else:
+        assert model.instance_share > 0.7
+
+
+def test_finder_beats_self_confidence_on_class_conditional_noise() -> None:
+    rng = np.random.default_rng(1)
+    n, k = 3000, 6
+    true = rng.integers(0, k, size=n)
+    centres = rng.normal(size=(k, 8)) * 1.5
+    features = centres[true] + rng.normal(size=(n, 8))
+    logits = features @ centres.T / 2 + rng.normal(size=(n, k))
+    flip = rng.random(n) < 0.2
+    given = np.where(flip, np.array([1, 0, 3, 2, 5, 4])[true], true)
+    result = find_label_issues(logits, given, features, neighbours=5)
+    baseline = 1 - softmax(logits)[np.arange(n), given]
+    assert average_precision_score(flip, result.score) > average_precision_score(flip, baseline) + 0.02
+    assert result.noise.partner[0].argmax() == 1 and result.noise.partner[4].argmax() == 5
