@@ -33,11 +33,15 @@ PLAIN = frozenset({str, int, float, bool, type(None)})
 """Types whose stored form is the value itself (ints must still fit in 64 bits)."""
 
 _documents: dict[str, Any] = {}
+_document_types: set[type] = set()  # the registered classes themselves: one set lookup on the hot path
 
 
 def register(cls: Any) -> None:
     """Register an embedded-document class: stored dicts with ``_cls == cls.__name__`` decode to it."""
+    previous = _documents.get(cls.__name__)
+    _document_types.discard(previous)
     _documents[cls.__name__] = cls
+    _document_types.add(cls)
 
 
 def document_class(name: str) -> Any:
@@ -78,6 +82,8 @@ def encode(value: Any) -> Any:
         if kind is int and not INT64_MIN <= value <= INT64_MAX:
             raise SchemaError(f"{value} does not fit in 64 bits; store it as a float or a string")
         return value
+    if kind in _document_types:
+        return value.to_mongo()
     if kind is list or kind is tuple:
         return [v if type(v) is str else encode(v) for v in value]
     if kind is dict:
@@ -92,9 +98,6 @@ def encode(value: Any) -> Any:
         return encode(value.item())
     if isinstance(value, (dt.datetime, ObjectId)):
         return value
-    to_mongo = getattr(value, "to_mongo", None)
-    if to_mongo is not None and _documents.get(kind.__name__) is kind:
-        return to_mongo()
     if isinstance(value, (bytes, bytearray, Binary)):
         raise SchemaError("cannot store raw bytes; store them as a numpy array "
                           "(np.frombuffer(data, np.uint8)) or a string")

@@ -24,6 +24,7 @@ from labellens.labels import format_document
 BUILTIN_FIELDS = ("filepath", "tags", "metadata")
 _UNDECODED = object()
 _NO_FIELDS: frozenset[str] = frozenset()
+_SELF_STORED = frozenset({str, float, bool, type(None)})  # stored as they are (ints need a range check)
 
 
 class Sample:
@@ -143,7 +144,9 @@ class Sample:
     def to_mongo(self) -> dict[str, Any]:
         """The stored form of every field (without ``_id``)."""
         stored = self._stored
-        return {name: stored[name] if value is _UNDECODED else codec.encode(value)  # type: ignore[index]
+        encode = codec.encode
+        return {name: value if type(value) in _SELF_STORED else  # the common case, inlined
+                stored[name] if value is _UNDECODED else encode(value)  # type: ignore[index]
                 for name, value in self._fields.items()}
 
     def changes(self) -> tuple[dict[str, Any], list[str]]:
