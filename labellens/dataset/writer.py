@@ -68,10 +68,9 @@ class SampleWriter:
         schema = self._schema.current()
         with codec.gc_paused():
             encoded = [s.to_mongo() for s in samples]
-        names = dict.fromkeys(name for doc in encoded for name in doc)
         new_types: dict[str, str] = {}
-        for name in names:
-            kind = self._schema.new_type(name, (s.get(name) for s in samples if name in s), schema)
+        for name, values in _distinct_kinds(samples).items():
+            kind = self._schema.new_type(name, values, schema)
             if kind:
                 new_types[name] = kind
         if new_types:
@@ -151,3 +150,25 @@ class SampleWriter:
 
     def clear(self) -> None:
         self._store.delete_all()
+
+
+def _distinct_kinds(samples: Sequence[Sample]) -> dict[str, list[Any]]:
+    """Per field, one value of each Python type (each element-type set, for flat lists) in ``samples``.
+
+    A value's field type depends only on that, so checking these is checking them all,
+    in one pass over the batch instead of one per field.
+    """
+    seen: set[tuple[str, Any]] = set()
+    found: dict[str, list[Any]] = {}
+    for sample in samples:
+        for name in sample.field_names():
+            value = sample.get(name)
+            kind: Any = type(value)
+            if kind is list or kind is tuple:
+                elements = frozenset(map(type, value))
+                kind = id(value) if list in elements or tuple in elements else (kind, elements)
+            if (name, kind) not in seen:
+                seen.add((name, kind))
+                found.setdefault(name, []).append(value)
+    return found
+
