@@ -64,6 +64,19 @@ class KilledOnce(TinyNet):
         return super().forward(images)
 
 
+class CountedUnpickles(TinyNet):
+    """TinyNet that writes its process id to ``log`` each time it is unpickled."""
+
+    def __init__(self, log: Path) -> None:
+        super().__init__()
+        self.log = str(log)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        with open(state["log"], "a") as out:
+            out.write(f"{os.getpid()}\n")
+
+
 @pytest.fixture
 def dataset(real_db: str, tmp_path: Path) -> ll.Dataset:
     rng = np.random.default_rng(0)
@@ -78,11 +91,14 @@ def dataset(real_db: str, tmp_path: Path) -> ll.Dataset:
     return dataset
 
 
-def test_apply_model_matches_one_process_sample_by_sample(dataset: ll.Dataset) -> None:
+def test_apply_model_matches_one_process_sample_by_sample(dataset: ll.Dataset, tmp_path: Path) -> None:
     inference.apply_model(dataset, TinyNet(), "single", batch_size=BATCH, num_workers=0, progress=False)
-    summary = distributed.apply_model(dataset, TinyNet(), "predictions", workers=2, num_shards=4,
+    log = tmp_path / "unpickled.log"
+    summary = distributed.apply_model(dataset, CountedUnpickles(log), "predictions", workers=2, num_shards=8,
                                       batch_size=BATCH, progress=False)
     assert (summary.processed, summary.skipped_existing, summary.num_workers) == (NUM_SAMPLES, 0, 2)
+    unpickled = log.read_text().split()
+    assert len(unpickled) == len(set(unpickled)) <= 2  # once per worker process, not once per shard
     assert dataset.values("predictions.label") == dataset.values("single.label")
     np.testing.assert_allclose(np.array(dataset.values("predictions.logits")),
                                np.array(dataset.values("single.logits")), rtol=1e-6)
