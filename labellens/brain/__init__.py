@@ -15,6 +15,7 @@ from labellens.brain.compute_issues import (
     compute_out_of_sample_predictions,
 )
 from labellens.brain.duplicates import DuplicatesSummary, compute_near_duplicates
+from labellens.brain.find_issues import IssuesReport, IssueTable, find_issues, load_issues_report
 from labellens.brain.image_quality import QualitySummary, compute_image_quality
 from labellens.brain.issue_model import IssueScores, find_label_issues
 from labellens.brain.outliers import compute_outliers
@@ -26,3 +27,4 @@ __all__ = ["IssueScores", "LabelIssuesSummary", "ScoreSummary", "compute_hardnes
 __all__ += ["DuplicatesSummary", "QualitySummary", "VisualizationSummary", "compute_image_quality",
             "compute_near_duplicates", "compute_outliers", "compute_uniqueness", "compute_visualization"]
 __all__ += ["OutOfSampleSummary", "compute_out_of_sample_predictions"]
+__all__ += ["IssueTable", "IssuesReport", "find_issues", "load_issues_report"]

@@ -12,6 +12,7 @@ from labellens.cli.common import LabelLensGroup
 from labellens.cli.datasets import datasets
 from labellens.cli.db import db
 from labellens.cli.demo import demo
+from labellens.cli.insight import BRAIN_COMMANDS, evaluate
 from labellens.cli.review import review
 from labellens.cli.zoo import zoo
 
@@ -26,8 +27,10 @@ def cli() -> None:
     """
 
 
-for command in (datasets, app, review, demo, brain, zoo, db, annotate, load_annotations):
+for command in (datasets, app, review, demo, brain, zoo, db, annotate, load_annotations, evaluate):
     cli.add_command(command)
+for command in BRAIN_COMMANDS:
+    brain.add_command(command)
 
 
 def main() -> None:
