@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_support import page  # noqa: F401 (the headless-Chromium page fixture)
 from PIL import Image
 from starlette.testclient import TestClient
 

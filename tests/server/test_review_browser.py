@@ -5,26 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_server_browser import CHROMIUM, FLAGS, all_images_loaded, wait_until
+from browser_support import BROWSER_MARKS, all_images_loaded, wait_until
 
 import labellens as ll
 from labellens.session import launch_app
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                       "(apt-get install chromium); CI installs it"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-
-@pytest.fixture
-def page():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        yield context.new_page()
-        context.close()
-        browser.close()
+pytestmark = BROWSER_MARKS
 
 
 def shown(page) -> str:

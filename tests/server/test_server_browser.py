@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import re
-import time
-from pathlib import Path
 
 import pytest
+from browser_support import BROWSER_MARKS, all_images_loaded, wait_until
 
 from labellens.session import launch_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                       "(apt-get install chromium); CI installs it"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-
-
-@pytest.fixture
-def page(tmp_path):
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        yield context.new_page()
-        context.close()
-        browser.close()
+pytestmark = BROWSER_MARKS
 
 
 def tile_ids(page) -> list[str]:
     return page.eval_on_selector_all("[data-testid=tile]", "tiles => tiles.map(t => t.dataset.id)")
-
-
-def wait_until(page, check, what: str, timeout: float = 15.0) -> None:
-    """Poll ``check()`` from Python (the App's Content-Security-Policy forbids in-page eval polling)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        page.wait_for_timeout(50)
 
 
 def wait_for_tiles(page, ids: list[str], ordered: bool = False) -> None:
@@ -50,13 +21,6 @@ def wait_for_tiles(page, ids: list[str], ordered: bool = False) -> None:
         now = tile_ids(page)
         return now == ids if ordered else sorted(now) == sorted(ids)
     wait_until(page, shown, f"the grid to show {len(ids)} samples")
-
-
-def all_images_loaded(page) -> None:
-    wait_until(page, lambda: page.evaluate(
-        "() => document.images.length > 0 && "
-        "[...document.images].every(i => !i.getAttribute('src') || (i.complete && i.naturalWidth > 0))"),
-        "the images to load")
 
 
 @pytest.mark.parametrize("backend", ["mongod"], indirect=True)
