@@ -38,7 +38,7 @@ from labellens.errors import (
     LabelLensError,
     NotFoundError,
 )
-from labellens.server import media, routes, routes_review, routes_session
+from labellens.server import media, routes, routes_panels, routes_review, routes_session
 from labellens.server.state import AppState, ServerContext
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -87,6 +87,7 @@ def create_app(state: AppState | None = None, *, token: str | None = None,
             *routes.ROUTES,
             *routes_session.ROUTES,
             *routes_review.ROUTES,
+            *routes_panels.ROUTES,
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         exception_handlers={LabelLensError: _labellens_error, HTTPException: _http_error,
