@@ -5,6 +5,7 @@ import { api, dsPath, openEvents } from "./api.js";
 import { setClasses } from "./colors.js";
 import { Grid } from "./grid.js";
 import { Modal } from "./modal.js";
+import { Panels } from "./panels.js";
 import { Review, bulkAccept, reviewRequest } from "./review.js";
 import { Sidebar } from "./sidebar.js";
 
@@ -13,6 +14,7 @@ const PAGE = 60;
 const app = {
   dataset: null,
   view: [],
+  panelStages: [], // stages a panel adds to the view (a confusion-matrix cell, a lasso, an issue)
   version: -1,
   summary: null,
   filters: Sidebar.empty(),
@@ -84,13 +86,23 @@ function scoreField() {
 }
 
 function requestBody(extra = {}) {
-  return { view: app.view, filters: app.filters, ...extra };
+  return { view: [...app.view, ...app.panelStages], filters: app.filters, ...extra };
 }
+
+const panels = new Panels({
+  getDataset: () => app.dataset,
+  getBody: (withPanel) => ({
+    view: withPanel ? [...app.view, ...app.panelStages] : app.view, filters: app.filters }),
+  setStages: (stages) => { app.panelStages = stages; reload(); },
+  select: (ids) => api("api/session/selected", { ids }).catch(toast),
+  onError: toast,
+});
 
 async function applySession(state) {
   app.version = state.version;
   app.dataset = state.dataset;
   app.view = state.view || [];
+  app.panelStages = [];
   app.filters = Sidebar.empty();
   sidebar.reset();
   modal.close();
@@ -182,6 +194,7 @@ async function reload() {
   });
   $("main").scrollTop = 0;
   updateCount(generation);
+  panels.refresh();
   await loadMore();
 }
 
