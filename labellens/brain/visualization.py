@@ -3,12 +3,14 @@
 The pure :func:`reduce_dimensions` maps (N, D) embeddings to (N, 2) with UMAP
 (umap-learn, the ``labellens[umap]`` extra), t-SNE or PCA (scikit-learn);
 above ``PRE_PCA_DIMS`` dimensions UMAP and t-SNE first project onto that many
-principal components, which keeps 100,000 samples within minutes. The points are
+principal components, and UMAP takes its neighbour graph from
+:func:`labellens.brain.neighbors.knn`, which keeps 100,000 samples within minutes. The points are
 written as ``[x, y]`` to the field ``brain_key`` and the call is a brain run.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +23,7 @@ from labellens.brain.embedding_fields import (
     scatter,
     warn_skipped,
 )
+from labellens.brain.neighbors import knn
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import MissingDependencyError, ValidationError
 
@@ -64,9 +67,18 @@ def reduce_dimensions(embeddings: np.ndarray, method: str = "umap", *, seed: int
     except ImportError as error:
         raise MissingDependencyError("method='umap' needs umap-learn: pip install 'labellens[umap]' "
                                      "(or use method='pca' or 'tsne')") from error
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(UMAP_NEIGHBORS, len(data) - 1), random_state=seed,
-                        low_memory=True)
-    return np.asarray(reducer.fit_transform(data), dtype=np.float32)
+    neighbours = min(UMAP_NEIGHBORS, len(data) - 1)
+    # The neighbour graph from labellens.brain.neighbors (faiss) instead of umap's own NN-descent:
+    # faster, and no numba compilation of pynndescent. umap wants each row itself first.
+    indices, distances = knn(data, neighbours - 1, metric="euclidean") if neighbours > 1 else (
+        np.zeros((len(data), 0), dtype=np.int64), np.zeros((len(data), 0), dtype=np.float32))
+    rows = np.arange(len(data), dtype=np.int64)[:, None]
+    graph = (np.hstack([rows, indices]), np.hstack([np.zeros_like(rows, dtype=np.float32), distances]))
+    reducer = umap.UMAP(n_components=2, n_neighbors=neighbours, random_state=seed, precomputed_knn=graph,
+                        n_jobs=1)
+    with warnings.catch_warnings():  # no transform() of new data without umap's own index: not used here
+        warnings.filterwarnings("ignore", message="precomputed_knn", category=UserWarning)
+        return np.asarray(reducer.fit_transform(data), dtype=np.float32)
 
 
 def compute_visualization(samples: SampleCollection, embeddings_field: str, method: str = "umap",
