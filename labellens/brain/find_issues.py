@@ -132,7 +132,10 @@ def find_issues(samples: SampleCollection, pred_field: str | None = None,
         raise ValidationError("find_issues needs at least one sample")
     skipped: dict[str, str] = {}
     tables: list[IssueTable] = []
-    if pred_field is not None and label is not None:
+    if pred_field is not None and len(samples.exists(pred_field).exists(f"{pred_field}.logits", False)):
+        skipped["label"] = (f"some {pred_field!r} predictions have no logits "
+                            "(run the model with store_logits=True)")
+    elif pred_field is not None and label is not None:
         compute_label_issues(samples, pred_field, label_field=label, embeddings_field=embeddings_field,
                              progress=progress)
         tables.append(_table(samples, "label", {"label_issue_flag": True}, "label_issue", label, total))

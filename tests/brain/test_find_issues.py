@@ -76,6 +76,8 @@ def test_checks_without_inputs_are_skipped_and_bad_fields_raise(backend: str, tm
     assert report["near_duplicate"].count == 1 and report["class_imbalance"].count == 0  # 3 of 60 is not rare
     with pytest.raises(FieldNotFoundError, match="compute_embeddings"):
         find_issues(ds, embeddings_field="nope")
+    ds.set_values("bare", [ll.Classification(label="cat")] * len(ds))
+    assert "store_logits" in find_issues(ds, pred_field="bare", image_quality=False).skipped["label"]
 
 
 def test_cli_issues_visualize_and_evaluate(backend: str, tmp_path: Path) -> None:
