@@ -68,6 +68,13 @@ def test_panels_filter_the_grid(backend, dataset, page, tmp_path, monkeypatch):
         left = {i for i, x in zip(dataset.values("id"), px) if x < MAP_SIZE / 2}
         assert 0 < len(left) < len(dataset)
         corners = [(2, 2), (MAP_SIZE / 2, 2), (MAP_SIZE / 2, MAP_SIZE - 2), (2, MAP_SIZE - 2), (2, 3)]
+        # hovering a point shows its thumbnail
+        py = MAP_SIZE - PAD - (points[:, 1] - low[1]) * (MAP_SIZE - 2 * PAD) / span
+        target = int(np.argmin(px))
+        page.mouse.move(box["x"] + px[target], box["y"] + py[target])
+        tip, hovered = page.locator(".map-tip"), dataset.values("id")[target]
+        wait_until(page, lambda: tip.is_visible() and tip.get_attribute("data-id") == hovered,
+                   "the hovered point's thumbnail")
         page.mouse.move(box["x"] + corners[0][0], box["y"] + corners[0][1])
         page.mouse.down()
         for x, y in corners[1:]:
