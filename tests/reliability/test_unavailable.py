@@ -98,6 +98,11 @@ def test_embedded_mongod_killed_under_a_running_process(tmp_path: Path,
         samples = dataset.iter_samples(batch_size=10)
         next(samples)
         os.kill(info.pid, signal.SIGKILL)
+        # A killed process takes a moment to be gone (on a loaded machine, long enough for its port to
+        # still accept a connection): the scenario is a server that has died, so wait until it has.
+        deadline = time.monotonic() + LIMIT_S
+        while mongod.running_server(tmp_path) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
         start = time.monotonic()
         with pytest.raises(DatabaseUnavailableError, match="mongod") as error:
             list(samples)
