@@ -348,15 +348,34 @@ class SampleCollection(AggregationsMixin):
     def delete_annotation_run(self, anno_key: str, **options: Any) -> None:
         ANNOTATION.delete_annotation_run(self.dataset, anno_key, **options)
 
+    # Evaluation lives in labellens.evaluation, also a layer above (looked up the same way).
+    def evaluate_classifications(self, pred_field: str, gt_field: str = "ground_truth",
+                                 eval_key: str | None = "eval", **options: Any) -> Any:
+        """Metrics of ``pred_field`` against ``gt_field`` (see labellens.evaluation.evaluate_classifications)."""
+        return EVALUATION.evaluate_classifications(self, pred_field, gt_field, eval_key, **options)
 
-class _AnnotationLayer:
-    """labellens.annotation, imported by name on first attribute access."""
+    def list_evaluations(self) -> list[str]:
+        return EVALUATION.list_evaluations(self)
+
+    def load_evaluation_results(self, eval_key: str) -> Any:
+        return EVALUATION.load_evaluation_results(self, eval_key)
+
+    def delete_evaluation(self, eval_key: str) -> None:
+        EVALUATION.delete_evaluation(self, eval_key)
+
+
+class _LazyLayer:
+    """A higher layer's module, imported by name on first attribute access."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(importlib.import_module("labellens.annotation"), name)
+        return getattr(importlib.import_module(self._module), name)
 
 
-ANNOTATION = _AnnotationLayer()
+ANNOTATION = _LazyLayer("labellens.annotation")
+EVALUATION = _LazyLayer("labellens.evaluation")
 
 
 def _object_id(sample_id: Any) -> ObjectId:

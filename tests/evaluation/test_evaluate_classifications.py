@@ -153,3 +153,17 @@ def test_bad_input_writes_nothing(backend: str) -> None:
     with pytest.raises(Exception, match="does not exist"):
         evaluate_classifications(ds, "nope")
     assert ds.get_field_schema() == before and list_evaluations(ds) == []
+
+
+def test_collection_methods_are_the_evaluation_functions(backend) -> None:
+    """FiftyOne's spelling works too: view.evaluate_classifications(...) and the run methods."""
+    ds, gt_labels, pred_labels = make_dataset(60)
+    view = ds.match_tags("even")
+    results = view.evaluate_classifications("pred", eval_key="eval_even")
+    expected = evaluate_classifications(view, "pred", eval_key=None)
+    assert results.report() == expected.report()
+    assert ds.list_evaluations() == ["eval_even"]
+    assert ds.load_evaluation_results("eval_even").report() == expected.report()
+    assert len(ds.exists("eval_even")) == len(view)
+    ds.delete_evaluation("eval_even")
+    assert ds.list_evaluations() == [] and "eval_even" not in ds.get_field_schema()
