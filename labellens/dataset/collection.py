@@ -351,7 +351,7 @@ class SampleCollection(AggregationsMixin):
     # Evaluation lives in labellens.evaluation, also a layer above (looked up the same way).
     def evaluate_classifications(self, pred_field: str, gt_field: str = "ground_truth",
                                  eval_key: str | None = "eval", **options: Any) -> Any:
-        """Metrics of ``pred_field`` against ``gt_field`` (see labellens.evaluation.evaluate_classifications)."""
+        """Metrics of ``pred_field`` against ``gt_field`` (labellens.evaluation.evaluate_classifications)."""
         return EVALUATION.evaluate_classifications(self, pred_field, gt_field, eval_key, **options)
 
     def list_evaluations(self) -> list[str]:
