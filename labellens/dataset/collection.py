@@ -195,10 +195,11 @@ class SampleCollection(AggregationsMixin):
             raise SampleNotFoundError(f"no sample with id {sample_id!r} in {self._describe()}")
         return self._make_sample(docs[0])
 
-    def _make_sample(self, doc: dict[str, Any]) -> Sample:
+    def _make_sample(self, doc: dict[str, Any], partial: frozenset[str] | None = None) -> Sample:
+        """A sample of this collection (a SampleView under stages; pass ``partial`` when it is known)."""
         if not self.stages:
             return Sample.from_doc(doc, self.dataset)
-        return SampleView.from_doc(doc, self.dataset, self._partial_fields())
+        return SampleView.from_doc(doc, self.dataset, self._partial_fields() if partial is None else partial)
 
     def _describe(self) -> str:
         return f"dataset {self.name!r}" + (" (view)" if self.stages else "")
@@ -207,11 +208,13 @@ class SampleCollection(AggregationsMixin):
                      batch_size: int = 1000) -> Iterator[Sample]:
         """Stream the samples; with ``autosave`` their changes are written in bulk batches."""
         pending: list[Sample] = []
+        partial = self._partial_fields()
         with ProgressBar(len(self) if progress else None, desc="samples", enabled=progress) as bar:
             for doc in self._aggregate(batch_size=batch_size):
-                sample = self._make_sample(doc)
+                sample = self._make_sample(doc, partial)
                 yield sample
-                bar.update()
+                if progress:
+                    bar.update()
                 if autosave:
                     pending.append(sample)
                     if len(pending) >= batch_size:

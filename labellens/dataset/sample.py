@@ -58,15 +58,17 @@ class Sample:
                  partial: frozenset[str] = frozenset()) -> Sample:
         """A sample bound to ``dataset`` from its stored document (internal fields dropped)."""
         sample = cls.__new__(cls)
-        stored = {k: v for k, v in doc.items() if not k.startswith("_")}
+        stored = {k: v for k, v in doc.items() if k[:1] != "_"}
         # Values are decoded on first access: reading a page of samples stays cheap.
-        sample._fields = dict.fromkeys(stored, _UNDECODED)
-        sample._fields.setdefault("tags", [])
-        sample._fields.setdefault("metadata", None)
-        sample._stored = stored
-        sample._id = doc["_id"]
-        sample._dataset = dataset
-        sample._partial = partial
+        values = dict.fromkeys(stored, _UNDECODED)
+        values.setdefault("tags", [])
+        values.setdefault("metadata", None)
+        init = object.__setattr__
+        init(sample, "_fields", values)
+        init(sample, "_stored", stored)
+        init(sample, "_id", doc["_id"])
+        init(sample, "_dataset", dataset)
+        init(sample, "_partial", partial)
         return sample
 
     @property
