@@ -91,8 +91,7 @@ def find_label_issues(logits: np.ndarray, labels: np.ndarray, embeddings: np.nda
             likelihood = nm.label_likelihood(noise, labels, confusion)
             probs = np.exp(cross_val_log_proba(stacked, features, labels, likelihood, num_folds=num_folds,
                                                l2=l2, seed=seed))
-            posterior = nm.true_class_posterior(probs, likelihood)
-            noise = nm.update_noise_model(noise, posterior, labels, confusion)
+            noise = nm.fit_noise_model(noise, probs, labels, confusion)
     posterior = nm.true_class_posterior(probs, nm.label_likelihood(noise, labels, confusion))
     score = nm.wrong_probability(posterior, labels)
     return IssueScores(score, score > 0.5, posterior.argmax(axis=1), probs, float(score.mean()),

@@ -20,7 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import gammaln
 
+ALPHA_GRID = np.logspace(-2, 4, 61)   # Dirichlet concentrations tried by shrink_partner
+RATE_PRIOR = 20.0   # pseudo-samples at the overall flip rate added to each class's own count
 PRIOR_COUNT = 1.0   # Dirichlet pseudo-count per partner cell: unseen confusions stay possible
 MIN_RATE, MAX_RATE = 1e-3, 0.5
 EPS = 1e-12
@@ -50,14 +53,14 @@ def symmetric_noise(noise_rate: float, num_classes: int, instance_share: float =
 def noise_from_joint(joint: np.ndarray, *, instance_share: float = 0.5) -> NoiseModel:
     """A starting model from a (K, K) confident joint (rows: given label, columns: likely true class).
 
-    ``flip_rate[i]`` is the share of class ``i``'s true members given another label;
+    ``flip_rate[i]`` is the share of class ``i``'s true members given another label
+    (shrunk by :func:`shrink_rates`);
     ``partner[i, j]`` is the share of those given label ``j`` (with the prior count).
     """
     true_given = joint.T.astype(np.float64)          # rows: true class, columns: given label
     totals = true_given.sum(axis=1)
-    wrong = totals - np.diag(true_given)
-    rate = np.divide(wrong, totals, out=np.full(len(totals), MIN_RATE), where=totals > 0)
-    return NoiseModel(np.clip(rate, MIN_RATE, MAX_RATE), _normalise_off_diagonal(true_given),
+    rate = shrink_rates(totals - np.diag(true_given), totals)
+    return NoiseModel(rate, _normalise_off_diagonal(true_given),
                       float(instance_share))
 
 
@@ -91,35 +94,77 @@ def true_class_posterior(probs: np.ndarray, likelihood: np.ndarray) -> np.ndarra
 
 def wrong_probability(posterior: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(N,) probability that the given label is not the true class, in [0, 1] (high = likely an issue)."""
-    return np.clip(1.0 - posterior[np.arange(len(labels)), labels], 0.0, 1.0)
+    others = posterior.copy()
+    others[np.arange(len(labels)), labels] = 0.0
+    return np.clip(others.sum(axis=1), 0.0, 1.0)    # summed, not 1 - p(label): tiny odds keep their order
 
 
 def update_noise_model(model: NoiseModel, posterior: np.ndarray, labels: np.ndarray,
                        confusion: np.ndarray) -> NoiseModel:
     """One EM M-step: the noise model that best explains the labels given the (N, K) posterior.
 
-    Expected counts of (true ``i``, given ``j``) pairs set ``flip_rate`` and ``partner``;
-    the responsibility of the image-level part among the wrong labels sets ``instance_share``.
+    Expected counts of (true ``i``, given ``j``) pairs set ``flip_rate``. Which
+    wrong class a label goes to (``partner``, ``instance_share``) is learnt from the
+    labels more likely wrong than right only: an ambiguous image whose label is
+    right adds a little posterior mass to the classes it resembles, and summed over
+    many images that mass would pass for confusion between those classes.
+    ``partner`` is shrunk towards uniform by :func:`shrink_partner`.
     """
     n, k = posterior.shape
     given = np.zeros((n, k))
     given[np.arange(n), labels] = 1.0
     wrong_mass = posterior * (1.0 - given)                      # (N, K): true i != given label
+    rate = shrink_rates(wrong_mass.sum(axis=0), posterior.sum(axis=0))
+    confident = wrong_mass * (wrong_probability(posterior, labels) > 0.5)[:, None]
     class_part = (1.0 - model.instance_share) * model.partner[:, labels].T
     image_part = model.instance_share * confusion
     share = np.divide(image_part, class_part + image_part, out=np.zeros_like(image_part),
                       where=class_part + image_part > 0)
-    totals = posterior.sum(axis=0)
-    rate = np.divide(wrong_mass.sum(axis=0), totals, out=np.full(k, MIN_RATE), where=totals > 0)
-    counts = (wrong_mass * (1.0 - share)).T @ given             # (K, K): true i, given j, class part
-    mass = wrong_mass.sum()
-    instance_share = float((wrong_mass * share).sum() / mass) if mass > 0 else model.instance_share
-    return NoiseModel(np.clip(rate, MIN_RATE, MAX_RATE), _normalise_off_diagonal(counts),
+    mass = confident.sum()
+    instance_share = float((confident * share).sum() / mass) if mass > 0 else model.instance_share
+    counts = (confident * (1.0 - share)).T @ given              # (K, K): true i, given j, class part
+    return NoiseModel(np.clip(rate, MIN_RATE, MAX_RATE), shrink_partner(counts),
                       float(np.clip(instance_share, 0.0, 1.0)))
 
 
-def _normalise_off_diagonal(counts: np.ndarray) -> np.ndarray:
-    """(K, K) rows of ``counts + PRIOR_COUNT`` off the diagonal, normalised to sum to 1."""
-    smoothed = np.asarray(counts, dtype=np.float64) + PRIOR_COUNT
+def shrink_rates(wrong: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """(K,) per-class flip rates ``wrong / totals``, each pulled towards the overall rate by
+    RATE_PRIOR pseudo-samples: a class with a handful of samples gets about the overall rate."""
+    overall = wrong.sum() / max(totals.sum(), EPS)
+    return np.clip((wrong + RATE_PRIOR * overall) / (totals + RATE_PRIOR), MIN_RATE, MAX_RATE)
+
+
+def fit_noise_model(model: NoiseModel, probs: np.ndarray, labels: np.ndarray, confusion: np.ndarray, *,
+                    steps: int = 10) -> NoiseModel:
+    """``steps`` rounds of EM for the noise model alone, the (N, K) class probabilities held fixed."""
+    for _ in range(steps):
+        posterior = true_class_posterior(probs, label_likelihood(model, labels, confusion))
+        model = update_noise_model(model, posterior, labels, confusion)
+    return model
+
+
+def shrink_partner(counts: np.ndarray) -> np.ndarray:
+    """(K, K) zero-diagonal rows summing to 1: ``counts`` (true class, given label) smoothed towards uniform.
+
+    Empirical Bayes: each row is taken as drawn from a symmetric Dirichlet whose
+    concentration ``alpha`` (shared by all rows) maximises the Dirichlet-multinomial
+    likelihood of the off-diagonal counts, so counts that look uniform give an
+    almost uniform matrix and counts concentrated on a few pairs keep them.
+    """
+    k = counts.shape[0]
+    off = ~np.eye(k, dtype=bool)
+    rows = np.asarray(counts, dtype=np.float64)[off].reshape(k, k - 1)
+    n = rows.sum(axis=1)
+    seen = rows[rows > 0]                                       # empty cells add 0 to the likelihood
+    alphas = ALPHA_GRID[:, None]
+    log_lik = (gammaln((k - 1) * alphas) - gammaln(n[None, :] + (k - 1) * alphas)).sum(axis=1) + \
+        (gammaln(seen[None, :] + alphas) - gammaln(alphas)).sum(axis=1)
+    alpha = float(ALPHA_GRID[int(np.argmax(log_lik))])
+    return _normalise_off_diagonal(counts, alpha)
+
+
+def _normalise_off_diagonal(counts: np.ndarray, prior: float = PRIOR_COUNT) -> np.ndarray:
+    """(K, K) rows of ``counts + prior`` off the diagonal, normalised to sum to 1."""
+    smoothed = np.asarray(counts, dtype=np.float64) + prior
     np.fill_diagonal(smoothed, 0.0)
     return smoothed / smoothed.sum(axis=1, keepdims=True)

@@ -25,6 +25,8 @@ from scipy.optimize import minimize
 
 from labellens.brain.scores import log_softmax
 
+BIAS_PENALTY = 1e-2   # relative to l2: light enough not to bias the classes that have samples
+
 
 @dataclass(frozen=True)
 class NoisyLogReg:
@@ -53,7 +55,9 @@ def fit_noisy_logreg(offsets: np.ndarray, features: np.ndarray, likelihood: np.n
     likelihood : numpy.ndarray
         (N, K) ``P(observed label of n | true class i)``, positive where the label is possible.
     l2 : float
-        Penalty on the feature weights ``W`` (the offsets' weights are free).
+        Penalty on the feature weights ``W``, and ``BIAS_PENALTY * l2`` on the bias
+        ``b`` (the offsets' weights are free): a class absent from the training
+        folds keeps a bias near 0 instead of being ruled out.
     max_iter : int
         L-BFGS iterations.
     """
@@ -71,9 +75,11 @@ def fit_noisy_logreg(offsets: np.ndarray, features: np.ndarray, likelihood: np.n
         joint = p * likelihood
         q_label = np.maximum(joint.sum(axis=1), 1e-300)   # P(observed label | image)
         grad_z = (p - joint / q_label[:, None]) / n       # prior minus posterior of the true class
-        loss = -np.log(q_label).mean() + l2 * float((model.weights ** 2).sum())
+        loss = -np.log(q_label).mean() + l2 * float((model.weights ** 2).sum()
+                                                    + BIAS_PENALTY * (model.bias ** 2).sum())
         grad = np.concatenate([np.tensordot(offsets, grad_z, axes=([1, 2], [0, 1])),
-                               (features.T @ grad_z + 2 * l2 * model.weights).ravel(), grad_z.sum(axis=0)])
+                               (features.T @ grad_z + 2 * l2 * model.weights).ravel(),
+                               grad_z.sum(axis=0) + 2 * l2 * BIAS_PENALTY * model.bias])
         return loss, grad
 
     theta0 = np.zeros(num_sources + dim * k + k)
