@@ -7,7 +7,8 @@ unit-normalised, so inner product = cosine). Each library builds an index over
 all N vectors and then queries every vector for its 11 nearest (self + 10), as
 ``labellens.brain.neighbors.knn`` does. Recall@10 is measured against the exact
 neighbours of 2,000 random queries. Each library runs in its own process, so the
-memory column is that process's peak RSS growth while building and querying.
+memory columns are that process's resident growth over the data (the index and the
+(N, 11) results) and its peak resident size, data included.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from _common import print_table  # noqa: E402
 
 K = 10
 NUM_TRUTH = 2_000
+HEADERS = ["library", "build s", "query all s", "recall@10", "index+results MiB", "process peak MiB"]
+
+
+def rss_mib() -> float:
+    """This process's resident memory now, in MiB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 def make_data(size: int, dim: int, seed: int = 0, chunk: int = 100_000) -> np.ndarray:
@@ -55,7 +63,7 @@ def exact_truth(data: np.ndarray, queries: np.ndarray, block: int = 100) -> np.n
 
 def run_library(name: str, size: int, dim: int, threads: int, out: Any) -> None:
     data = make_data(size, dim)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = rss_mib()
     start = time.perf_counter()
     if name == "hnswlib":
         import hnswlib
@@ -88,11 +96,12 @@ def run_library(name: str, size: int, dim: int, threads: int, out: Any) -> None:
             built = time.perf_counter()
         _, found = index.search(data, K + 1)
     queried = time.perf_counter()
-    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    grown = rss_mib() - before
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queries = np.random.default_rng(2).choice(size, NUM_TRUTH, replace=False)
     truth = exact_truth(data, queries)
     hits = [len(set(found[q].tolist()) - {q} & set(t.tolist())) for q, t in zip(queries, truth)]
-    out.put([name, built - start, queried - built, float(np.mean(hits)) / K, peak])
+    out.put([name, built - start, queried - built, float(np.mean(hits)) / K, grown, peak])
 
 
 def main() -> None:
@@ -111,9 +120,9 @@ def main() -> None:
         process.start()
         rows.append(queue.get())
         process.join()
-        print_table(["library", "build s", "query all s", "recall@10", "peak MiB"], rows[-1:])
+        print_table(HEADERS, rows[-1:])
     print(f"\n{args.size:,} x {args.dim} float32, k={K}, {args.threads} threads")
-    print_table(["library", "build s", "query all s", "recall@10", "peak MiB"], rows)
+    print_table(HEADERS, rows)
 
 
 if __name__ == "__main__":
