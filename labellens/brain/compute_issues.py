@@ -128,14 +128,15 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
     else:
         logits = out_of_sample_log_proba(data["embeddings"][usable], labels[usable], len(classes),
                                          num_folds=num_folds, seed=seed)
-    result = find_label_issues(logits, labels[usable],
-                               data["embeddings"][usable] if embeds else None,
-                               num_folds=num_folds, neighbours=neighbours, seed=seed)
     ids = data["id"]
     rows = np.flatnonzero(usable)
-    # labels confirmed in review (tag "reviewed", issue 14) are trusted: never flagged again
+    # Labels confirmed in review (tag "reviewed", issue 14) are trusted: they anchor the fit and
+    # are never flagged again.
     reviewed = set(samples.match_tags("reviewed").values("id"))
     trusted = np.array([ids[row] in reviewed for row in rows], dtype=bool)
+    result = find_label_issues(logits, labels[usable],
+                               data["embeddings"][usable] if embeds else None,
+                               num_folds=num_folds, neighbours=neighbours, seed=seed, trusted=trusted)
     result.score[trusted], result.flag[trusted] = 0.0, False
     result.suggestion[trusted] = labels[rows[trusted]]
     score: list[Any] = [None] * len(ids)

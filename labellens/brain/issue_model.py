@@ -50,7 +50,7 @@ class IssueScores:
 
 def find_label_issues(logits: np.ndarray, labels: np.ndarray, embeddings: np.ndarray | None = None, *,
                       num_folds: int = 5, neighbours: int = 10, em_rounds: int = 3, l2: float = 1e-2,
-                      seed: int = 0) -> IssueScores:
+                      seed: int = 0, trusted: np.ndarray | None = None) -> IssueScores:
     """Score every sample's label by the probability that it is wrong.
 
     Parameters
@@ -71,6 +71,9 @@ def find_label_issues(logits: np.ndarray, labels: np.ndarray, embeddings: np.nda
         Penalty on the embedding weights.
     seed : int
         Seed of the fold assignment.
+    trusted : numpy.ndarray, optional
+        (N,) bool: labels confirmed in review. They anchor the fit (clean examples of
+        their class, see :func:`noise_model.trust_labels`) and score 0.
     """
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
@@ -88,11 +91,12 @@ def find_label_issues(logits: np.ndarray, labels: np.ndarray, embeddings: np.nda
     with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only add overhead
         for _ in range(max(em_rounds, 1)):
             confusion = nm.image_confusion(appearance, labels)
-            likelihood = nm.label_likelihood(noise, labels, confusion)
+            likelihood = nm.trust_labels(nm.label_likelihood(noise, labels, confusion), labels, trusted)
             probs = np.exp(cross_val_log_proba(stacked, features, labels, likelihood, num_folds=num_folds,
                                                l2=l2, seed=seed))
             noise = nm.fit_noise_model(noise, probs, labels, confusion)
-    posterior = nm.true_class_posterior(probs, nm.label_likelihood(noise, labels, confusion))
+    posterior = nm.true_class_posterior(
+        probs, nm.trust_labels(nm.label_likelihood(noise, labels, confusion), labels, trusted))
     score = nm.wrong_probability(posterior, labels)
     return IssueScores(score, score > 0.5, posterior.argmax(axis=1), probs, float(score.mean()),
                        li.confident_joint(probs, labels), noise)

@@ -84,6 +84,22 @@ def label_likelihood(model: NoiseModel, labels: np.ndarray, confusion: np.ndarra
     return wrong
 
 
+def trust_labels(likelihood: np.ndarray, labels: np.ndarray, trusted: np.ndarray | None) -> np.ndarray:
+    """The (N, K) :func:`label_likelihood` with each ``trusted`` row one-hot at its given label.
+
+    A trusted label (confirmed by a reviewer) is the true class with certainty, so its
+    posterior is that class and the classifier fit counts it as a clean example of it.
+    ``trusted`` is an (N,) bool mask (None: nothing trusted).
+    """
+    if trusted is None or not np.any(trusted):
+        return likelihood
+    anchored = np.array(likelihood, dtype=np.float64, copy=True)
+    rows = np.flatnonzero(trusted)
+    anchored[rows] = 0.0
+    anchored[rows, np.asarray(labels)[rows]] = 1.0
+    return anchored
+
+
 def true_class_posterior(probs: np.ndarray, likelihood: np.ndarray) -> np.ndarray:
     """(N, K) ``P(true class i | image, observed label)`` by Bayes' rule from the (N, K) class
     probabilities ``probs`` (the prior) and the (N, K) :func:`label_likelihood`."""

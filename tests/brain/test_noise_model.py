@@ -88,3 +88,37 @@ def test_finder_beats_self_confidence_on_class_conditional_noise() -> None:
     baseline = 1 - softmax(logits)[np.arange(n), given]
     assert average_precision_score(flip, result.score) > average_precision_score(flip, baseline) + 0.02
     assert result.noise.partner[0].argmax() == 1 and result.noise.partner[4].argmax() == 5
+
+
+def test_trust_labels_makes_trusted_rows_certain() -> None:
+    likelihood = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8]])
+    labels = np.array([0, 1, 2])
+    trusted = np.array([False, True, False])
+    anchored = nm.trust_labels(likelihood, labels, trusted)
+    np.testing.assert_array_equal(anchored[1], [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(anchored[[0, 2]], likelihood[[0, 2]])
+    assert likelihood[1, 0] == 0.2  # the input is not changed
+    assert nm.trust_labels(likelihood, labels, None) is likelihood
+    posterior = nm.true_class_posterior(np.full((3, 3), 1 / 3), anchored)
+    np.testing.assert_allclose(posterior[1], [0.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_trusted_labels_anchor_the_fit(seed: int) -> None:
+    """Confirming the correct labels of a region where 45% were flipped never ranks the flips worse."""
+    rng = np.random.default_rng(seed)
+    n = 600
+    x = rng.normal(size=(n, 2))
+    true = (x[:, 0] > 0).astype(int)
+    region = (x[:, 0] < 0) & (x[:, 1] > 0.3)
+    flipped = region & (rng.random(n) < 0.45)
+    given = np.where(flipped, 1, true)
+    logits = np.stack([-x[:, 0], x[:, 0]], axis=1) + rng.normal(scale=0.5, size=(n, 2))
+    trusted = region & (given == 0)
+    base = find_label_issues(logits, given, x, seed=0)
+    anchored = find_label_issues(logits, given, x, seed=0, trusted=trusted)
+    assert np.all(anchored.score[trusted] == 0.0) and not anchored.flag[trusted].any()
+    assert not np.allclose(anchored.probs, base.probs)  # the fit itself changed, not only the scores
+    rest = ~trusted
+    assert (average_precision_score(flipped[rest], anchored.score[rest])
+            >= average_precision_score(flipped[rest], base.score[rest]) - 1e-9)
