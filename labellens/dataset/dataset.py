@@ -313,6 +313,11 @@ class Dataset(SampleCollection):
     def list_indexes(self) -> list[str]:
         return sorted(self._record.samples.index_information())
 
+    def indexed_fields(self) -> list[str]:
+        """Fields that lead an index: sorting or range-filtering by them is an index scan."""
+        keys = (info["key"][0][0] for info in self._record.samples.index_information().values())
+        return sorted({"id" if key == "_id" else key for key in keys})
+
     def drop_index(self, name: str) -> None:
         indexes = self.list_indexes()
         if name not in indexes or name == "_id_":

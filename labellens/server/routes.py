@@ -29,6 +29,9 @@ from labellens.server.query import Prepared, page_bounds, prepare, to_json
 from labellens.server.state import context_of
 
 MAX_PAGE = 500
+# From this many samples the App says when a sort has no index and offers to create one
+# (unindexed, MongoDB sorts the whole view for every page: about a second per million samples).
+INDEX_HINT_SAMPLES = 50_000
 MAX_TAG_LENGTH = 100
 MAX_IDS = 100_000
 
@@ -68,10 +71,11 @@ async def summary(request: Request) -> Response:
     job = await prepared(request, body, filters=False)
     data, grid = context_of(request).data, job.grid
     label_paths = [f"{name}.label" for name in grid.label_fields]
-    facts, total = await asyncio.gather(
+    facts, total, indexed = await asyncio.gather(
         data.summarize(job.collection, job.pipeline, value_paths=["tags", *label_paths],
                        unwind=[True] + [False] * len(label_paths), bound_paths=grid.numeric_fields),
         data.count(job.collection, []) if job.pipeline else asyncio.sleep(0, None),
+        run_in_threadpool(job.dataset.indexed_fields),
     )
     count, bounds, tags = facts["count"], facts["bounds"], facts["values"]["tags"]
     # None counts samples without the label (as in count_values); the sidebar lists classes only.
@@ -85,6 +89,8 @@ async def summary(request: Request) -> Response:
         "label_fields": list(grid.label_fields),
         "numeric_fields": list(grid.numeric_fields),
         "sort_fields": list(grid.sort_fields),
+        "indexed_fields": indexed,
+        "index_hint": (count if total is None else total) >= INDEX_HINT_SAMPLES,
         "score_priority": list(SCORE_PRIORITY),
         "tags": dict(sorted(tags.items())),
         "default_classes": default_classes,
@@ -154,6 +160,18 @@ async def tag(request: Request) -> Response:
                          "changed": changed})
 
 
+async def create_index(request: Request) -> Response:
+    """``POST /api/datasets/{name}/indexes {field}``: index a sortable field (the App's offer)."""
+    body = await json_body(request)
+    job = await prepared(request, {}, filters=False)
+    field = body.get("field") if isinstance(body, Mapping) else None
+    if field not in job.grid.sort_fields:
+        raise ValidationError(f"cannot index {field!r}; sortable fields: {list(job.grid.sort_fields)}")
+    name = await run_in_threadpool(job.dataset.create_index, field)
+    indexed = await run_in_threadpool(job.dataset.indexed_fields)
+    return JSONResponse({"index": name, "indexed_fields": indexed})
+
+
 async def sample_media(request: Request) -> Response:
     """``GET /media/{name}/{sample_id}[?thumb=1]``: the image of a sample."""
     dataset = await open_dataset(request)
@@ -207,6 +225,7 @@ ROUTES = [
     Route("/api/datasets/{name}/count", count, methods=["POST"]),
     Route("/api/datasets/{name}/samples/{sample_id}", sample),
     Route("/api/datasets/{name}/tag", tag, methods=["POST"]),
+    Route("/api/datasets/{name}/indexes", create_index, methods=["POST"]),
     Route("/media/{name}/{sample_id}", sample_media),
     Route("/media/{name}", path_media),
 ]

@@ -159,3 +159,24 @@ def test_tag_counts_of_a_view(client, dataset):
     view = dataset.match_tags("train")
     response = client.post("/api/datasets/app-test/tags", json={"view": view.to_json()})
     assert response.json() == {"tags": {"train": N_SAMPLES // 2}}
+
+
+def test_unindexed_sort_is_flagged_and_the_index_offered(client, dataset, monkeypatch):
+    from labellens.server import routes
+
+    summary = client.get("/api/datasets/app-test").json()
+    assert summary["index_hint"] is False  # 12 samples: an unindexed sort is cheap
+    assert "mistakenness" not in summary["indexed_fields"] and "id" in summary["indexed_fields"]
+    monkeypatch.setattr(routes, "INDEX_HINT_SAMPLES", N_SAMPLES)
+    assert client.get("/api/datasets/app-test").json()["index_hint"] is True
+    response = client.post("/api/datasets/app-test/indexes", json={"field": "mistakenness"})
+    assert response.status_code == 200, response.text
+    assert "mistakenness" in response.json()["indexed_fields"]
+    assert "mistakenness" in dataset.indexed_fields()
+    assert "mistakenness" in client.get("/api/datasets/app-test").json()["indexed_fields"]
+    before = dataset.list_indexes()
+    for bad in ({"field": "nope"}, {"field": "ground_truth"}, {}, {"field": 3}):
+        response = client.post("/api/datasets/app-test/indexes", json=bad)
+        assert response.status_code == 400, (bad, response.text)
+        assert "sortable fields" in response.json()["error"]
+    assert dataset.list_indexes() == before

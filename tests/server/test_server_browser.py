@@ -97,3 +97,26 @@ def test_frozen_snapshot_colours_equal_the_live_app_without_default_classes(back
     page.screenshot(path=str(tmp_path / "frozen.png"))
     assert set(live) == {"cat", "dog", "ship"}
     assert frozen == live
+
+
+@pytest.mark.parametrize("backend", ["mongod"], indirect=True)
+def test_an_unindexed_sort_on_a_large_dataset_offers_the_index(backend, dataset, page, tmp_path, monkeypatch):
+    from labellens.server import routes
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setattr(routes, "INDEX_HINT_SAMPLES", 1)  # the 12-sample dataset counts as large
+    with launch_app(dataset, port=0, auto=False, cache_dir=tmp_path / "thumbs") as session:
+        page.goto(session.url)
+        wait_for_tiles(page, dataset.values("id"))
+        assert not page.is_visible("[data-testid=sort-notice]")
+        page.select_option("[data-testid=sort-field]", "mistakenness")
+        expected = dataset.sort_by("mistakenness", reverse=True).values("id")
+        wait_for_tiles(page, expected, ordered=True)  # the sort still runs
+        page.wait_for_selector("[data-testid=sort-notice]", state="visible")
+        assert "mistakenness has no index" in page.inner_text("[data-testid=sort-notice]")
+        page.screenshot(path=str(tmp_path / "sort-notice.png"))
+        page.click("[data-testid=sort-index]")
+        page.wait_for_selector("[data-testid=sort-notice]", state="hidden")
+        assert "mistakenness" in dataset.indexed_fields()
+        page.screenshot(path=str(tmp_path / "sort-indexed.png"))
+    print(tmp_path / "sort-notice.png")

@@ -64,6 +64,17 @@ const sidebar = new Sidebar((filters) => {
   app.filters = filters;
   api("api/session/ui", { filters }).catch(() => {});
   reload();
+}, {
+  onCreateIndex: async (field) => {
+    try {
+      const done = await api(dsPath(app.dataset, "/indexes"), { field });
+      toast(`Indexed ${field}: sorting by it is now an index scan`, false);
+      return done.indexed_fields;
+    } catch (err) {
+      toast(err.message, false);
+      return (app.summary && app.summary.indexed_fields) || [];
+    }
+  },
 });
 
 function describeView(stages) {

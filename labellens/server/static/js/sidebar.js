@@ -31,14 +31,29 @@ function checkbox(label, count, checked, color, onToggle) {
 }
 
 export class Sidebar {
-  constructor(onChange) {
+  // onCreateIndex(field) resolves to the new list of indexed fields (the offer below the sort).
+  constructor(onChange, { onCreateIndex } = {}) {
     this.onChange = onChange;
+    this.onCreateIndex = onCreateIndex;
     this.filters = Sidebar.empty();
     this.summary = null;
     document.getElementById("sort-field").addEventListener("change", (event) => {
       const field = event.target.value;
       this.filters.sort = field ? { field, reverse: this.reverse() } : null;
+      this.renderSortNotice();
       this.changed();
+    });
+    document.getElementById("sort-index").addEventListener("click", async (event) => {
+      const field = this.filters.sort && this.filters.sort.field;
+      if (!field || !this.onCreateIndex) return;
+      event.target.disabled = true;
+      document.getElementById("sort-notice-text").textContent = `Indexing ${field}…`;
+      try {
+        this.summary = { ...this.summary, indexed_fields: await this.onCreateIndex(field) };
+      } finally {
+        event.target.disabled = false;
+        this.renderSortNotice();
+      }
     });
     document.getElementById("sort-dir").addEventListener("click", () => {
       const reverse = !this.reverse();
@@ -98,6 +113,21 @@ export class Sidebar {
     }
     select.replaceChildren(...options);
     select.value = this.filters.sort ? this.filters.sort.field : "";
+    this.renderSortNotice();
+  }
+
+  // On a large dataset, a sort without an index makes MongoDB sort every sample for every page:
+  // say so and offer the index instead of letting the grid crawl.
+  renderSortNotice() {
+    const notice = document.getElementById("sort-notice");
+    const field = this.filters.sort && this.filters.sort.field;
+    const summary = this.summary || {};
+    const unindexed = field && summary.index_hint && !(summary.indexed_fields || []).includes(field);
+    notice.hidden = !unindexed;
+    if (unindexed) {
+      document.getElementById("sort-notice-text").textContent =
+        `${field} has no index: each page sorts all ${summary.total.toLocaleString()} samples.`;
+    }
   }
 
   renderTags(counts) {
