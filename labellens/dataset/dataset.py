@@ -274,8 +274,14 @@ class Dataset(SampleCollection):
         """``{"key", "config", "fields", "timestamp"}`` of a run (RunNotFoundError if none)."""
         return self._record.run(kind, key)
 
-    def delete_run(self, kind: str, key: str) -> None:
-        """Delete a run's record (not the fields it wrote)."""
+    def delete_run(self, kind: str, key: str, *, fields: bool = False) -> None:
+        """Delete a run's record, and with ``fields`` also the fields it wrote that still exist."""
+        if fields:
+            written = self.get_run(kind, key)["fields"]
+            schema = self._stored_schema()
+            for name in written:
+                if name in schema:
+                    self.delete_sample_field(name)
         self._record.delete_run(kind, key)
 
     def register_brain_run(self, key: str, config: dict[str, Any], fields: list[str]) -> None:
@@ -291,12 +297,7 @@ class Dataset(SampleCollection):
 
     def delete_brain_run(self, key: str) -> None:
         """Delete a brain run's record and the fields it wrote."""
-        info = self.get_run(BRAIN, key)
-        schema = self._stored_schema()
-        for field in info["fields"]:
-            if field in schema:
-                self.delete_sample_field(field)
-        self.delete_run(BRAIN, key)
+        self.delete_run(BRAIN, key, fields=True)
 
     # -- indexes ---------------------------------------------------------------------------
 

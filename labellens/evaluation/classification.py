@@ -147,13 +147,7 @@ def load_evaluation_results(samples: SampleCollection, eval_key: str) -> Classif
 
 def delete_evaluation(samples: SampleCollection, eval_key: str) -> None:
     """Delete run ``eval_key`` and the field it wrote."""
-    dataset = samples.dataset
-    info = dataset.get_run(EVALUATION, eval_key)
-    schema = dataset.get_field_schema()
-    for name in info["fields"]:
-        if name in schema:
-            dataset.delete_sample_field(name)
-    dataset.delete_run(EVALUATION, eval_key)
+    samples.dataset.delete_run(EVALUATION, eval_key, fields=True)
 
 
 def _check_fields(samples: SampleCollection, pred_field: str, gt_field: str, eval_key: str | None) -> None:

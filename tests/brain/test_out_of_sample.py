@@ -8,34 +8,13 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
+from test_compute_label_issues import CLASSES, make_dataset
 
 import labellens as ll
 from labellens import brain
 from labellens.brain.out_of_sample import in_sample_warning, out_of_sample_log_proba
 from labellens.errors import ValidationError
 from labellens.fields import CLASSIFICATION
-
-CLASSES = ["cat", "dog", "bird", "fish"]
-
-
-def make_dataset(n: int, default_classes: bool = True) -> tuple[ll.Dataset, np.ndarray]:
-    """Samples with about 15% wrong labels, predictions with logits and 8-d embeddings."""
-    rng = np.random.default_rng(0)
-    true = rng.integers(0, 4, size=n)
-    centres = rng.normal(size=(4, 8)) * 1.5
-    embeddings = (centres[true] + rng.normal(size=(n, 8))).astype(np.float32)
-    logits = (embeddings @ centres.T / 2 + rng.normal(scale=1.5, size=(n, 4))).astype(np.float32)
-    wrong = rng.random(n) < 0.15
-    given = np.where(wrong, (true + rng.integers(1, 4, size=n)) % 4, true)
-    ds = ll.Dataset()
-    if default_classes:
-        ds.default_classes = CLASSES
-    ds.add_samples(ll.Sample(filepath=f"/img/{i}.png",
-                             ground_truth=ll.Classification(label=CLASSES[given[i]]),
-                             pred=ll.Classification(label=CLASSES[int(logits[i].argmax())], logits=logits[i]),
-                             emb=embeddings[i])
-                   for i in range(n))
-    return ds, wrong
 
 
 def test_out_of_sample_log_proba_never_sees_the_label() -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-
-from labellens import db
 
 ray = pytest.importorskip("ray", reason="labellens.distributed needs the cluster extra (ray)")
 
@@ -24,13 +21,6 @@ def ray_cluster() -> Iterator[None]:
 
 
 @pytest.fixture
-def real_db(request: pytest.FixtureRequest, mongod_uri: str, ray_cluster: None,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def real_db(real_mongod: str, ray_cluster: None) -> str:
     """The session's mongod with a fresh database name (workers get the URI and name explicitly)."""
-    name = f"test_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
-    monkeypatch.setenv("LABELLENS_DATABASE_URI", mongod_uri)
-    monkeypatch.setenv("LABELLENS_DATABASE_NAME", name)
-    db.close_clients()
-    yield mongod_uri
-    db.get_client().drop_database(name)
-    db.close_clients()
+    return real_mongod
