@@ -144,8 +144,7 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
     suggestion: list[Any] = [None] * len(ids)
     for row, s, f, g in zip(rows, result.score.tolist(), result.flag.tolist(), result.suggestion.tolist()):
         score[row], flag[row], suggestion[row] = s, f, classes[g]
-    for name, values in zip(outputs, (score, flag, suggestion)):
-        samples.set_values(name, values, ids=ids)
+    samples.set_fields(dict(zip(outputs, (score, flag, suggestion))), ids=ids)
     skipped = [ids[i] for i in np.flatnonzero(~usable)]
     warn_skipped(skipped, "samples lack a usable label, finite logits or embeddings and were skipped")
     per_class = np.bincount(labels[usable], weights=result.score, minlength=len(classes))

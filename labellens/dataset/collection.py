@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +299,25 @@ class SampleCollection(AggregationsMixin):
         values = list(values)
         oids = self._ids() if ids is None else [_object_id(i) for i in ids]
         self.dataset._writer.set_values(path, oids, values)
+
+    def set_fields(self, values: Mapping[str, Sequence[Any] | np.ndarray], *,
+                   ids: Sequence[str] | None = None) -> None:
+        """Write several fields per sample in one bulk write: ``values`` maps path -> one value per sample.
+
+        As :meth:`set_values` for each path (same order rules, ``None`` unsets, every value
+        checked before anything is written), but one update per sample instead of one per field.
+        """
+        if not isinstance(values, Mapping) or not values:
+            raise ValidationError("set_fields takes a non-empty {path: values} mapping")
+        partial = self._partial_fields()
+        for path in values:
+            if not isinstance(path, str) or not path:
+                raise ValidationError(f"set_fields paths must be field names, got {path!r}")
+            if path.split(".", 1)[0] in partial:
+                raise ValidationError(f"field {path!r} is filtered in this view; set it on the dataset")
+        columns = {path: list(column) for path, column in values.items()}
+        oids = self._ids() if ids is None else [_object_id(i) for i in ids]
+        self.dataset._writer.set_fields(columns, oids)
 
     def compute_metadata(self, overwrite: bool = False, progress: bool = False) -> list[str]:
         """Fill ``metadata`` (width, height, size_bytes, mime_type) from the image headers.

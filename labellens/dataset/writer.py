@@ -9,7 +9,7 @@ write-behind thread so the next batch is encoded meanwhile.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bson import ObjectId
@@ -137,6 +137,30 @@ class SampleWriter:
         except DatabaseUnavailableError as exc:
             raise DatabaseUnavailableError(
                 f"set_values({path!r}) stopped part-way through {len(oids)} values: {exc}. "
+                "Re-running the same call is safe: it writes the same values") from None
+
+    def set_fields(self, columns: Mapping[str, list[Any]], oids: Sequence[ObjectId]) -> None:
+        """Several fields per sample in one bulk write: ``columns[path][i]`` to sample ``oids[i]``.
+
+        Every column is checked and encoded before anything is written, as in :meth:`set_values`.
+        """
+        for path, values in columns.items():
+            if len(values) != len(oids):
+                raise ValidationError(f"set_fields got {len(values)} values of {path!r} for {len(oids)} "
+                                      "samples; pass exactly one value per sample (nothing was written)")
+        with codec.gc_paused():
+            encoded = [[codec.encode(v) for v in values] for values in columns.values()]
+        for path, values in columns.items():
+            self._schema.check_values(path, values, self._where)
+        targets = [mongo_path(path) for path in columns]
+        rows = list(zip(oids, zip(*encoded))) if encoded else []
+        try:
+            with self._store.writer() as writer:
+                for start in range(0, len(rows), WRITE_BATCH):
+                    writer.submit(self._store.set_fields_by_id, targets, rows[start:start + WRITE_BATCH])
+        except DatabaseUnavailableError as exc:
+            raise DatabaseUnavailableError(
+                f"set_fields({list(columns)}) stopped part-way through {len(oids)} samples: {exc}. "
                 "Re-running the same call is safe: it writes the same values") from None
 
     def update_tags(self, oids: Sequence[ObjectId], tags: list[str], *, add: bool) -> None:
