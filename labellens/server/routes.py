@@ -10,7 +10,7 @@ worker thread (they are small and the pages are the hot path).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -149,7 +149,7 @@ async def tag(request: Request) -> Response:
     dataset = await open_dataset(request)
     data, collection = context_of(request).data, dataset.collection_name
     if "ids" in body:
-        ids = _ids_of(body["ids"])
+        ids = [ObjectId(v) for v in sample_ids(body["ids"])]
     else:
         job = await prepared(request, body)
         ids = await data.ids(collection, job.pipeline)
@@ -207,13 +207,14 @@ def _tag_of(body: Mapping[str, Any]) -> str:
     return label.strip()
 
 
-def _ids_of(value: Any) -> list[ObjectId]:
+def sample_ids(value: Any, *, valid: Callable[[str], Any] = ObjectId.is_valid) -> list[str]:
+    """A request's list of at most ``MAX_IDS`` sample ids, each passing ``valid``, duplicates dropped."""
     if not isinstance(value, list) or len(value) > MAX_IDS:
         raise ValidationError(f"ids must be a list of at most {MAX_IDS} sample ids")
-    bad = [v for v in value if not isinstance(v, str) or not ObjectId.is_valid(v)]
+    bad = [v for v in value if not isinstance(v, str) or not valid(v)]
     if bad:
         raise ValidationError(f"ids must be sample ids (24 hex characters), got {bad[0]!r:.60}")
-    return [ObjectId(v) for v in dict.fromkeys(value)]
+    return list(dict.fromkeys(value))
 
 
 ROUTES = [

@@ -26,7 +26,7 @@ from labellens.errors import SampleNotFoundError, ValidationError
 from labellens.server import review_queue
 from labellens.server.query import to_json
 from labellens.server.review_queue import Queue
-from labellens.server.routes import MAX_IDS, json_body, open_dataset
+from labellens.server.routes import MAX_IDS, json_body, open_dataset, sample_ids
 from labellens.server.state import context_of
 
 REVIEW_DECISIONS = ("accept", "keep", "pick", "unusable")
@@ -198,12 +198,8 @@ async def history(request: Request) -> Response:
 
 
 def _ids_of(value: Any) -> list[str]:
-    if not isinstance(value, list) or len(value) > MAX_IDS:
-        raise ValidationError(f"ids must be a list of at most {MAX_IDS} sample ids")
-    bad = [v for v in value if not isinstance(v, str) or not SAMPLE_ID.fullmatch(v)]
-    if bad:
-        raise ValidationError(f"ids must be sample ids (24 hex characters), got {bad[0]!r:.60}")
-    return list(dict.fromkeys(value))
+    # Lower-case hex only: these ids are compared as strings with the stored ones.
+    return sample_ids(value, valid=SAMPLE_ID.fullmatch)
 
 
 def _client_of(body: Mapping[str, Any]) -> str:
