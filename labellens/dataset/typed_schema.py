@@ -56,10 +56,7 @@ class Schema:
         new_type = None
         seen: set[Any] = set()
         for value in values:
-            key: Any = type(value)
-            if key is list or key is tuple:
-                elements = frozenset(map(type, value))
-                key = None if list in elements or tuple in elements else (key, elements)
+            key = type_key(value)
             if key in seen:
                 continue
             if key is not None:
@@ -82,3 +79,13 @@ class Schema:
                 self.declare({top: new_type})
         elif top not in schema:
             raise FieldNotFoundError(f"cannot set {path!r}: no field {top!r} in {where}")
+
+
+def type_key(value: Any) -> Any:
+    """What a value's field type depends on: its Python type, or for a flat list or tuple the set of
+    its elements' types; None for nested lists (each is checked on its own)."""
+    key: Any = type(value)
+    if key is list or key is tuple:
+        elements = frozenset(map(type, value))
+        return None if list in elements or tuple in elements else (key, elements)
+    return key

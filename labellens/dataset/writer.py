@@ -17,7 +17,7 @@ from bson import ObjectId
 from labellens.background import BackgroundWriter
 from labellens.dataset import codec
 from labellens.dataset.sample import Sample
-from labellens.dataset.typed_schema import Schema
+from labellens.dataset.typed_schema import Schema, type_key
 from labellens.db.stores import SampleStore
 from labellens.errors import DatabaseUnavailableError, ValidationError
 from labellens.stages.base import mongo_path
@@ -187,10 +187,9 @@ def _distinct_kinds(samples: Sequence[Sample]) -> dict[str, list[Any]]:
     for sample in samples:
         for name in sample.field_names():
             value = sample.get(name)
-            kind: Any = type(value)
-            if kind is list or kind is tuple:
-                elements = frozenset(map(type, value))
-                kind = id(value) if list in elements or tuple in elements else (kind, elements)
+            kind = type_key(value)
+            if kind is None:
+                kind = id(value)  # a nested list: every one is checked
             if (name, kind) not in seen:
                 seen.add((name, kind))
                 found.setdefault(name, []).append(value)
