@@ -122,33 +122,22 @@ class SampleWriter:
 
     def set_values(self, path: str, oids: Sequence[ObjectId], values: list[Any]) -> None:
         """``values[i]`` to sample ``oids[i]`` at ``path`` (``None`` unsets), all checked first."""
-        if len(oids) != len(values):
-            raise ValidationError(f"set_values got {len(values)} values for {len(oids)} samples; "
-                                  "pass exactly one value per sample (nothing was written)")
-        with codec.gc_paused():
-            encoded = [codec.encode(v) for v in values]  # refuses what BSON cannot store, before any write
-        self._schema.check_values(path, values, self._where)
-        target = mongo_path(path)
-        try:
-            with self._store.writer() as writer:
-                for start in range(0, len(oids), WRITE_BATCH):
-                    pairs = list(zip(oids[start:start + WRITE_BATCH], encoded[start:start + WRITE_BATCH]))
-                    writer.submit(self._store.set_field_by_id, target, pairs)
-        except DatabaseUnavailableError as exc:
-            raise DatabaseUnavailableError(
-                f"set_values({path!r}) stopped part-way through {len(oids)} values: {exc}. "
-                "Re-running the same call is safe: it writes the same values") from None
+        self.set_fields({path: values}, oids, call=f"set_values({path!r})")
 
-    def set_fields(self, columns: Mapping[str, list[Any]], oids: Sequence[ObjectId]) -> None:
+    def set_fields(self, columns: Mapping[str, list[Any]], oids: Sequence[ObjectId], *,
+                   call: str | None = None) -> None:
         """Several fields per sample in one bulk write: ``columns[path][i]`` to sample ``oids[i]``.
 
-        Every column is checked and encoded before anything is written, as in :meth:`set_values`.
+        Every column is checked and encoded before anything is written (``None`` unsets);
+        ``call`` names the user's call in errors.
         """
+        call = call or f"set_fields({list(columns)})"
         for path, values in columns.items():
             if len(values) != len(oids):
-                raise ValidationError(f"set_fields got {len(values)} values of {path!r} for {len(oids)} "
+                of = f" of {path!r}" if len(columns) > 1 else ""
+                raise ValidationError(f"{call} got {len(values)} values{of} for {len(oids)} "
                                       "samples; pass exactly one value per sample (nothing was written)")
-        with codec.gc_paused():
+        with codec.gc_paused():  # encoding refuses what BSON cannot store, before any write
             encoded = [[codec.encode(v) for v in values] for values in columns.values()]
         for path, values in columns.items():
             self._schema.check_values(path, values, self._where)
@@ -160,7 +149,7 @@ class SampleWriter:
                     writer.submit(self._store.set_fields_by_id, targets, rows[start:start + WRITE_BATCH])
         except DatabaseUnavailableError as exc:
             raise DatabaseUnavailableError(
-                f"set_fields({list(columns)}) stopped part-way through {len(oids)} samples: {exc}. "
+                f"{call} stopped part-way through {len(oids)} samples: {exc}. "
                 "Re-running the same call is safe: it writes the same values") from None
 
     def update_tags(self, oids: Sequence[ObjectId], tags: list[str], *, add: bool) -> None:

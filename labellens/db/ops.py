@@ -126,15 +126,6 @@ def _mock_update_by_id(collection: Any,
     return matched
 
 
-def set_field_by_id(collection: Collection, path: str,
-                    pairs: Sequence[tuple[ObjectId, Any]]) -> int:
-    """``$set`` one path to a per-document value (``None`` values ``$unset`` it)."""
-    return update_many_by_id(
-        collection,
-        [(i, {} if v is None else {path: v}, [path] if v is None else []) for i, v in pairs],
-    )
-
-
 def update_many_matching(collection: Collection, ids: Sequence[ObjectId], update: dict[str, Any],
                          batch_size: int = 10_000) -> None:
     """Apply one update document to the given ids, in batches of ``$in`` queries."""
@@ -164,4 +155,4 @@ def explain_aggregate(collection: Collection, pipeline: list[dict[str, Any]]) ->
 
 __all__ = ["OperationFailure", "PyMongoError", "SORT_ASCENDING", "SORT_DESCENDING", "background_writer",
            "delete_all", "delete_by_ids", "explain_aggregate", "insert_many", "insert_one_unique",
-           "set_field_by_id", "translate_errors", "update_many_by_id", "update_many_matching"]
+           "translate_errors", "update_many_by_id", "update_many_matching"]

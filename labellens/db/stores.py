@@ -71,9 +71,6 @@ class SampleStore:
         """``(id, fields to $set, fields to $unset)`` triples in one unordered bulk write."""
         return ops.update_many_by_id(self._collection, updates)
 
-    def set_field_by_id(self, path: str, pairs: Sequence[tuple[ObjectId, Any]]) -> int:
-        return ops.set_field_by_id(self._collection, path, pairs)
-
     def set_fields_by_id(self, paths: Sequence[str], rows: Sequence[tuple[ObjectId, Sequence[Any]]]
                          ) -> int:
         """``$set`` several paths per document in one bulk write (``None`` values ``$unset``)."""
