@@ -294,11 +294,7 @@ class SampleCollection(AggregationsMixin):
         sample. With ``ids``, ``values[i]`` goes to sample ``ids[i]``. Every value is
         checked before anything is written.
         """
-        if path.split(".", 1)[0] in self._partial_fields():
-            raise ValidationError(f"field {path!r} is filtered in this view; set it on the dataset")
-        values = list(values)
-        oids = self._ids() if ids is None else [_object_id(i) for i in ids]
-        self.dataset._writer.set_values(path, oids, values)
+        self._write_columns({path: values}, ids, call=f"set_values({path!r})")
 
     def set_fields(self, values: Mapping[str, Sequence[Any] | np.ndarray], *,
                    ids: Sequence[str] | None = None) -> None:
@@ -309,15 +305,21 @@ class SampleCollection(AggregationsMixin):
         """
         if not isinstance(values, Mapping) or not values:
             raise ValidationError("set_fields takes a non-empty {path: values} mapping")
-        partial = self._partial_fields()
         for path in values:
             if not isinstance(path, str) or not path:
                 raise ValidationError(f"set_fields paths must be field names, got {path!r}")
+        self._write_columns(values, ids, call=f"set_fields({list(values)})")
+
+    def _write_columns(self, values: Mapping[str, Sequence[Any] | np.ndarray], ids: Sequence[str] | None,
+                       *, call: str) -> None:
+        """The write behind set_values / set_fields: views' partial fields refused, ids resolved."""
+        partial = self._partial_fields()
+        for path in values:
             if path.split(".", 1)[0] in partial:
                 raise ValidationError(f"field {path!r} is filtered in this view; set it on the dataset")
         columns = {path: list(column) for path, column in values.items()}
         oids = self._ids() if ids is None else [_object_id(i) for i in ids]
-        self.dataset._writer.set_fields(columns, oids)
+        self.dataset._writer.set_fields(columns, oids, call=call)
 
     def compute_metadata(self, overwrite: bool = False, progress: bool = False) -> list[str]:
         """Fill ``metadata`` (width, height, size_bytes, mime_type) from the image headers.

@@ -120,18 +120,12 @@ class SampleWriter:
         for sample, to_set, to_unset in changes:
             sample.mark_saved(to_set, to_unset)
 
-    def set_values(self, path: str, oids: Sequence[ObjectId], values: list[Any]) -> None:
-        """``values[i]`` to sample ``oids[i]`` at ``path`` (``None`` unsets), all checked first."""
-        self.set_fields({path: values}, oids, call=f"set_values({path!r})")
-
-    def set_fields(self, columns: Mapping[str, list[Any]], oids: Sequence[ObjectId], *,
-                   call: str | None = None) -> None:
+    def set_fields(self, columns: Mapping[str, list[Any]], oids: Sequence[ObjectId], *, call: str) -> None:
         """Several fields per sample in one bulk write: ``columns[path][i]`` to sample ``oids[i]``.
 
         Every column is checked and encoded before anything is written (``None`` unsets);
-        ``call`` names the user's call in errors.
+        ``call`` names the user's call (``set_values('x')``) in errors.
         """
-        call = call or f"set_fields({list(columns)})"
         for path, values in columns.items():
             if len(values) != len(oids):
                 of = f" of {path!r}" if len(columns) > 1 else ""
