@@ -103,7 +103,7 @@ def chunks(size: int, seed: int = 0) -> Iterator[dict[str, np.ndarray]]:
         given = np.where(wrong, (true + rng.integers(1, len(CLASSES), rows)) % len(CLASSES), true)
         logits = (2.5 * np.eye(len(CLASSES))[true] + rng.normal(size=(rows, len(CLASSES)))).astype(np.float32)
         embeddings = centres[true] + 1.5 * rng.normal(size=(rows, DIM)).astype(np.float32)
-        yield {"start": np.arange(start, start + rows), "given": given, "logits": logits,
+        yield {"start": np.arange(start, start + rows), "given": given, "wrong": wrong, "logits": logits,
                "embeddings": embeddings, "score": rng.random(rows), "validation": rng.random(rows) < 0.1}
 
 

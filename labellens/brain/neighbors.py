@@ -2,11 +2,13 @@
 
 One small module serves every feature that needs neighbours (label-issue
 votes, later near duplicates and similarity). Below ``EXACT_MAX_SIZE`` rows an
-exact brute-force search (faiss ``IndexFlat``) is faster than building a graph;
-above it a faiss HNSW graph (``IndexHNSWFlat``) answers approximately, with
-recall@10 about 0.8 at 1,000,000 x 64 (``bench/neighbors.py`` has the figures
-and the comparison with hnswlib and an IVF index). faiss-cpu ships manylinux
-wheels; hnswlib ships only a source archive.
+exact brute-force search (faiss ``IndexFlat``) is fastest; above it a faiss
+inverted-file index (``IndexIVFFlat``: k-means cells, each query scans the
+``IVF_PROBES`` nearest cells) answers approximately. On 1,000,000 x 64 it had
+recall@10 0.996 on clustered vectors where faiss HNSW had 0.816
+(``bench/neighbors.py``); on bench/scale.py's 100,000 x 64 the label-issue
+neighbour votes took 3.1 s with it and 12.0 s with HNSW. faiss-cpu ships
+manylinux wheels.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import numpy as np
 
 METRICS = ("cosine", "euclidean")
 EXACT_MAX_SIZE = 20_000
-HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 64
-HNSW_EF_SEARCH = 32
+IVF_CELLS_PER_SQRT_N = 4   # cells = 4 sqrt(N): 4,000 at 1,000,000 rows
+IVF_PROBES = 8             # cells scanned per query
+IVF_TRAIN_PER_CELL = 40    # k-means runs on this many rows per cell (faiss warns below 39)
+IVF_TRAIN_ITERATIONS = 10
 
 
 def knn(embeddings: np.ndarray, k: int, *, metric: str = "cosine", exact: bool | None = None
@@ -38,7 +41,7 @@ def knn(embeddings: np.ndarray, k: int, *, metric: str = "cosine", exact: bool |
         exact = len(data) <= EXACT_MAX_SIZE
     if exact:
         return _exact(data, k, metric)
-    return _hnsw(data, k, metric)
+    return _ivf(data, k, metric)
 
 
 def _validate(embeddings: np.ndarray, k: int, metric: str) -> np.ndarray:
@@ -70,16 +73,27 @@ def _exact(data: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarra
     return _search(index, data, k, metric)
 
 
-def _hnsw(data: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate search over a faiss HNSW graph."""
+def _ivf(data: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate search over a faiss inverted-file index of ``IVF_CELLS_PER_SQRT_N * sqrt(N)`` cells."""
     import faiss
 
+    n, dim = data.shape
+    cells = ivf_cells(n)
+    quantizer = faiss.IndexFlatIP(dim) if metric == "cosine" else faiss.IndexFlatL2(dim)
     faiss_metric = faiss.METRIC_INNER_PRODUCT if metric == "cosine" else faiss.METRIC_L2
-    index = faiss.IndexHNSWFlat(data.shape[1], HNSW_M, faiss_metric)
-    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index = faiss.IndexIVFFlat(quantizer, dim, cells, faiss_metric)
+    index.cp.niter = IVF_TRAIN_ITERATIONS
+    index.cp.max_points_per_centroid = IVF_TRAIN_PER_CELL
+    rows = min(n, cells * IVF_TRAIN_PER_CELL)
+    index.train(data[np.sort(np.random.default_rng(0).choice(n, rows, replace=False))])
     index.add(data)
-    index.hnsw.efSearch = max(HNSW_EF_SEARCH, 2 * (k + 1))
+    index.nprobe = min(IVF_PROBES, cells)
     return _search(index, data, k, metric)
+
+
+def ivf_cells(num_rows: int) -> int:
+    """Inverted-file cells for ``num_rows`` rows: ``IVF_CELLS_PER_SQRT_N * sqrt(N)``, at least 1."""
+    return max(1, int(IVF_CELLS_PER_SQRT_N * np.sqrt(num_rows)))
 
 
 def _search(index: object, data: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:

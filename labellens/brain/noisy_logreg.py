@@ -103,15 +103,20 @@ def stratified_folds(labels: np.ndarray, num_folds: int, seed: int = 0) -> np.nd
 
 def cross_val_log_proba(offsets: np.ndarray, features: np.ndarray, labels: np.ndarray,
                         likelihood: np.ndarray, *, num_folds: int = 5, l2: float = 1e-2,
-                        seed: int = 0) -> np.ndarray:
+                        seed: int = 0, max_train: int | None = None) -> np.ndarray:
     """(N, K) out-of-sample log-probabilities: each fold predicted by a model fit on the others.
 
     ``labels`` (N,) only stratify the folds; ``likelihood`` (N, K) is as for :func:`fit_noisy_logreg`.
+    ``max_train``: each fold's model is fit on at most this many of the other folds' rows (a
+    random subset, seeded by ``seed`` and the fold; None: all of them), which bounds the fit's
+    cost at large N while every row is still predicted.
     """
     folds = stratified_folds(labels, num_folds, seed)
     out = np.empty(likelihood.shape)
     for fold in range(num_folds):
-        test, train = folds == fold, folds != fold
+        test, train = folds == fold, np.flatnonzero(folds != fold)
+        if max_train is not None and len(train) > max_train:
+            train = np.sort(np.random.default_rng([seed, fold]).choice(train, max_train, replace=False))
         model = fit_noisy_logreg(offsets[:, train], features[train], likelihood[train], l2=l2)
         out[test] = model.log_proba(offsets[:, test], features[test])
     return out

@@ -97,3 +97,17 @@ def test_find_label_issues_without_embeddings() -> None:
     logits, _, given, flip, _ = _noisy_problem(600)
     result = find_label_issues(logits, given)
     assert average_precision_score(flip, result.score) > 0.5
+
+
+def test_cross_val_fit_on_a_subset_still_predicts_every_row() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 600)
+    features = np.eye(3)[labels] + 0.5 * rng.standard_normal((600, 3))
+    likelihood = np.eye(3)[labels] * 0.9 + 0.1 / 3
+    offsets = np.zeros((0, 600, 3))
+    full = cross_val_log_proba(offsets, features, labels, likelihood, num_folds=3)
+    same = cross_val_log_proba(offsets, features, labels, likelihood, num_folds=3, max_train=600)
+    np.testing.assert_allclose(same, full)   # training folds under 600 rows: nothing dropped
+    subset = cross_val_log_proba(offsets, features, labels, likelihood, num_folds=3, max_train=100)
+    assert subset.shape == (600, 3) and np.isfinite(subset).all()
+    assert (subset.argmax(axis=1) == labels).mean() > 0.8

@@ -52,11 +52,11 @@ def test_approximate_search_recalls_the_exact_neighbours(metric: str) -> None:
 def test_size_picks_exact_or_approximate(monkeypatch: pytest.MonkeyPatch) -> None:
     used = []
     monkeypatch.setattr(neighbors, "_exact", lambda *a: used.append("exact") or (None, None))
-    monkeypatch.setattr(neighbors, "_hnsw", lambda *a: used.append("hnsw") or (None, None))
+    monkeypatch.setattr(neighbors, "_ivf", lambda *a: used.append("ivf") or (None, None))
     monkeypatch.setattr(neighbors, "EXACT_MAX_SIZE", 100)
     knn(clustered(100), 3)
     knn(clustered(101), 3)
-    assert used == ["exact", "hnsw"]
+    assert used == ["exact", "ivf"]
 
 
 @pytest.mark.parametrize("exact", [True, False])
@@ -88,3 +88,8 @@ def test_zero_vectors_are_at_cosine_distance_one() -> None:
 def test_bad_input_is_refused_with_the_fix(embeddings: np.ndarray, k: int, metric: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         knn(embeddings, k, metric=metric)
+
+
+def test_ivf_cells_grow_with_the_square_root_of_the_rows() -> None:
+    assert neighbors.ivf_cells(1_000_000) == 4_000
+    assert neighbors.ivf_cells(1) == 4
