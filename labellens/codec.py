@@ -31,6 +31,8 @@ INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
 
 PLAIN = frozenset({str, int, float, bool, type(None)})
 """Types whose stored form is the value itself (ints must still fit in 64 bits)."""
+SELF_STORED = PLAIN - {int}
+"""Types stored as they are with nothing to check: encoding's shortcut on hot paths."""
 
 _documents: dict[str, Any] = {}
 _document_types: set[type] = set()  # the registered classes themselves: one set lookup on the hot path

@@ -58,3 +58,28 @@ def test_repr_matches_the_tutorial_layout():
     text = repr(ll.Classification(label="ship", id="6064c24c01257d68b7b0b34c"))
     assert text == ("<Classification: {\n    'id': '6064c24c01257d68b7b0b34c',\n    'tags': [],\n"
                     "    'label': 'ship',\n    'confidence': None,\n    'logits': None,\n}>")
+
+
+def test_new_label_ids_are_unique_object_ids_and_differ_in_a_forked_child():
+    import os
+
+    from bson import ObjectId
+
+    ids = [ll.Classification(label="cat").id for _ in range(1000)]
+    assert len(set(ids)) == 1000 and all(ObjectId.is_valid(i) for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, ll.Classification(label="cat").id.encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 24).decode()
+    parent = ll.Classification(label="cat").id
+    assert child[8:18] != parent[8:18]  # a new per-process random part after a fork
+
+
+def test_label_int_attribute_beyond_64_bits_is_refused_when_encoded():
+    from labellens.errors import SchemaError
+
+    with pytest.raises(SchemaError, match="64 bits"):
+        ll.Classification(label="cat", count=2**70).to_mongo()

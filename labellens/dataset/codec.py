@@ -6,9 +6,9 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
-from labellens.codec import NDARRAY, decode, decode_path, encode
+from labellens.codec import NDARRAY, SELF_STORED, decode, decode_path, encode
 
-__all__ = ["NDARRAY", "decode", "decode_path", "encode", "gc_paused"]
+__all__ = ["NDARRAY", "SELF_STORED", "decode", "decode_path", "encode", "gc_paused"]
 
 
 @contextlib.contextmanager

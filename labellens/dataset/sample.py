@@ -10,7 +10,7 @@ two processes that change different fields of one sample both keep their change.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import ItemsView, Iterator
 from typing import Any
 
 from bson import ObjectId
@@ -24,7 +24,7 @@ from labellens.labels import format_document
 BUILTIN_FIELDS = ("filepath", "tags", "metadata")
 _UNDECODED = object()
 _NO_FIELDS: frozenset[str] = frozenset()
-_SELF_STORED = frozenset({str, float, bool, type(None)})  # stored as they are (ints need a range check)
+_CHECKED_NAMES: set[str] = set()  # field names already found valid (the constructor is a hot path)
 
 
 class Sample:
@@ -34,9 +34,9 @@ class Sample:
 
     def __init__(self, filepath: str | os.PathLike[str], tags: list[str] | None = None,
                  metadata: Any = None, **fields: Any) -> None:
-        if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
+        if type(filepath) is not str and not isinstance(filepath, os.PathLike) or not str(filepath):
             raise ValidationError(f"filepath must be a path string, got {filepath!r}")
-        if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
+        if tags is not None and (type(tags) is not list or not all(isinstance(t, str) for t in tags)):
             raise ValidationError(f"tags must be a list of strings, got {tags!r}")
         values: dict[str, Any] = {
             "filepath": os.path.abspath(os.path.expanduser(os.fspath(filepath))),
@@ -44,7 +44,11 @@ class Sample:
             "metadata": metadata,
         }
         for name, value in fields.items():
-            values[check_field_name(name)] = value
+            if name not in _CHECKED_NAMES:
+                check_field_name(name)
+                if len(_CHECKED_NAMES) < 4096:
+                    _CHECKED_NAMES.add(name)
+            values[name] = value
         # Slots set directly: this constructor is in the loop of every bulk ingest.
         init = object.__setattr__
         init(self, "_fields", values)
@@ -127,6 +131,13 @@ class Sample:
     def __iter__(self) -> Iterator[str]:
         return iter(self._fields)
 
+    def items(self) -> ItemsView[str, Any]:
+        """``(name, Python value)`` of every field, decoding those not read yet."""
+        if self._stored is not None:
+            for name in self._fields:
+                self._value(name)
+        return self._fields.items()
+
     def get(self, name: str, default: Any = None) -> Any:
         return self._value(name) if name in self._fields else default
 
@@ -147,7 +158,7 @@ class Sample:
         """The stored form of every field (without ``_id``)."""
         stored = self._stored
         encode = codec.encode
-        return {name: value if type(value) in _SELF_STORED else  # the common case, inlined
+        return {name: value if type(value) in codec.SELF_STORED else  # the common case, inlined
                 stored[name] if value is _UNDECODED else encode(value)  # type: ignore[index]
                 for name, value in self._fields.items()}
 

@@ -8,8 +8,9 @@ write-behind thread so the next batch is encoded meanwhile.
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from bson import ObjectId
@@ -44,18 +45,9 @@ class SampleWriter:
         they cannot be (the server is gone), the error says how many may remain.
         """
         ids: list[ObjectId] = []
-        batch: list[Sample] = []
         try:
             with self._store.writer() as writer:
-                for sample in samples:
-                    if not isinstance(sample, Sample):
-                        raise ValidationError(
-                            f"add_samples takes Sample objects, got {type(sample).__name__}")
-                    batch.append(sample)
-                    if len(batch) >= batch_size:
-                        ids += self._insert(owner, batch, writer)
-                        batch = []
-                if batch:
+                for batch in _batches(samples, batch_size):
                     ids += self._insert(owner, batch, writer)
         except BaseException as exc:
             if ids:
@@ -159,6 +151,25 @@ class SampleWriter:
         self._store.delete_all()
 
 
+def _batches(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
+    """Lists of up to ``size`` samples from ``samples`` (a generator runs as it is read).
+
+    The collector is paused while a batch is drawn: the caller's loop (constructors)
+    then costs what it costs outside add_samples, instead of full collections walking
+    the batch; it runs again between batches, so a cycle waits at most one batch.
+    """
+    iterator = iter(samples)
+    while True:
+        with codec.gc_paused():
+            batch = list(itertools.islice(iterator, size))
+        if not batch:
+            return
+        for sample in batch:
+            if not isinstance(sample, Sample):
+                raise ValidationError(f"add_samples takes Sample objects, got {type(sample).__name__}")
+        yield batch
+
+
 def _distinct_kinds(samples: Sequence[Sample]) -> dict[str, list[Any]]:
     """Per field, one value of each Python type (each element-type set, for flat lists) in ``samples``.
 
@@ -168,11 +179,10 @@ def _distinct_kinds(samples: Sequence[Sample]) -> dict[str, list[Any]]:
     seen: set[tuple[str, Any]] = set()
     found: dict[str, list[Any]] = {}
     for sample in samples:
-        for name in sample.field_names():
-            value = sample.get(name)
-            kind = type_key(value)
-            if kind is None:
-                kind = id(value)  # a nested list: every one is checked
+        for name, value in sample.items():
+            kind: Any = type(value)
+            if kind is list or kind is tuple:
+                kind = type_key(value) or id(value)  # None for a nested list: every one is checked
             if (name, kind) not in seen:
                 seen.add((name, kind))
                 found.setdefault(name, []).append(value)
