@@ -34,9 +34,9 @@ class Sample:
 
     def __init__(self, filepath: str | os.PathLike[str], tags: list[str] | None = None,
                  metadata: Any = None, **fields: Any) -> None:
-        if type(filepath) is not str and not isinstance(filepath, os.PathLike) or not str(filepath):
+        if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
             raise ValidationError(f"filepath must be a path string, got {filepath!r}")
-        if tags is not None and (type(tags) is not list or not all(isinstance(t, str) for t in tags)):
+        if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
             raise ValidationError(f"tags must be a list of strings, got {tags!r}")
         values: dict[str, Any] = {
             "filepath": os.path.abspath(os.path.expanduser(os.fspath(filepath))),

@@ -180,9 +180,7 @@ def _distinct_kinds(samples: Sequence[Sample]) -> dict[str, list[Any]]:
     found: dict[str, list[Any]] = {}
     for sample in samples:
         for name, value in sample.items():
-            kind: Any = type(value)
-            if kind is list or kind is tuple:
-                kind = type_key(value) or id(value)  # None for a nested list: every one is checked
+            kind = type_key(value) or id(value)  # None for a nested list: every one is checked
             if (name, kind) not in seen:
                 seen.add((name, kind))
                 found.setdefault(name, []).append(value)
