@@ -36,6 +36,7 @@ from labellens.errors import (
 )
 from labellens.stages import Stage, stages_from_json
 from labellens.stages.base import mongo_path
+from labellens.stages.ordering import RAND_FIELD
 from labellens.types import DatasetType, ImageClassificationDirectoryTree
 
 
@@ -305,9 +306,11 @@ class Dataset(SampleCollection):
         """Index ``field`` to sort and filter by it fast; returns the index name.
 
         The index is ``(field, _id)``: views sort with an ``_id`` tie-break, so a
-        sorted page is read from the index in either direction.
+        sorted page is read from the index in either direction. ``"_rand"``, the
+        stored random value, may be indexed too: it serves ``view.shard(i, n)``.
         """
-        self._check_path(field, self._stored_schema())
+        if field != RAND_FIELD:
+            self._check_path(field, self._stored_schema())
         keys = [(mongo_path(field), 1)] if unique else [(mongo_path(field), 1), ("_id", 1)]
         return self._record.samples.create_index(keys, unique=unique)
 

@@ -33,6 +33,7 @@ from labellens.db.client import Binding
 from labellens.errors import ValidationError
 
 ID_BATCH = 10_000
+MAX_INDEXED_TAGS = 64  # more distinct tags than this: one aggregation beats a count per tag
 
 Pipeline = list[dict[str, Any]]
 
@@ -62,6 +63,13 @@ class AsyncData:
         raise NotImplementedError
 
     async def _find_one(self, collection: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    async def _distinct(self, collection: str, path: str) -> list[Any]:
+        raise NotImplementedError
+
+    async def _index_keys(self, collection: str) -> list[list[str]]:
+        """The key paths of each index of the collection, in order."""
         raise NotImplementedError
 
     async def _update_many(self, collection: str, query: Mapping[str, Any],
@@ -95,6 +103,35 @@ class AsyncData:
         """Value -> count, as :meth:`SampleCollection.count_values` (None: documents lacking ``path``)."""
         rows = await self.aggregate(collection, pipelines.count_values(pipeline, path, unwind=unwind))
         return pipelines.decode_count_values(rows)
+
+    async def sample_tags(self, collection: str, pipeline: Sequence[dict[str, Any]],
+                          path: str = "tags") -> dict[Any, int]:
+        """Tag -> samples carrying it in a view (:func:`~labellens.db.pipelines.sample_tags`).
+
+        When the view keeps every sample and ``(path, _id)`` is indexed (what
+        ``dataset.create_index(path)`` makes), no document is read: the tags come
+        from a distinct scan of the index and each is counted over two halves of its
+        index range at once, which keeps the App's sidebar fast at millions.
+        """
+        if pipelines.keeps_every_document(pipeline) and [path, "_id"] in await self._index_keys(collection):
+            with _translated(self.uri):
+                tags = [tag for tag in await self._distinct(collection, path) if tag is not None]
+            if len(tags) <= MAX_INDEXED_TAGS:
+                return await self._count_carrying(collection, path, tags)
+        rows = await self.aggregate(collection, pipelines.sample_tags(pipeline, path))
+        return pipelines.decode_count_values(rows)
+
+    async def _count_carrying(self, collection: str, path: str, tags: Sequence[Any]) -> dict[Any, int]:
+        ends = await asyncio.gather(*(self.aggregate(collection, pipelines.first_id(last=last))
+                                      for last in (False, True)))
+        if not all(ends):
+            return {}
+        middle = pipelines.middle_id(ends[0][0]["_id"], ends[1][0]["_id"])
+        halves = [(None, middle), (middle, None)]
+        rows = await asyncio.gather(*(self.aggregate(collection, pipelines.carrying(tag, path, ids=half))
+                                      for tag in tags for half in halves))
+        counts = [pipelines.decode_count(r) for r in rows]
+        return {tag: n for i, tag in enumerate(tags) if (n := counts[2 * i] + counts[2 * i + 1])}
 
     async def summarize(self, collection: str, pipeline: Sequence[dict[str, Any]], *,
                         value_paths: Sequence[str] = (), unwind: Sequence[bool] = (),
@@ -177,6 +214,13 @@ class MongoData(AsyncData):
     async def _find_one(self, collection: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
         return await self._db()[collection].find_one(query)
 
+    async def _distinct(self, collection: str, path: str) -> list[Any]:
+        return await self._db()[collection].distinct(path)
+
+    async def _index_keys(self, collection: str) -> list[list[str]]:
+        indexes = await self._db()[collection].index_information()
+        return [[key for key, _ in info["key"]] for info in indexes.values()]
+
     async def _update_many(self, collection: str, query: Mapping[str, Any],
                            update: Mapping[str, Any]) -> int:
         result = await self._db()[collection].update_many(query, update)
@@ -213,6 +257,15 @@ class MockData(AsyncData):
     async def _find_one(self, collection: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
         coll = self._collection(collection)
         return await asyncio.to_thread(self._locked, coll.find_one, dict(query))
+
+    async def _distinct(self, collection: str, path: str) -> list[Any]:
+        coll = self._collection(collection)
+        return await asyncio.to_thread(self._locked, coll.distinct, path)
+
+    async def _index_keys(self, collection: str) -> list[list[str]]:
+        coll = self._collection(collection)
+        indexes = await asyncio.to_thread(self._locked, coll.index_information)
+        return [[key for key, _ in info["key"]] for info in indexes.values()]
 
     async def _update_many(self, collection: str, query: Mapping[str, Any],
                            update: Mapping[str, Any]) -> int:

@@ -19,16 +19,50 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from bson import ObjectId
+
 Pipeline = list[dict[str, Any]]
 Rows = Iterable[Mapping[str, Any]]
 
 
-def value_of(path: str, *, unwind: bool = False) -> Pipeline:
-    """Steps that leave one ``{"_v": value}`` per document (per array item when ``unwind``)."""
-    steps: Pipeline = [{"$project": {"_id": 0, "_v": "$" + path}}]
+def value_of(path: str, *, unwind: bool = False, unique: bool = False) -> Pipeline:
+    """Steps that leave one ``{"_v": value}`` per document (per array item when ``unwind``;
+    per distinct item of each document's array when also ``unique``)."""
+    value: Any = {"$setUnion": ["$" + path, []]} if unique else "$" + path
+    steps: Pipeline = [{"$project": {"_id": 0, "_v": value}}]
     if unwind:
         steps.append({"$unwind": "$_v"})
     return steps
+
+
+def keeps_every_document(pipeline: Sequence[dict[str, Any]]) -> bool:
+    """True when ``pipeline`` only orders documents (``$sort``): counts over it are the collection's."""
+    return all(list(stage) == ["$sort"] for stage in pipeline)
+
+
+def sample_tags(pipeline: Sequence[dict[str, Any]], path: str = "tags") -> Pipeline:
+    """One row ``{"_id": tag, "n": samples}`` per tag: a sample counts once per tag it carries."""
+    return [*pipeline, *value_of(path, unwind=True, unique=True),
+            {"$group": {"_id": "$_v", "n": {"$sum": 1}}}]
+
+
+def carrying(value: Any, path: str = "tags", *, ids: tuple[Any, Any] = (None, None)) -> Pipeline:
+    """The count of the collection's samples whose ``path`` array holds ``value`` and whose ``_id``
+    is in ``[ids[0], ids[1])`` (None: unbounded): one range of a ``(path, _id)`` index."""
+    bounds = {op: bound for op, bound in zip(("$gte", "$lt"), ids) if bound is not None}
+    return count([{"$match": {path: value, **({"_id": bounds} if bounds else {})}}])
+
+
+def first_id(*, last: bool = False) -> Pipeline:
+    """The smallest (``last``: largest) ``_id`` of the collection, read from its index."""
+    return [{"$sort": {"_id": -1 if last else 1}}, {"$limit": 1}, {"$project": {"_id": 1}}]
+
+
+def middle_id(low: ObjectId, high: ObjectId) -> ObjectId:
+    """The id halfway between two ids as 96-bit numbers: ids grow with insertion time, so this
+    splits an id range into halves of about equal size."""
+    a, b = int.from_bytes(low.binary, "big"), int.from_bytes(high.binary, "big")
+    return ObjectId(((a + b) // 2).to_bytes(12, "big"))
 
 
 def page(pipeline: Sequence[dict[str, Any]], *, offset: int, limit: int,
@@ -127,10 +161,12 @@ def decode_histogram(rows: Rows, bins: int) -> tuple[list[int], int]:
 
 def summarize(pipeline: Sequence[dict[str, Any]], *, value_paths: Sequence[str] = (),
               unwind: Sequence[bool] = (), bound_paths: Sequence[str] = ()) -> Pipeline:
-    """Count, value counts and bounds in one pass (a ``$facet``); ``unwind[i]`` as in :func:`count_values`."""
+    """Count, value counts and bounds in one pass (a ``$facet``); an ``unwind[i]`` path counts
+    as in :func:`sample_tags` (each sample once per distinct item of its array)."""
     flags = list(unwind) or [False] * len(value_paths)
     project: dict[str, Any] = {"_id": 1}
-    project.update({f"v{i}": "$" + path for i, path in enumerate(value_paths)})
+    project.update({f"v{i}": {"$setUnion": ["$" + path, []]} if flag else "$" + path
+                    for i, (path, flag) in enumerate(zip(value_paths, flags))})
     project.update({f"b{i}": "$" + path for i, path in enumerate(bound_paths)})
     facets: dict[str, Any] = {"count": [{"$count": "n"}]}
     for i, flag in enumerate(flags):
@@ -153,7 +189,7 @@ def decode_summary(rows: Rows, *, value_paths: Sequence[str] = (),
 
 
 __all__ = [
-    "bounds", "count", "count_values", "decode_bounds", "decode_count", "decode_count_values",
-    "decode_histogram", "decode_ids", "decode_summary", "histogram", "histogram_edges", "ids",
-    "page", "summarize", "value_bounds", "value_of",
+    "bounds", "carrying", "count", "count_values", "decode_bounds", "decode_count", "decode_count_values",
+    "decode_histogram", "decode_ids", "decode_summary", "first_id", "histogram", "histogram_edges", "ids",
+    "keeps_every_document", "middle_id", "page", "sample_tags", "summarize", "value_bounds", "value_of",
 ]

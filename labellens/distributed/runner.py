@@ -24,6 +24,7 @@ from labellens.db import config
 from labellens.distributed.operations import pending
 from labellens.errors import MissingDependencyError, ValidationError
 from labellens.progress import ProgressBar
+from labellens.stages.ordering import RAND_FIELD
 
 try:
     import ray
@@ -97,6 +98,7 @@ def run_sharded(samples: SampleCollection, operation: Any, *, workers: int | Non
     num_shards = num_shards or SHARDS_PER_WORKER * workers
     processed = 0
     if todo:
+        samples.dataset.create_index(RAND_FIELD)  # each shard reads its _rand range from it
         processed = _dispatch(target, operation, workers=workers, num_shards=num_shards, num_cpus=num_cpus,
                               num_gpus=num_gpus, max_retries=max_retries, progress=progress, desc=desc,
                               todo=todo)

@@ -102,9 +102,10 @@ async def summary(request: Request) -> Response:
 
 
 async def tags(request: Request) -> Response:
-    """``POST /api/datasets/{name}/tags {view}``: tag counts of the session's view (cheaper than summary)."""
+    """``POST /api/datasets/{name}/tags {view}``: samples per tag in the session's view (cheaper
+    than summary; read from the index alone when ``tags`` is indexed and the view filters nothing)."""
     job = await prepared(request, await json_body(request), filters=False)
-    counts = await context_of(request).data.count_values(job.collection, job.pipeline, "tags", unwind=True)
+    counts = await context_of(request).data.sample_tags(job.collection, job.pipeline)
     return JSONResponse({"tags": dict(sorted(counts.items()))})
 
 

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from bson import ObjectId
 
+import labellens as ll
 from labellens import F
 from labellens.db.aio import MockData, MongoData, open_data
 from labellens.errors import ValidationError
@@ -26,6 +27,27 @@ def run(coroutine_function):
 def test_backend_picks_the_right_implementation(backend):
     expected = MockData if backend == "mongomock" else MongoData
     assert isinstance(open_data(), expected)
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_sample_tags_count_each_sample_once_per_tag_with_or_without_the_index(backend, indexed):
+    dataset = ll.Dataset()
+    dataset.add_samples([ll.Sample("/a.png", tags=["x", "x", "y"]), ll.Sample("/b.png", tags=["x"]),
+                         ll.Sample("/c.png", tags=[]), ll.Sample("/d.png", score=1.0)])
+    if indexed:
+        dataset.create_index("tags")
+    coll = dataset.collection_name
+    views = {"all": dataset, "sorted": dataset.sort_by("filepath", reverse=True),
+             "filtered": dataset.match_tags("y")}
+
+    async def body(data):
+        return {name: await data.sample_tags(coll, view.pipeline())
+                for name, view in views.items()}
+
+    counts = run(body)
+    assert counts["all"] == counts["sorted"] == {"x": 2, "y": 1}
+    assert counts["filtered"] == {"x": 1, "y": 1}
+    assert counts["all"] == {tag: len(dataset.match_tags(tag)) for tag in ("x", "y")}
 
 
 def test_page_count_and_ids_follow_the_view(dataset):
