@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class BackgroundWriter:
@@ -35,6 +37,18 @@ class BackgroundWriter:
         while len(self._pending) >= self._depth:
             self._pending.popleft().result()
         self._pending.append(self._pool.submit(fn, *args, **kwargs))
+
+    def call(self, fn: Callable[[], T]) -> Future[T]:
+        """Run ``fn`` in the background thread before the writes submitted after it (inline: now),
+        outside the queue's depth; its result or error comes from the returned Future."""
+        if self._pool is not None:
+            return self._pool.submit(fn)
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the Future
+            future.set_exception(exc)
+        return future
 
     def __enter__(self) -> BackgroundWriter:
         return self

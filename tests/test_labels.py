@@ -1,5 +1,7 @@
 """Labels: validation, compact logits, extra attributes, printing (no database)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -27,11 +29,20 @@ def test_logits_are_stored_as_binary_not_an_array_of_doubles():
     ({"label": "cat", "confidence": "high"}, "confidence must be a number"),
     ({"label": "cat", "logits": [[1, 2]]}, "logits must be 1-D"),
     ({"label": "cat", "logits": [1, float("nan")]}, "finite"),
+    ({"label": "cat", "logits": [0.5, float("-inf")]}, "finite"),
+    ({"label": "cat", "logits": [float("inf"), float("-inf")]}, "finite"),
     ({"label": "cat", "logits": ["a"]}, "logits must be a 1-D sequence"),
 ])
 def test_invalid_labels_raise_clear_errors(kwargs, message):
     with pytest.raises(ValidationError, match=message.replace("[", r"\[").replace("]", r"\]")):
         ll.Classification(**kwargs)
+
+
+def test_the_largest_finite_logits_are_accepted_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        label = ll.Classification(label="cat", logits=[3e38, -3e38, 0.0])
+    assert np.isfinite(label.logits).all()
 
 
 def test_assignment_is_validated():

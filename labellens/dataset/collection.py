@@ -318,7 +318,7 @@ class SampleCollection(AggregationsMixin):
             if path.split(".", 1)[0] in partial:
                 raise ValidationError(f"field {path!r} is filtered in this view; set it on the dataset")
         columns = {path: list(column) for path, column in values.items()}
-        oids = self._ids() if ids is None else [_object_id(i) for i in ids]
+        oids = self._ids if ids is None else [_object_id(i) for i in ids]
         self.dataset._writer.set_fields(columns, oids, call=call)
 
     def compute_metadata(self, overwrite: bool = False, progress: bool = False) -> list[str]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from bson import ObjectId
@@ -112,31 +113,51 @@ class SampleWriter:
         for sample, to_set, to_unset in changes:
             sample.mark_saved(to_set, to_unset)
 
-    def set_fields(self, columns: Mapping[str, list[Any]], oids: Sequence[ObjectId], *, call: str) -> None:
+    def set_fields(self, columns: Mapping[str, list[Any]],
+                   oids: Sequence[ObjectId] | Callable[[], Sequence[ObjectId]], *, call: str) -> None:
         """Several fields per sample in one bulk write: ``columns[path][i]`` to sample ``oids[i]``.
 
         Every column is checked and encoded before anything is written (``None`` unsets);
-        ``call`` names the user's call (``set_values('x')``) in errors.
+        ``call`` names the user's call (``set_values('x')``) in errors. ``oids`` may be a
+        function that reads them: it runs in the write thread while the values are
+        encoded, and each batch's update is built while the one before it is sent.
         """
-        for path, values in columns.items():
-            if len(values) != len(oids):
-                of = f" of {path!r}" if len(columns) > 1 else ""
-                raise ValidationError(f"{call} got {len(values)} values{of} for {len(oids)} "
-                                      "samples; pass exactly one value per sample (nothing was written)")
-        with codec.gc_paused():  # encoding refuses what BSON cannot store, before any write
-            encoded = [[codec.encode(v) for v in values] for values in columns.values()]
-        for path, values in columns.items():
-            self._schema.check_values(path, values, self._where)
-        targets = [mongo_path(path) for path in columns]
-        rows = list(zip(oids, zip(*encoded))) if encoded else []
+        writing = False
         try:
             with self._store.writer() as writer:
+                reading: Future[Sequence[ObjectId]] | None = None
+                ids: Sequence[ObjectId] = ()
+                if callable(oids):
+                    reading = writer.call(oids)
+                else:
+                    ids = oids
+                with codec.gc_paused():  # encoding refuses what BSON cannot store, before any write
+                    encoded = [[codec.encode(v) for v in values] for values in columns.values()]
+                if reading is not None:
+                    ids = reading.result()
+                self._check_lengths(columns, len(ids), call)
+                for path, values in columns.items():
+                    self._schema.check_values(path, values, self._where)
+                targets = [mongo_path(path) for path in columns]
+                rows = list(zip(ids, zip(*encoded))) if encoded else []
+                writing = True
                 for start in range(0, len(rows), WRITE_BATCH):
-                    writer.submit(self._store.set_fields_by_id, targets, rows[start:start + WRITE_BATCH])
+                    batch = self._store.prepare_set_fields(targets, rows[start:start + WRITE_BATCH])
+                    writer.submit(self._store.write, batch)
         except DatabaseUnavailableError as exc:
+            if not writing:
+                raise
             raise DatabaseUnavailableError(
-                f"{call} stopped part-way through {len(oids)} samples: {exc}. "
+                f"{call} stopped part-way through {len(rows)} samples: {exc}. "
                 "Re-running the same call is safe: it writes the same values") from None
+
+    @staticmethod
+    def _check_lengths(columns: Mapping[str, list[Any]], count: int, call: str) -> None:
+        for path, values in columns.items():
+            if len(values) != count:
+                of = f" of {path!r}" if len(columns) > 1 else ""
+                raise ValidationError(f"{call} got {len(values)} values{of} for {count} "
+                                      "samples; pass exactly one value per sample (nothing was written)")
 
     def update_tags(self, oids: Sequence[ObjectId], tags: list[str], *, add: bool) -> None:
         operator = {"$addToSet": {"tags": {"$each": tags}}} if add else {"$pullAll": {"tags": tags}}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from bson import ObjectId
@@ -67,12 +68,25 @@ def insert_many(collection: Collection, docs: Sequence[dict[str, Any]]) -> None:
             collection.insert_many(docs, ordered=True)
 
 
-def update_many_by_id(collection: Collection,
-                      updates: Sequence[tuple[ObjectId, Mapping[str, Any], Sequence[str]]]) -> int:
-    """Apply ``(id, fields to $set, fields to $unset)`` triples in one unordered bulk write.
+Updates = Sequence[tuple[ObjectId, Mapping[str, Any], Sequence[str]]]
 
-    Returns the number of documents matched.
+
+@dataclass(frozen=True)
+class PreparedUpdates:
+    """A bulk update by id, built and not yet sent (:func:`write_updates` sends it).
+
+    ``requests`` are the driver's; mongomock gets the ``(id, $set, $unset)`` triples
+    in ``updates`` instead (it cannot take pymongo's requests, see :func:`_mock_update_by_id`).
     """
+
+    requests: list[UpdateOne] = field(default_factory=list)
+    updates: Updates = ()
+
+
+def prepare_updates(updates: Updates, *, mock: bool) -> PreparedUpdates:
+    """``(id, fields to $set, fields to $unset)`` triples as one unordered bulk update."""
+    if mock:
+        return PreparedUpdates(updates=updates)
     requests = []
     for sample_id, to_set, to_unset in updates:
         update: dict[str, Any] = {}
@@ -82,13 +96,38 @@ def update_many_by_id(collection: Collection,
             update["$unset"] = {name: "" for name in to_unset}
         if update:
             requests.append(UpdateOne({"_id": sample_id}, update))
-    if not requests:
-        return 0
+    return PreparedUpdates(requests)
+
+
+def prepare_set_fields(paths: Sequence[str], rows: Sequence[tuple[ObjectId, Sequence[Any]]], *,
+                       mock: bool) -> PreparedUpdates:
+    """``$set`` of ``paths`` to each row's values on the row's id (``None`` values ``$unset``)."""
+    if mock or len(paths) != 1:
+        return prepare_updates([(oid, {p: v for p, v in zip(paths, values) if v is not None},
+                                 [p for p, v in zip(paths, values) if v is None]) for oid, values in rows],
+                               mock=mock)
+    path = paths[0]  # set_values: one path, built in one pass (the hot path of bulk writes)
+    return PreparedUpdates([UpdateOne({"_id": oid}, {"$set": {path: value}} if value is not None
+                                      else {"$unset": {path: ""}}) for oid, (value,) in rows])
+
+
+def write_updates(collection: Collection, prepared: PreparedUpdates) -> int:
+    """Send a prepared bulk update; returns the number of documents matched."""
     if is_mock(collection):
-        return _mock_update_by_id(collection, updates)
+        return _mock_update_by_id(collection, prepared.updates)
+    if not prepared.requests:
+        return 0
     with translate_errors():
-        result = collection.bulk_write(requests, ordered=False)
+        result = collection.bulk_write(prepared.requests, ordered=False)
     return result.matched_count
+
+
+def update_many_by_id(collection: Collection, updates: Updates) -> int:
+    """Apply ``(id, fields to $set, fields to $unset)`` triples in one unordered bulk write.
+
+    Returns the number of documents matched.
+    """
+    return write_updates(collection, prepare_updates(updates, mock=is_mock(collection)))
 
 
 def _mock_update_by_id(collection: Any,
@@ -153,6 +192,7 @@ def explain_aggregate(collection: Collection, pipeline: list[dict[str, Any]]) ->
             verbosity="queryPlanner")
 
 
-__all__ = ["OperationFailure", "PyMongoError", "SORT_ASCENDING", "SORT_DESCENDING", "background_writer",
-           "delete_all", "delete_by_ids", "explain_aggregate", "insert_many", "insert_one_unique",
-           "translate_errors", "update_many_by_id", "update_many_matching"]
+__all__ = ["OperationFailure", "PreparedUpdates", "PyMongoError", "SORT_ASCENDING", "SORT_DESCENDING",
+           "background_writer", "delete_all", "delete_by_ids", "explain_aggregate", "insert_many",
+           "insert_one_unique", "prepare_set_fields", "prepare_updates", "translate_errors",
+           "update_many_by_id", "update_many_matching", "write_updates"]

@@ -71,15 +71,15 @@ class SampleStore:
         """``(id, fields to $set, fields to $unset)`` triples in one unordered bulk write."""
         return ops.update_many_by_id(self._collection, updates)
 
-    def set_fields_by_id(self, paths: Sequence[str], rows: Sequence[tuple[ObjectId, Sequence[Any]]]
-                         ) -> int:
-        """``$set`` several paths per document in one bulk write (``None`` values ``$unset``)."""
-        updates = []
-        for oid, values in rows:
-            to_set = {p: v for p, v in zip(paths, values) if v is not None}
-            to_unset = [p for p, v in zip(paths, values) if v is None]
-            updates.append((oid, to_set, to_unset))
-        return ops.update_many_by_id(self._collection, updates)
+    def prepare_set_fields(self, paths: Sequence[str], rows: Sequence[tuple[ObjectId, Sequence[Any]]]
+                           ) -> ops.PreparedUpdates:
+        """The bulk ``$set`` of several paths per document (``None`` values ``$unset``), built and
+        not sent: the caller builds the next batch while :meth:`write` sends this one."""
+        return ops.prepare_set_fields(paths, rows, mock=self.is_mock)
+
+    def write(self, prepared: ops.PreparedUpdates) -> int:
+        """Send a bulk update made by :meth:`prepare_set_fields`; the number of documents matched."""
+        return ops.write_updates(self._collection, prepared)
 
     def update_matching(self, ids: Sequence[ObjectId], update: dict[str, Any]) -> None:
         ops.update_many_matching(self._collection, ids, update)
