@@ -38,12 +38,23 @@ _documents: dict[str, Any] = {}
 _document_types: set[type] = set()  # the registered classes themselves: one set lookup on the hot path
 
 
+# Classes whose declared fields are validated and whose stored forms cannot fail: an
+# instance without extra attributes may be encoded late, batch by batch, during a write.
+LATE_TYPES: set[type] = set()
+
+
 def register(cls: Any) -> None:
-    """Register an embedded-document class: stored dicts with ``_cls == cls.__name__`` decode to it."""
+    """Register an embedded-document class: stored dicts with ``_cls == cls.__name__`` decode to it.
+
+    A class that sets ``_encoding_cannot_fail = True`` itself (not inherited) joins :data:`LATE_TYPES`.
+    """
     previous = _documents.get(cls.__name__)
     _document_types.discard(previous)
+    LATE_TYPES.discard(previous)
     _documents[cls.__name__] = cls
     _document_types.add(cls)
+    if cls.__dict__.get("_encoding_cannot_fail"):
+        LATE_TYPES.add(cls)
 
 
 def document_class(name: str) -> Any:

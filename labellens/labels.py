@@ -170,6 +170,9 @@ class Classification(Label):
     confidence: float | None = None
     logits: np.ndarray | None = None
     _compact: ClassVar[dict[str, Callable[[Any], Any]]] = {**Label._compact, "logits": encode_logits}
+    # Every declared field is validated, and its stored form (a str, a float, a list copy,
+    # float32 bytes) cannot fail: bulk writes may encode it batch by batch (codec.LATE_TYPES).
+    _encoding_cannot_fail: ClassVar[bool] = True
 
     @field_validator("label", mode="before")
     @classmethod

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from labellens.codec import NDARRAY, SELF_STORED, decode, decode_path, encode
+from labellens.codec import LATE_TYPES, NDARRAY, SELF_STORED, decode, decode_path, encode
 
-__all__ = ["NDARRAY", "SELF_STORED", "decode", "decode_path", "encode", "gc_paused"]
+__all__ = ["NDARRAY", "SELF_STORED", "decode", "decode_path", "encode", "encode_checked", "encode_late",
+           "gc_paused"]
+
+
+def encode_checked(values: Sequence[Any]) -> list[Any]:
+    """Each value's stored form (SchemaError for one that cannot be stored), except labels whose
+    encoding cannot fail (:data:`~labellens.codec.LATE_TYPES`, no extra attributes): they stay
+    as they are, for :func:`encode_late` to encode batch by batch while earlier batches are written."""
+    late = LATE_TYPES
+    return [v if type(v) in late and not v.__pydantic_extra__ else encode(v) for v in values]
+
+
+def encode_late(values: Sequence[Any]) -> list[Any]:
+    """The stored forms of a slice of :func:`encode_checked`'s output."""
+    late = LATE_TYPES
+    return [v.to_mongo() if type(v) in late else v for v in values]
 
 
 @contextlib.contextmanager

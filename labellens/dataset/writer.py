@@ -117,7 +117,8 @@ class SampleWriter:
                    oids: Sequence[ObjectId] | Callable[[], Sequence[ObjectId]], *, call: str) -> None:
         """Several fields per sample in one bulk write: ``columns[path][i]`` to sample ``oids[i]``.
 
-        Every column is checked and encoded before anything is written (``None`` unsets);
+        Every column is checked before anything is written (``None`` unsets) and encoded then,
+        but for labels whose encoding cannot fail, which each batch encodes as it is built;
         ``call`` names the user's call (``set_values('x')``) in errors. ``oids`` may be a
         function that reads them: it runs in the write thread while the values are
         encoded, and each batch's update is built while the one before it is sent.
@@ -132,23 +133,26 @@ class SampleWriter:
                 else:
                     ids = oids
                 with codec.gc_paused():  # encoding refuses what BSON cannot store, before any write
-                    encoded = [[codec.encode(v) for v in values] for values in columns.values()]
+                    encoded = [codec.encode_checked(values) for values in columns.values()]
                 if reading is not None:
                     ids = reading.result()
                 self._check_lengths(columns, len(ids), call)
                 for path, values in columns.items():
                     self._schema.check_values(path, values, self._where)
                 targets = [mongo_path(path) for path in columns]
-                rows = list(zip(ids, zip(*encoded))) if encoded else []
                 writing = True
-                for start in range(0, len(rows), WRITE_BATCH):
-                    batch = self._store.prepare_set_fields(targets, rows[start:start + WRITE_BATCH])
+                for start in range(0, len(ids), WRITE_BATCH):
+                    stop = start + WRITE_BATCH
+                    with codec.gc_paused():
+                        slices = [codec.encode_late(column[start:stop]) for column in encoded]
+                        rows = list(zip(ids[start:stop], zip(*slices)))
+                        batch = self._store.prepare_set_fields(targets, rows)
                     writer.submit(self._store.write, batch)
         except DatabaseUnavailableError as exc:
             if not writing:
                 raise
             raise DatabaseUnavailableError(
-                f"{call} stopped part-way through {len(rows)} samples: {exc}. "
+                f"{call} stopped part-way through {len(ids)} samples: {exc}. "
                 "Re-running the same call is safe: it writes the same values") from None
 
     @staticmethod

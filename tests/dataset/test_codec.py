@@ -116,3 +116,19 @@ def test_app_json_shows_label_arrays_with_their_shape():
     label = ll.Classification(label="cat", heatmap=heatmap, logits=[1.0, 2.0])
     shown = to_json(label.to_mongo())
     assert shown["heatmap"] == [[0, 1, 2], [3, 4, 5]] and shown["logits"] == [1.0, 2.0]
+
+
+def test_a_bad_label_after_many_good_ones_writes_nothing(backend):
+    """Labels are encoded batch by batch during the write; one that cannot be stored still stops
+    the call before its first batch."""
+    ds = ll.Dataset()
+    ds.add_samples(ll.Sample(f"/img/{i}.png") for i in range(25_000))
+    labels = [ll.Classification(label="cat", logits=[0.0, 1.0]) for _ in range(25_000)]
+    labels[-1] = ll.Classification(label="cat", note=2**70)  # an extra attribute BSON cannot hold
+    with pytest.raises(SchemaError, match="64 bits"):
+        ds.set_values("pred", labels)
+    assert "pred" not in ds.get_field_schema()
+    labels[-1] = ll.Classification(label="dog")
+    ds.set_values("pred", labels)
+    assert ds.count_values("pred.label") == {"cat": 24_999, "dog": 1}
+    np.testing.assert_array_equal(ds.first().pred.logits, [0.0, 1.0])
