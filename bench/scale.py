@@ -205,6 +205,8 @@ def app_rows(dataset: Any, size: int, repeat: int) -> list[list[Any]]:
         ("App: tag counts", "tags", {}),
         ("App: count, label_issue in [0.5, 1]", "count",
          {"filters": {"ranges": {"label_issue": [0.5, 1.0]}}}),
+        ("App: histogram of label_issue, 20 bins", "histogram",
+         {"field": "label_issue", "range": [0.0, 1.0]}),
     ]
     rows = []
     with TestClient(create_app(AppState(dataset.name)), base_url="http://127.0.0.1") as client:

@@ -115,7 +115,7 @@ def build_view(dataset: Any, body: Mapping[str, Any]) -> Any:
         if name not in grid.numeric_fields:
             raise ValidationError(
                 f"cannot filter {name!r} by range; numeric fields: {list(grid.numeric_fields)}")
-        low, high = _range(bounds, name)
+        low, high = number_range(bounds, name)
         view = view.match(F(name).between(low, high))
     for name, classes in _mapping(filters.get("labels"), "filters.labels").items():
         if name not in grid.label_fields:
@@ -190,7 +190,8 @@ def _mapping(value: Any, name: str) -> Mapping[str, Any]:
     return value
 
 
-def _range(bounds: Any, name: str) -> tuple[float, float]:
+def number_range(bounds: Any, name: str) -> tuple[float, float]:
+    """``[low, high]`` from a request as two floats (ValidationError unless both are finite numbers)."""
     if (not isinstance(bounds, list) or len(bounds) != 2
             or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b)
                        for b in bounds)):

@@ -25,13 +25,15 @@ from labellens.dataset import list_datasets, load_dataset
 from labellens.errors import SampleNotFoundError, ValidationError
 from labellens.server import media
 from labellens.server.colors import class_order
-from labellens.server.query import Prepared, page_bounds, prepare, to_json
+from labellens.server.query import Prepared, number_range, page_bounds, prepare, to_json
 from labellens.server.state import context_of
 
 MAX_PAGE = 500
 # From this many samples the App says when a sort has no index and offers to create one
 # (unindexed, MongoDB sorts the whole view for every page: about a second per million samples).
 INDEX_HINT_SAMPLES = 50_000
+HISTOGRAM_BINS = 20
+MAX_HISTOGRAM_BINS = 200
 MAX_TAG_LENGTH = 100
 MAX_IDS = 100_000
 
@@ -121,6 +123,32 @@ async def samples(request: Request) -> Response:
         "offset": offset,
         "next_offset": offset + len(docs) if len(docs) == limit else None,
     })
+
+
+async def histogram(request: Request) -> Response:
+    """``POST /api/datasets/{name}/histogram {view, field, bins?, range?}``: a numeric field's
+    histogram over the session's view (the sidebar draws it above the field's range slider).
+
+    ``range`` is ``[low, high]`` (the summary's bounds; computed when absent). Returns
+    ``{"field", "counts", "edges", "other"}`` as :meth:`SampleCollection.histogram_values`.
+    """
+    body = await json_body(request)
+    job = await prepared(request, body, filters=False)
+    field, bins = body.get("field"), body.get("bins", HISTOGRAM_BINS)
+    if field not in job.grid.numeric_fields:
+        raise ValidationError(f"no histogram of {field!r}; numeric fields: {list(job.grid.numeric_fields)}")
+    if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_HISTOGRAM_BINS:
+        raise ValidationError(f"bins must be an int from 1 to {MAX_HISTOGRAM_BINS}, got {bins!r}")
+    data = context_of(request).data
+    if body.get("range") is not None:
+        low, high = number_range(body["range"], field)
+    else:
+        low, high = (await data.bounds(job.collection, job.pipeline, [field]))[field]
+        if low is None:
+            return JSONResponse({"field": field, "counts": [0] * bins, "edges": [], "other": 0})
+    counts, edges, other = await data.histogram(job.collection, job.pipeline, field,
+                                                low=float(low), high=float(high), bins=bins)
+    return JSONResponse({"field": field, "counts": counts, "edges": edges, "other": other})
 
 
 async def count(request: Request) -> Response:
@@ -225,6 +253,7 @@ ROUTES = [
     Route("/api/datasets/{name}/tags", tags, methods=["POST"]),
     Route("/api/datasets/{name}/samples", samples, methods=["POST"]),
     Route("/api/datasets/{name}/count", count, methods=["POST"]),
+    Route("/api/datasets/{name}/histogram", histogram, methods=["POST"]),
     Route("/api/datasets/{name}/samples/{sample_id}", sample),
     Route("/api/datasets/{name}/tag", tag, methods=["POST"]),
     Route("/api/datasets/{name}/indexes", create_index, methods=["POST"]),

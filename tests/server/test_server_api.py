@@ -74,6 +74,26 @@ def test_count_of_a_filtered_view(client, dataset):
     assert response.json() == {"count": len(dataset.match(F("mistakenness") >= 0.5))}
 
 
+def test_histogram_of_a_numeric_field_over_the_view(client, dataset):
+    response = client.post("/api/datasets/app-test/histogram", json={"field": "mistakenness", "bins": 4})
+    assert response.status_code == 200, response.text
+    counts, edges, other = dataset.histogram_values("mistakenness", bins=4)
+    assert response.json() == {"field": "mistakenness", "counts": counts, "edges": edges, "other": other}
+    view = dataset.match_tags("train")
+    body = {"view": view.to_json(), "field": "mistakenness", "bins": 2, "range": [0.0, 0.5]}
+    ranged = client.post("/api/datasets/app-test/histogram", json=body)
+    expected = view.histogram_values("mistakenness", bins=2, range=(0.0, 0.5))
+    assert [ranged.json()[k] for k in ("counts", "edges", "other")] == list(expected)
+
+
+def test_histogram_requests_are_checked(client, dataset):
+    for body in ({"field": "filepath"}, {"field": "nope"}, {"field": "mistakenness", "bins": 0},
+                 {"field": "mistakenness", "bins": True}, {"field": "mistakenness", "range": [0, "x"]}):
+        response = client.post("/api/datasets/app-test/histogram", json=body)
+        assert response.status_code == 400, body
+        assert response.json()["error"]
+
+
 def test_one_sample_in_full_with_logits(client, dataset):
     sample = dataset.first()
     doc = client.get(f"/api/datasets/app-test/samples/{sample.id}").json()

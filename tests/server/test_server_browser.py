@@ -16,6 +16,13 @@ def tile_ids(page) -> list[str]:
     return page.eval_on_selector_all("[data-testid=tile]", "tiles => tiles.map(t => t.dataset.id)")
 
 
+def histogram_total(page, field: str) -> int:
+    """The samples counted by a range slider's histogram bars (each bar's title ends in its count)."""
+    titles = page.eval_on_selector_all(f".range[data-field={field}] .range-hist .bar",
+                                       "bars => bars.map(b => b.title)")
+    return sum(int(t.rsplit(": ", 1)[1].replace(",", "")) for t in titles)
+
+
 def wait_for_tiles(page, ids: list[str], ordered: bool = False) -> None:
     def shown() -> bool:
         now = tile_ids(page)
@@ -35,6 +42,11 @@ def test_the_app_in_a_browser(backend, dataset, page, tmp_path, monkeypatch):
         assert page.get_attribute("[data-testid=sample-count]", "data-count") == str(len(dataset))
         assert page.locator(".tile.mismatch").count() == 4
         assert page.locator(".tile .chip").count() == 2 * len(dataset)
+
+        # the score's histogram above its range slider: 20 bars holding every sample of the view
+        wait_until(page, lambda: histogram_total(page, "mistakenness") == len(dataset), "the histogram")
+        assert page.locator(".range[data-field=mistakenness] .range-hist .bar").count() == 20
+        page.locator("#range-section").screenshot(path=str(tmp_path / "histogram.png"))
 
         # a tag filter
         page.locator("[data-testid=tag-filters] label", has_text="train").locator("input").check()
@@ -73,6 +85,8 @@ def test_the_app_in_a_browser(backend, dataset, page, tmp_path, monkeypatch):
         session.view = dataset.match_tags("test")
         wait_for_tiles(page, dataset.match_tags("test").values("id"))
         assert "MatchTags" in page.inner_text("#view-desc")
+        wait_until(page, lambda: histogram_total(page, "mistakenness") == len(dataset.match_tags("test")),
+                   "the histogram of the new view")
         all_images_loaded(page)
         shot = tmp_path / "app.png"
         page.screenshot(path=str(shot))

@@ -75,6 +75,7 @@ const sidebar = new Sidebar((filters) => {
       return (app.summary && app.summary.indexed_fields) || [];
     }
   },
+  onHistogram: (field, range) => api(dsPath(app.dataset, "/histogram"), { view: app.view, field, range }),
 });
 
 function describeView(stages) {

@@ -31,10 +31,12 @@ function checkbox(label, count, checked, color, onToggle) {
 }
 
 export class Sidebar {
-  // onCreateIndex(field) resolves to the new list of indexed fields (the offer below the sort).
-  constructor(onChange, { onCreateIndex } = {}) {
+  // onCreateIndex(field) resolves to the new list of indexed fields (the offer below the sort);
+  // onHistogram(field, [low, high]) to {counts, edges}, drawn above the field's range slider.
+  constructor(onChange, { onCreateIndex, onHistogram } = {}) {
     this.onChange = onChange;
     this.onCreateIndex = onCreateIndex;
+    this.onHistogram = onHistogram;
     this.filters = Sidebar.empty();
     this.summary = null;
     document.getElementById("sort-field").addEventListener("change", (event) => {
@@ -167,6 +169,8 @@ export class Sidebar {
     const head = el("div", "range-head");
     const values = el("span", "range-values");
     head.append(el("span", "", field), values);
+    const bars = el("div", "range-hist");
+    bars.setAttribute("aria-label", `${field} histogram`);
     const track = el("div", "range-track");
     const fill = el("div", "range-fill");
     const [low, high] = [el("input"), el("input")];
@@ -190,6 +194,11 @@ export class Sidebar {
       fill.style.left = `${(Number(low.value) / STEPS) * 100}%`;
       fill.style.right = `${100 - (Number(high.value) / STEPS) * 100}%`;
       values.textContent = `${formatNumber(toValue(low.value))} – ${formatNumber(toValue(high.value))}`;
+      const [from, to] = [Number(low.value) / STEPS, Number(high.value) / STEPS];
+      bars.childNodes.forEach((bar, i, all) => {
+        const middle = (i + 0.5) / all.length;
+        bar.classList.toggle("in", middle >= from && middle <= to);
+      });
     };
     const commit = () => {
       paint();
@@ -202,9 +211,28 @@ export class Sidebar {
       input.addEventListener("change", commit);
     }
     track.append(fill, low, high);
-    box.append(head, track);
+    box.append(head, bars, track);
     paint();
+    this.drawHistogram(bars, field, min, max).then(paint);
     return box;
+  }
+
+  // Bars of the field's histogram over the view (bins of equal width from min to max); a bar's
+  // title gives its range and count. A failed request leaves the slider without bars.
+  async drawHistogram(bars, field, min, max) {
+    if (!this.onHistogram) return;
+    try {
+      const { counts, edges } = await this.onHistogram(field, [min, max]);
+      const top = Math.max(1, ...counts);
+      bars.replaceChildren(...counts.map((n, i) => {
+        const bar = el("div", "bar");
+        bar.style.height = n ? `${Math.max(8, (100 * n) / top)}%` : "0";
+        bar.title = `${formatNumber(edges[i])} – ${formatNumber(edges[i + 1])}: ${n.toLocaleString()}`;
+        return bar;
+      }));
+    } catch (err) {
+      bars.hidden = true;
+    }
   }
 
   renderLabels(summary) {
