@@ -152,6 +152,9 @@ def test_bad_settings_are_refused_before_any_work(dataset: ll.Dataset,
         distributed.apply_model(dataset, TinyNet(), "predictions", batchsize=4)
     with pytest.raises(ValidationError, match="workers must be a positive integer"):
         distributed.apply_model(dataset, TinyNet(), "predictions", workers=0)
+    no_gpu = "0 GPUs: not enough for one worker with num_cpus=1, num_gpus=1"
+    with pytest.raises(ValidationError, match=no_gpu):
+        distributed.apply_model(dataset, TinyNet(), "predictions", num_gpus=1)  # the test cluster has none
     monkeypatch.setenv("LABELLENS_DATABASE_URI", "mongomock://")
     with pytest.raises(ValidationError, match="needs a real MongoDB"):
         distributed.compute_metadata(dataset)
