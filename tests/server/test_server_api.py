@@ -198,5 +198,10 @@ def test_unindexed_sort_is_flagged_and_the_index_offered(client, dataset, monkey
     for bad in ({"field": "nope"}, {"field": "ground_truth"}, {}, {"field": 3}):
         response = client.post("/api/datasets/app-test/indexes", json=bad)
         assert response.status_code == 400, (bad, response.text)
-        assert "sortable fields" in response.json()["error"]
+        assert "indexable fields" in response.json()["error"]
     assert dataset.list_indexes() == before
+    # tags too: the sidebar's offer, after which tag counts come from the index
+    response = client.post("/api/datasets/app-test/indexes", json={"field": "tags"})
+    assert response.status_code == 200 and "tags" in response.json()["indexed_fields"]
+    tags = client.post("/api/datasets/app-test/tags", json={}).json()["tags"]
+    assert tags == {"test": N_SAMPLES // 2, "train": N_SAMPLES // 2}

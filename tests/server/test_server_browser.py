@@ -123,6 +123,12 @@ def test_an_unindexed_sort_on_a_large_dataset_offers_the_index(backend, dataset,
         page.goto(session.url)
         wait_for_tiles(page, dataset.values("id"))
         assert not page.is_visible("[data-testid=sort-notice]")
+        # tag counts without a tags index read every sample: the sidebar offers the index
+        page.wait_for_selector("[data-testid=tags-notice]", state="visible")
+        page.screenshot(path=str(tmp_path / "tags-notice.png"))
+        page.click("[data-testid=tags-index]")
+        page.wait_for_selector("[data-testid=tags-notice]", state="hidden")
+        assert "tags" in dataset.indexed_fields()
         page.select_option("[data-testid=sort-field]", "mistakenness")
         expected = dataset.sort_by("mistakenness", reverse=True).values("id")
         wait_for_tiles(page, expected, ordered=True)  # the sort still runs

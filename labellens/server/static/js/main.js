@@ -68,7 +68,8 @@ const sidebar = new Sidebar((filters) => {
   onCreateIndex: async (field) => {
     try {
       const done = await api(dsPath(app.dataset, "/indexes"), { field });
-      toast(`Indexed ${field}: sorting by it is now an index scan`, false);
+      toast(field === "tags" ? "Indexed tags: tag counts now come from the index"
+        : `Indexed ${field}: sorting by it is now an index scan`, false);
       return done.indexed_fields;
     } catch (err) {
       toast(err.message, false);

@@ -57,6 +57,16 @@ export class Sidebar {
         this.renderSortNotice();
       }
     });
+    document.getElementById("tags-index").addEventListener("click", async (event) => {
+      if (!this.onCreateIndex) return;
+      event.target.disabled = true;
+      try {
+        this.summary = { ...this.summary, indexed_fields: await this.onCreateIndex("tags") };
+      } finally {
+        event.target.disabled = false;
+        this.renderTagsNotice();
+      }
+    });
     document.getElementById("sort-dir").addEventListener("click", () => {
       const reverse = !this.reverse();
       this.paintDirection(reverse);
@@ -100,6 +110,7 @@ export class Sidebar {
     if (!summary) return;
     this.renderSort(summary);
     this.renderTags(summary.tags);
+    this.renderTagsNotice();
     this.renderRanges(summary);
     this.renderLabels(summary);
   }
@@ -130,6 +141,13 @@ export class Sidebar {
       document.getElementById("sort-notice-text").textContent =
         `${field} has no index: each page sorts all ${summary.total.toLocaleString()} samples.`;
     }
+  }
+
+  // On a large dataset, tag counts without a tags index read every sample: offer the index.
+  renderTagsNotice() {
+    const summary = this.summary || {};
+    document.getElementById("tags-notice").hidden =
+      !summary.index_hint || (summary.indexed_fields || []).includes("tags");
   }
 
   renderTags(counts) {
