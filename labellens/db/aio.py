@@ -152,11 +152,25 @@ class AsyncData:
     async def histogram(self, collection: str, pipeline: Sequence[dict[str, Any]], path: str, *,
                         low: float, high: float, bins: int, unwind: bool = False
                         ) -> tuple[list[int], list[float], int]:
-        """``(counts, edges, other)`` as :meth:`SampleCollection.histogram_values` with a given range."""
+        """``(counts, edges, other)`` as :meth:`SampleCollection.histogram_values` with a given range.
+
+        When the view keeps every sample and ``(path, _id)`` is indexed, no document is
+        read: each bin is counted over its index range (:func:`~labellens.db.pipelines.bin_ranges`)
+        and the values outside the range are the other non-None ones, all at once.
+        """
+        edges = pipelines.histogram_edges(low, high, bins)
+        if (not unwind and pipelines.keeps_every_document(pipeline)
+                and [path, "_id"] in await self._index_keys(collection)):
+            ranges = pipelines.bin_ranges(low, high, bins)
+            queries = [*({path: bounds} for bounds in ranges), {path: {"$ne": None}}]
+            rows = await asyncio.gather(*(self.aggregate(collection, pipelines.count([{"$match": q}]))
+                                          for q in queries))
+            *counts, present = (pipelines.decode_count(r) for r in rows)
+            return counts, edges, present - sum(counts)
         rows = await self.aggregate(collection, pipelines.histogram(
             pipeline, path, low=low, high=high, bins=bins, unwind=unwind))
         counts, other = pipelines.decode_histogram(rows, bins)
-        return counts, pipelines.histogram_edges(low, high, bins), other
+        return counts, edges, other
 
     async def find_by_id(self, collection: str, sample_id: str) -> dict[str, Any] | None:
         """The full document with this id, or None (also for a malformed id)."""

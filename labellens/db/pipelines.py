@@ -16,6 +16,7 @@ empty or missing array contributes nothing.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -147,6 +148,41 @@ def histogram(pipeline: Sequence[dict[str, Any]], path: str, *, low: float, high
             {"$group": {"_id": bucket, "n": {"$sum": 1}}}]
 
 
+def bin_ranges(low: float, high: float, bins: int) -> list[dict[str, float]]:
+    """Per bin of :func:`histogram`, the query range that holds exactly its values.
+
+    A bin's values are those whose ``floor((v - low) / width)`` (capped at the last
+    bin) is its number. That is monotonic in ``v``, so each bin starts at the
+    smallest double reaching it, found by bisection over the doubles in order: an
+    index range count per bin then equals the pipeline's ``$floor`` even at the edges.
+    """
+    width = _width(low, high, bins)
+
+    def reaches(key: int, i: int) -> bool:
+        return math.floor((_double(key) - low) / width) >= i
+
+    starts = [low]
+    for i in range(1, bins):
+        below, above = _order(starts[-1]), _order(low + (i + 1) * width)
+        while above - below > 1:
+            middle = (below + above) // 2
+            below, above = (below, middle) if reaches(middle, i) else (middle, above)
+        starts.append(_double(above))
+    ranges = [{"$gte": start, "$lt": end, "$lte": high} for start, end in zip(starts, starts[1:])]
+    return [*ranges, {"$gte": starts[-1], "$lte": high}]
+
+
+def _order(value: float) -> int:
+    """An integer that orders doubles as their values do (-0.0 and 0.0 alike)."""
+    bits = struct.unpack("<q", struct.pack("<d", value))[0]
+    return bits if bits >= 0 else -(bits & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+def _double(order: int) -> float:
+    bits = order if order >= 0 else (-order) | -0x8000_0000_0000_0000
+    return float(struct.unpack("<d", struct.pack("<q", bits))[0])
+
+
 def decode_histogram(rows: Rows, bins: int) -> tuple[list[int], int]:
     """``(counts per bin, count outside the range)``."""
     counts, other = [0] * bins, 0
@@ -189,7 +225,8 @@ def decode_summary(rows: Rows, *, value_paths: Sequence[str] = (),
 
 
 __all__ = [
-    "bounds", "carrying", "count", "count_values", "decode_bounds", "decode_count", "decode_count_values",
+    "bin_ranges", "bounds", "carrying", "count", "count_values", "decode_bounds", "decode_count",
+    "decode_count_values",
     "decode_histogram", "decode_ids", "decode_summary", "first_id", "histogram", "histogram_edges", "ids",
     "keeps_every_document", "middle_id", "page", "sample_tags", "summarize", "value_bounds", "value_of",
 ]

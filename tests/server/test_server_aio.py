@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
+import numpy as np
 import pytest
 from bson import ObjectId
 
@@ -48,6 +50,26 @@ def test_sample_tags_count_each_sample_once_per_tag_with_or_without_the_index(ba
     assert counts["all"] == counts["sorted"] == {"x": 2, "y": 1}
     assert counts["filtered"] == {"x": 1, "y": 1}
     assert counts["all"] == {tag: len(dataset.match_tags(tag)) for tag in ("x", "y")}
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+@pytest.mark.parametrize("low, high, bins", [(0.0, 1.0, 20), (0.1, 0.7, 7), (-3.0, 2.5, 11), (0.3, 0.3, 4)])
+def test_histogram_from_the_index_equals_the_pipeline_at_every_edge(backend, indexed, low, high, bins):
+    width = (high - low) / bins if high > low else 1.0
+    edges = [low + i * width for i in range(bins + 1)]
+    values = [low, high, low - 1e-9, high + 1e-9, 7, -7, 0, 1, *edges,
+              *(math.nextafter(e, -math.inf) for e in edges), *(math.nextafter(e, math.inf) for e in edges),
+              *np.random.default_rng(bins).uniform(low - 1, high + 1, 200).tolist()]
+    dataset = ll.Dataset()
+    dataset.add_samples([ll.Sample(f"/{i}.png", score=v) for i, v in enumerate(values)]
+                        + [ll.Sample("/none.png", score=None), ll.Sample("/lacking.png")])
+    if indexed:
+        dataset.create_index("score")
+
+    async def body(data):
+        return await data.histogram(dataset.collection_name, [], "score", low=low, high=high, bins=bins)
+
+    assert run(body) == dataset.histogram_values("score", bins=bins, range=(low, high))
 
 
 def test_page_count_and_ids_follow_the_view(dataset):
