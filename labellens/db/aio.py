@@ -68,8 +68,7 @@ class AsyncData:
     async def _distinct(self, collection: str, path: str) -> list[Any]:
         raise NotImplementedError
 
-    async def _index_keys(self, collection: str) -> list[list[str]]:
-        """The key paths of each index of the collection, in order."""
+    async def _index_information(self, collection: str) -> Mapping[str, Any]:
         raise NotImplementedError
 
     async def _update_many(self, collection: str, query: Mapping[str, Any],
@@ -113,13 +112,23 @@ class AsyncData:
         from a distinct scan of the index and each is counted over two halves of its
         index range at once, which keeps the App's sidebar fast at millions.
         """
-        if pipelines.keeps_every_document(pipeline) and [path, "_id"] in await self._index_keys(collection):
+        if await self._counts_from_index(collection, pipeline, path):
             with _translated(self.uri):
                 tags = [tag for tag in await self._distinct(collection, path) if tag is not None]
             if len(tags) <= MAX_INDEXED_TAGS:
                 return await self._count_carrying(collection, path, tags)
         rows = await self.aggregate(collection, pipelines.sample_tags(pipeline, path))
         return pipelines.decode_count_values(rows)
+
+    async def _counts_from_index(self, collection: str, pipeline: Sequence[dict[str, Any]],
+                                 path: str) -> bool:
+        """True when ``pipeline`` keeps every document and ``(path, _id)`` is indexed (what
+        ``dataset.create_index(path)`` makes): counts over the view are then index ranges."""
+        if not pipelines.keeps_every_document(pipeline):
+            return False
+        with _translated(self.uri):
+            indexes = await self._index_information(collection)
+        return any([key for key, _ in info["key"]] == [path, "_id"] for info in indexes.values())
 
     async def _count_carrying(self, collection: str, path: str, tags: Sequence[Any]) -> dict[Any, int]:
         ends = await asyncio.gather(*(self.aggregate(collection, pipelines.first_id(last=last))
@@ -159,8 +168,7 @@ class AsyncData:
         and the values outside the range are the other non-None ones, all at once.
         """
         edges = pipelines.histogram_edges(low, high, bins)
-        if (not unwind and pipelines.keeps_every_document(pipeline)
-                and [path, "_id"] in await self._index_keys(collection)):
+        if not unwind and await self._counts_from_index(collection, pipeline, path):
             ranges = pipelines.bin_ranges(low, high, bins)
             queries = [*({path: bounds} for bounds in ranges), {path: {"$ne": None}}]
             rows = await asyncio.gather(*(self.aggregate(collection, pipelines.count([{"$match": q}]))
@@ -231,9 +239,8 @@ class MongoData(AsyncData):
     async def _distinct(self, collection: str, path: str) -> list[Any]:
         return await self._db()[collection].distinct(path)
 
-    async def _index_keys(self, collection: str) -> list[list[str]]:
-        indexes = await self._db()[collection].index_information()
-        return [[key for key, _ in info["key"]] for info in indexes.values()]
+    async def _index_information(self, collection: str) -> Mapping[str, Any]:
+        return await self._db()[collection].index_information()
 
     async def _update_many(self, collection: str, query: Mapping[str, Any],
                            update: Mapping[str, Any]) -> int:
@@ -276,10 +283,9 @@ class MockData(AsyncData):
         coll = self._collection(collection)
         return await asyncio.to_thread(self._locked, coll.distinct, path)
 
-    async def _index_keys(self, collection: str) -> list[list[str]]:
+    async def _index_information(self, collection: str) -> Mapping[str, Any]:
         coll = self._collection(collection)
-        indexes = await asyncio.to_thread(self._locked, coll.index_information)
-        return [[key for key, _ in info["key"]] for info in indexes.values()]
+        return await asyncio.to_thread(self._locked, coll.index_information)
 
     async def _update_many(self, collection: str, query: Mapping[str, Any],
                            update: Mapping[str, Any]) -> int:
