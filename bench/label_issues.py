@@ -29,6 +29,11 @@ extra ``bench``): ``get_label_quality_scores`` with its default method
 ``find_label_issues`` flags ranked first; "cleanlab best" is the best of these four
 rankings per run. ``label_issue`` is :func:`labellens.brain.find_label_issues` on the
 same logits plus the embeddings (the pure function ``compute_label_issues`` runs).
+"ceiling" is label_issue with one thing it cannot have: its classifier is fit on the
+true labels instead of the noisy ones (the neighbour votes and the noise model still see
+only the noisy labels). It bounds what these logits and embeddings can tell: the Bayes
+ranking is by the true-class probability of the given label, so no method reading the
+same inputs ranks much better without a better model.
 Targets (issue 12): label_issue ahead of cleanlab best by >= 0.03 AP on every noise
 model and rate; on uniform 10% AP >= 0.95 and P@n >= 0.90 on every seed.
 """
@@ -53,6 +58,10 @@ from _common import benchmark_server, print_table  # noqa: E402
 
 import labellens as ll  # noqa: E402
 from labellens import brain, inference, zoo  # noqa: E402
+from labellens.brain import label_issues as li  # noqa: E402
+from labellens.brain import noise_model as nm  # noqa: E402
+from labellens.brain.issue_model import VOTE_SMOOTHING, standardize  # noqa: E402
+from labellens.brain.noisy_logreg import cross_val_log_proba  # noqa: E402
 from labellens.brain.scores import mistakenness_from_logits  # noqa: E402
 from labellens.probability import softmax  # noqa: E402
 
@@ -152,6 +161,22 @@ def cleanlab_scores(probs: np.ndarray, noisy: np.ndarray) -> tuple[dict[str, np.
     return out, int(flagged.sum())
 
 
+def ceiling(logits: np.ndarray, noisy: np.ndarray, truth: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+    """label_issue's score with its classifier fit on the true labels (see the module docstring)."""
+    num_classes = logits.shape[1]
+    features = standardize(embeddings.astype(np.float64))
+    votes = li.neighbour_votes(features, noisy, num_classes)
+    offsets = np.stack([logits - logits.mean(axis=1, keepdims=True),
+                        np.log((1 - VOTE_SMOOTHING) * votes + VOTE_SMOOTHING / num_classes)])
+    probs = np.exp(cross_val_log_proba(offsets, features, truth, np.eye(num_classes)[truth]))
+    appearance = softmax(logits)
+    confusion = nm.image_confusion(appearance, noisy)
+    noise = nm.fit_noise_model(nm.noise_from_joint(li.confident_joint(appearance, noisy)), probs, noisy,
+                               confusion)
+    posterior = nm.true_class_posterior(probs, nm.label_likelihood(noise, noisy, confusion))
+    return nm.wrong_probability(posterior, noisy)
+
+
 def run(data: dict[str, np.ndarray], noise: str, rate: float, seed: int,
         methods: dict[str, Callable[..., Any]]) -> list[list[Any]]:
     classes = [str(c) for c in data["classes"]]
@@ -178,6 +203,9 @@ def run(data: dict[str, np.ndarray], noise: str, rate: float, seed: int,
         result = method(logits, noisy, embeddings)
         estimate = f"{result.score.sum():.0f} (flagged {result.flag.sum()})"
         rows.append([name, *judge(result.score, mask), estimate, time.perf_counter() - start])
+    start = time.perf_counter()
+    bound = ceiling(logits, noisy, data["labels"], embeddings)
+    rows.append(["ceiling (fit on true labels)", *judge(bound, mask), "-", time.perf_counter() - start])
     return [[noise, f"{rate:.0%}", seed, int(mask.sum()), *row] for row in rows]
 
 
