@@ -10,11 +10,7 @@ through the one value codec (:mod:`labellens.codec`) and round-trips exactly.
 
 from __future__ import annotations
 
-import itertools
 import math
-import os
-import secrets
-import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -27,29 +23,7 @@ from labellens import codec
 from labellens.codec import LOGITS_DTYPE as _LOGITS_DTYPE
 from labellens.codec import decode_logits, encode_logits
 from labellens.errors import ValidationError
-
-
-class _IdSource:
-    """New label ids: ObjectId hex strings laid out as the driver makes them.
-
-    4 bytes of time, 5 random bytes per process (new ones after a fork) and a
-    3-byte counter, formatted directly: every label constructor makes one, and
-    ``str(ObjectId())`` is three times slower.
-    """
-
-    def __init__(self) -> None:
-        self.reseed()
-
-    def reseed(self) -> None:
-        self.process = secrets.token_hex(5)
-        self.counter = itertools.count(secrets.randbelow(0x1000000))
-
-    def __call__(self) -> str:
-        return f"{int(time.time()) & 0xFFFFFFFF:08x}{self.process}{next(self.counter) & 0xFFFFFF:06x}"
-
-
-_new_id = _IdSource()
-os.register_at_fork(after_in_child=_new_id.reseed)
+from labellens.ids import new_hex_id
 
 
 class EmbeddedDocument(BaseModel):
@@ -136,7 +110,7 @@ class ImageMetadata(EmbeddedDocument):
 class Label(EmbeddedDocument):
     """Base of all labels: an id (stored as ``_id``) and a list of tags."""
 
-    id: str = Field(default_factory=_new_id)
+    id: str = Field(default_factory=new_hex_id)
     tags: list[str] = Field(default_factory=list)
     # Validated as list[str]: a copy is its stored form.
     _compact: ClassVar[dict[str, Callable[[Any], Any]]] = {"tags": list}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from labellens.codec import LATE_TYPES, NDARRAY, SELF_STORED, decode, decode_path, encode
@@ -28,17 +28,23 @@ def encode_late(values: Sequence[Any]) -> list[Any]:
 
 
 @contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch is encoded.
+def gc_paused() -> Iterator[Callable[[], None]]:
+    """Pause the cyclic garbage collector during a bulk write; yields a function that collects the
+    young generations (what a caller's generator made since) if the collector was on.
 
-    Encoding allocates many small objects, which triggers full collections that
-    walk every live sample (half the cost of a bulk write); the objects are
-    freed by reference counting anyway. The collector's previous state is restored.
+    Encoding allocates many small objects, which triggers collections that walk every
+    live sample (half the cost of a bulk write); the objects are freed by reference
+    counting anyway. The collector's previous state is restored.
     """
     enabled = gc.isenabled()
     gc.disable()
+
+    def collect_young() -> None:
+        if enabled:
+            gc.collect(1)
+
     try:
-        yield
+        yield collect_young
     finally:
         if enabled:
             gc.enable()

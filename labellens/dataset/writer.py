@@ -22,11 +22,13 @@ from labellens.dataset.sample import Sample
 from labellens.dataset.typed_schema import Schema, type_key
 from labellens.db.stores import SampleStore
 from labellens.errors import DatabaseUnavailableError, ValidationError
+from labellens.ids import new_object_ids
 from labellens.stages.base import mongo_path
 from labellens.stages.ordering import RAND_FIELD
 
 INSERT_BATCH = 2000
 WRITE_BATCH = 10_000
+COLLECT_EVERY = 50  # batches of add_samples between collections of the caller's young cycles
 
 
 class SampleWriter:
@@ -47,9 +49,14 @@ class SampleWriter:
         """
         ids: list[ObjectId] = []
         try:
-            with self._store.writer() as writer:
-                for batch in _batches(samples, batch_size):
+            # The collector stays paused for the whole call (the samples and their encodings are
+            # freed by reference counting); cycles the caller's generator makes are collected
+            # every COLLECT_EVERY batches.
+            with self._store.writer() as writer, codec.gc_paused() as collect_cycles:
+                for number, batch in enumerate(_batches(samples, batch_size), 1):
                     ids += self._insert(owner, batch, writer)
+                    if number % COLLECT_EVERY == 0:
+                        collect_cycles()
         except BaseException as exc:
             if ids:
                 self._roll_back(ids, exc)
@@ -59,23 +66,21 @@ class SampleWriter:
     def _insert(self, owner: Any, samples: list[Sample], writer: BackgroundWriter) -> list[ObjectId]:
         """Validate and encode one batch, declare its new fields, and queue its insert."""
         schema = self._schema.current()
-        with codec.gc_paused():
-            encoded = [s.to_mongo() for s in samples]
+        encoded = [s.to_mongo() for s in samples]
+        kinds = _distinct_kinds(samples)
         new_types: dict[str, str] = {}
-        for name, values in _distinct_kinds(samples).items():
+        for name, values in kinds.items():
             kind = self._schema.new_type(name, values, schema)
             if kind:
                 new_types[name] = kind
         if new_types:
             self._schema.declare(new_types)
-        ids = []
-        with codec.gc_paused():
-            for sample, doc in zip(samples, encoded):
-                # The inserted dict doubles as the sample's stored snapshot ("_" keys are internal).
-                doc["_id"] = sample_id = ObjectId()
-                doc[RAND_FIELD] = random.random()
-                sample.bind(owner, sample_id, doc)
-                ids.append(sample_id)
+        ids = new_object_ids(len(samples))
+        for sample, doc, sample_id in zip(samples, encoded, ids):
+            # The inserted dict doubles as the sample's stored snapshot ("_" keys are internal).
+            doc["_id"] = sample_id
+            doc[RAND_FIELD] = random.random()
+            sample.bind(owner, sample_id, doc)
         writer.submit(self._store.insert_many, encoded)
         return ids
 
@@ -125,15 +130,15 @@ class SampleWriter:
         """
         writing = False
         try:
-            with self._store.writer() as writer:
+            with self._store.writer() as writer, codec.gc_paused():
                 reading: Future[Sequence[ObjectId]] | None = None
                 ids: Sequence[ObjectId] = ()
                 if callable(oids):
                     reading = writer.call(oids)
                 else:
                     ids = oids
-                with codec.gc_paused():  # encoding refuses what BSON cannot store, before any write
-                    encoded = [codec.encode_checked(values) for values in columns.values()]
+                # Encoding refuses what BSON cannot store, before any write.
+                encoded = [codec.encode_checked(values) for values in columns.values()]
                 if reading is not None:
                     ids = reading.result()
                 self._check_lengths(columns, len(ids), call)
@@ -143,10 +148,9 @@ class SampleWriter:
                 writing = True
                 for start in range(0, len(ids), WRITE_BATCH):
                     stop = start + WRITE_BATCH
-                    with codec.gc_paused():
-                        slices = [codec.encode_late(column[start:stop]) for column in encoded]
-                        rows = list(zip(ids[start:stop], zip(*slices)))
-                        batch = self._store.prepare_set_fields(targets, rows)
+                    slices = [codec.encode_late(column[start:stop]) for column in encoded]
+                    rows = list(zip(ids[start:stop], zip(*slices)))
+                    batch = self._store.prepare_set_fields(targets, rows)
                     writer.submit(self._store.write, batch)
         except DatabaseUnavailableError as exc:
             if not writing:
@@ -185,8 +189,7 @@ def _batches(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
     """
     iterator = iter(samples)
     while True:
-        with codec.gc_paused():
-            batch = list(itertools.islice(iterator, size))
+        batch = list(itertools.islice(iterator, size))
         if not batch:
             return
         for sample in batch:

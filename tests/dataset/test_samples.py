@@ -216,3 +216,40 @@ def test_add_samples_streams_without_holding_the_generator(backend):
     ids = ds.add_samples(samples(), batch_size=1000)
     assert len(ids) == 5000 == len(ds)
     assert max(lag) <= 3 * 1000, "at most the batch being built plus two queued writes"
+
+
+def test_add_samples_pauses_the_collector_but_collects_the_generators_cycles(backend, monkeypatch):
+    """The cyclic collector is off during add_samples (speed) and on again after it, even on an
+    error; reference cycles the caller's generator makes are collected along the way."""
+    import gc
+    import weakref
+
+    from labellens.dataset import writer
+
+    monkeypatch.setattr(writer, "COLLECT_EVERY", 2)
+
+    class Node:
+        pass
+
+    made, most_alive = [], 0
+
+    def samples():
+        nonlocal most_alive
+        for i in range(400):
+            node = Node()
+            node.me = node  # a cycle that only the collector frees
+            made.append(weakref.ref(node))
+            most_alive = max(most_alive, sum(ref() is not None for ref in made))
+            assert not gc.isenabled()
+            yield ll.Sample(f"/cycles/{i}.png")
+
+    ds = ll.Dataset()
+    assert gc.isenabled()
+    ds.add_samples(samples(), batch_size=10)
+    assert gc.isenabled()
+    # Paused for the whole call, all 400 would still be alive at the end; collected every 2
+    # batches, about 2 batches' worth are (plus the one the generator held at each collection).
+    assert most_alive < 100
+    with pytest.raises(ValidationError):
+        ds.add_samples([ll.Sample("/cycles/ok.png"), "not a sample"])
+    assert gc.isenabled() and len(ds) == 400
