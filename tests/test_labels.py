@@ -94,3 +94,19 @@ def test_label_int_attribute_beyond_64_bits_is_refused_when_encoded():
 
     with pytest.raises(SchemaError, match="64 bits"):
         ll.Classification(label="cat", count=2**70).to_mongo()
+
+
+def test_sample_and_label_ids_come_from_one_source_unique_and_increasing():
+    """add_samples takes its sample ids in bulk from the same source as label ids: valid, distinct,
+    increasing within a batch (so _id order is insertion order), same process part as label ids."""
+    from bson import ObjectId
+
+    from labellens.ids import new_hex_id, new_object_ids
+
+    ids = new_object_ids(5000)
+    assert all(isinstance(i, ObjectId) for i in ids) and len(set(ids)) == 5000
+    counters = [int(str(i)[18:], 16) for i in ids]
+    assert all((b - a) % 0x1000000 == 1 for a, b in zip(counters, counters[1:]))
+    label = new_hex_id()
+    assert ObjectId.is_valid(label) and label[8:18] == str(ids[0])[8:18]
+    assert int(label[18:], 16) == (counters[-1] + 1) % 0x1000000
