@@ -8,6 +8,7 @@ fields they need.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -207,8 +208,12 @@ class SampleCollection(AggregationsMixin):
     def iter_samples(self, progress: bool = False, autosave: bool = False,
                      batch_size: int = 1000) -> Iterator[Sample]:
         """Stream the samples; with ``autosave`` their changes are written in bulk batches."""
-        pending: list[Sample] = []
         partial = self._partial_fields()
+        if not progress and not autosave:  # the common case: no per-sample work in this frame
+            yield from map(functools.partial(self._make_sample, partial=partial),
+                           self._aggregate(batch_size=batch_size))
+            return
+        pending: list[Sample] = []
         with ProgressBar(len(self) if progress else None, desc="samples", enabled=progress) as bar:
             for doc in self._aggregate(batch_size=batch_size):
                 sample = self._make_sample(doc, partial)

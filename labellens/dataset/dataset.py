@@ -170,16 +170,17 @@ class Dataset(SampleCollection):
         checked when a result is empty and when the server refuses (mongod kills
         the cursors of a dropped collection, so a read cut short lands here).
         """
-        count = 0
         try:
-            for doc in self._record.samples.aggregate(pipeline, batch_size=batch_size):
-                yield doc
-                count += 1
+            docs = self._record.samples.aggregate(pipeline, batch_size=batch_size)
+            first = next(docs, None)
+            if first is None:
+                self._record.reload()
+                return
+            yield first
+            yield from docs
         except StageError:
             self._record.reload()
             raise
-        if count == 0:
-            self._record.reload()
 
     def _count_samples(self) -> int:
         return self._record.samples.count()

@@ -62,14 +62,14 @@ class Sample:
                  partial: frozenset[str] = frozenset()) -> Sample:
         """A sample bound to ``dataset`` from its stored document (internal fields dropped)."""
         sample = cls.__new__(cls)
-        stored = {k: v for k, v in doc.items() if k[:1] != "_"}
-        # Values are decoded on first access: reading a page of samples stays cheap.
-        values = dict.fromkeys(stored, _UNDECODED)
+        # Values are decoded on first access: reading a page of samples stays cheap. The document
+        # itself is the stored snapshot ("_" keys are internal, as after an insert).
+        values = {k: _UNDECODED for k in doc if k[:1] != "_"}
         values.setdefault("tags", [])
         values.setdefault("metadata", None)
         init = object.__setattr__
         init(sample, "_fields", values)
-        init(sample, "_stored", stored)
+        init(sample, "_stored", doc)
         init(sample, "_id", doc["_id"])
         init(sample, "_dataset", dataset)
         init(sample, "_partial", partial)
