@@ -169,10 +169,8 @@ def ceiling(logits: np.ndarray, noisy: np.ndarray, truth: np.ndarray, embeddings
     offsets = np.stack([logits - logits.mean(axis=1, keepdims=True),
                         np.log((1 - VOTE_SMOOTHING) * votes + VOTE_SMOOTHING / num_classes)])
     probs = np.exp(cross_val_log_proba(offsets, features, truth, np.eye(num_classes)[truth]))
-    appearance = softmax(logits)
-    confusion = nm.image_confusion(appearance, noisy)
-    noise = nm.fit_noise_model(nm.noise_from_joint(li.confident_joint(appearance, noisy)), probs, noisy,
-                               confusion)
+    start = nm.noise_from_joint(li.confident_joint(softmax(logits), noisy))
+    noise, confusion, _ = nm.fit_appearance(start, probs, noisy, logits)
     posterior = nm.true_class_posterior(probs, nm.label_likelihood(noise, noisy, confusion))
     return nm.wrong_probability(posterior, noisy)
 
@@ -201,7 +199,8 @@ def run(data: dict[str, np.ndarray], noise: str, rate: float, seed: int,
     for name, method in methods.items():
         start = time.perf_counter()
         result = method(logits, noisy, embeddings)
-        estimate = f"{result.score.sum():.0f} (flagged {result.flag.sum()})"
+        flagged, temperature = result.flag.sum(), result.appearance_temperature
+        estimate = f"{result.score.sum():.0f} (flagged {flagged}, t {temperature})"
         rows.append([name, *judge(result.score, mask), estimate, time.perf_counter() - start])
     start = time.perf_counter()
     bound = ceiling(logits, noisy, data["labels"], embeddings)

@@ -14,7 +14,9 @@ The combination is one probabilistic model rather than a weighted vote:
    goes to the classes an image looks like). It starts from the confident
    joint of confident learning and is refined by expectation-maximisation,
    alternating with the logistic fit; a symmetric model could only explain a
-   systematic flip (cat labelled dog) by learning it.
+   systematic flip (cat labelled dog) by learning it. How sharply "an image
+   looks like class j" is read from the logits (a softmax temperature) is chosen
+   in the same step, by the likelihood of the given labels.
 4. Each sample's score is the posterior probability that its label is wrong,
    in [0, 1]; it is flagged above 1/2, and the most probable true class is its
    suggested label.
@@ -54,6 +56,7 @@ class IssueScores:
     noise_rate: float
     confident_joint: np.ndarray
     noise: nm.NoiseModel
+    appearance_temperature: float
 
 
 def find_label_issues(logits: np.ndarray, labels: np.ndarray, embeddings: np.ndarray | None = None, *,
@@ -97,19 +100,19 @@ def find_label_issues(logits: np.ndarray, labels: np.ndarray, embeddings: np.nda
     stacked = np.stack(offsets)
     appearance = softmax(logits)
     noise = nm.noise_from_joint(li.confident_joint(appearance, labels))
+    confusion = nm.image_confusion(appearance, labels)
     with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only add overhead
         rounds = em_rounds if em_rounds is not None else (3 if len(labels) < ONE_ROUND_FROM else 1)
         for _ in range(max(rounds, 1)):
-            confusion = nm.image_confusion(appearance, labels)
             likelihood = nm.trust_labels(nm.label_likelihood(noise, labels, confusion), labels, trusted)
             probs = np.exp(cross_val_log_proba(stacked, features, labels, likelihood, num_folds=num_folds,
                                                l2=l2, seed=seed, max_train=FIT_MAX_TRAIN))
-            noise = nm.fit_noise_model(noise, probs, labels, confusion)
+            noise, confusion, temperature = nm.fit_appearance(noise, probs, labels, logits)
     posterior = nm.true_class_posterior(
         probs, nm.trust_labels(nm.label_likelihood(noise, labels, confusion), labels, trusted))
     score = nm.wrong_probability(posterior, labels)
     return IssueScores(score, score > 0.5, posterior.argmax(axis=1), probs, float(score.mean()),
-                       li.confident_joint(probs, labels), noise)
+                       li.confident_joint(probs, labels), noise, temperature)
 
 
 def standardize(features: np.ndarray) -> np.ndarray:

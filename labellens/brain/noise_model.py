@@ -11,6 +11,10 @@ class is ``i``, that its observed label is
   according to appearance probabilities ``a`` (a model's softmax), and ``s``
   (``instance_share``) is the share of errors that follow the image rather than the class.
 
+A model's softmax is sharper or softer than how much images really look alike to
+whoever gave the labels, so ``a`` is the softmax of the logits at a temperature
+chosen by the likelihood of the given labels (:func:`fit_appearance`).
+
 Symmetric noise is the special case ``partner`` uniform, ``s = 0``. All functions
 are pure numpy; ``labels`` are (N,) class indices in [0, K), probabilities (N, K).
 """
@@ -22,7 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln
 
+from labellens.probability import softmax
+
 ALPHA_GRID = np.logspace(-2, 4, 61)   # Dirichlet concentrations tried by shrink_partner
+TEMPERATURES = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)   # appearance temperatures fit_appearance tries
+TEMPERATURE_ROWS = 100_000   # rows fit_appearance chooses the temperature on
 RATE_PRIOR = 20.0   # pseudo-samples at the overall flip rate added to each class's own count
 PRIOR_COUNT = 1.0   # Dirichlet pseudo-count per partner cell: unseen confusions stay possible
 MIN_RATE, MAX_RATE = 1e-3, 0.5
@@ -157,6 +165,42 @@ def fit_noise_model(model: NoiseModel, probs: np.ndarray, labels: np.ndarray, co
         posterior = true_class_posterior(probs, label_likelihood(model, labels, confusion))
         model = update_noise_model(model, posterior, labels, confusion)
     return model
+
+
+def label_log_likelihood(model: NoiseModel, probs: np.ndarray, labels: np.ndarray,
+                         confusion: np.ndarray) -> float:
+    """Mean log-probability of the given labels: ``log sum_i probs[n, i] * P(y_n | i, image n)``."""
+    marginal = (np.asarray(probs, dtype=np.float64) * label_likelihood(model, labels, confusion)).sum(axis=1)
+    return float(np.log(np.maximum(marginal, EPS)).mean())
+
+
+def fit_appearance(model: NoiseModel, probs: np.ndarray, labels: np.ndarray, logits: np.ndarray, *,
+                   temperatures: tuple[float, ...] = TEMPERATURES, max_rows: int = TEMPERATURE_ROWS,
+                   seed: int = 0) -> tuple[NoiseModel, np.ndarray, float]:
+    """The noise model, its (N, K) :func:`image_confusion` and the appearance temperature that
+    explain the given labels best.
+
+    For each temperature ``t`` the appearance is ``softmax(logits / t)`` and the noise
+    model is refitted (:func:`fit_noise_model`, class probabilities ``probs`` held fixed);
+    the one whose :func:`label_log_likelihood` is highest wins. ``t > 1`` means errors
+    spread over more classes than the model's confident softmax suggests. One scalar is
+    well determined by ``max_rows`` random rows, so larger inputs choose it on those
+    (seeded by ``seed``) and refit the noise model on every row once.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    rows = np.arange(len(labels))
+    if len(rows) > max_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
+    best: tuple[float, float] | None = None
+    for temperature in temperatures:
+        confusion = image_confusion(softmax(logits[rows] / temperature), labels[rows])
+        fitted = fit_noise_model(model, probs[rows], labels[rows], confusion)
+        score = label_log_likelihood(fitted, probs[rows], labels[rows], confusion)
+        if best is None or score > best[0]:
+            best = (score, temperature)
+    assert best is not None, "temperatures must not be empty"
+    confusion = image_confusion(softmax(logits / best[1]), labels)
+    return fit_noise_model(model, probs, labels, confusion), confusion, best[1]
 
 
 def shrink_partner(counts: np.ndarray) -> np.ndarray:

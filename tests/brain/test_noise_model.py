@@ -122,3 +122,29 @@ def test_trusted_labels_anchor_the_fit(seed: int) -> None:
     rest = ~trusted
     assert (average_precision_score(flipped[rest], anchored.score[rest])
             >= average_precision_score(flipped[rest], base.score[rest]) - 1e-9)
+
+
+@pytest.mark.parametrize(("truth", "allowed"), [(1.0, (1.0, 1.25)), (2.0, (1.75, 2.0, 2.5))])
+def test_fit_appearance_finds_how_sharply_errors_follow_the_image(truth: float, allowed: tuple) -> None:
+    """Errors drawn from softmax(logits / truth) over the wrong classes: the temperature that
+    explains the labels best is close to ``truth``, and its likelihood beats the others'."""
+    rng = np.random.default_rng(3)
+    n, k = 6000, 5
+    true = rng.integers(0, k, size=n)
+    logits = rng.normal(size=(n, k)) * 3
+    weights = softmax(logits / truth)
+    weights[np.arange(n), true] = 0
+    cumulative = (weights / weights.sum(axis=1, keepdims=True)).cumsum(axis=1)
+    wrong = np.minimum((cumulative < rng.random(n)[:, None]).sum(axis=1), k - 1)
+    given = np.where(rng.random(n) < 0.3, wrong, true)
+    probs = np.eye(k)[true]
+    start = nm.symmetric_noise(0.2, k, instance_share=0.5)
+    model, confusion, temperature = nm.fit_appearance(start, probs, given, logits)
+    assert temperature in allowed
+    assert nm.fit_appearance(start, probs, given, logits, max_rows=3000)[2] in allowed  # chosen on a subsample
+    assert model.instance_share > 0.7
+    np.testing.assert_allclose(confusion, nm.image_confusion(softmax(logits / temperature), given))
+    for other in nm.TEMPERATURES:
+        refit = nm.fit_noise_model(start, probs, given, nm.image_confusion(softmax(logits / other), given))
+        assert nm.label_log_likelihood(refit, probs, given, nm.image_confusion(softmax(logits / other), given)) \
+            <= nm.label_log_likelihood(model, probs, given, confusion) + 1e-12
