@@ -187,20 +187,22 @@ def fit_appearance(model: NoiseModel, probs: np.ndarray, labels: np.ndarray, log
     well determined by ``max_rows`` random rows, so larger inputs choose it on those
     (seeded by ``seed``) and refit the noise model on every row once.
     """
+    if not temperatures:
+        raise ValueError("fit_appearance needs at least one temperature")
     logits = np.asarray(logits, dtype=np.float64)
     rows = np.arange(len(labels))
     if len(rows) > max_rows:
         rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
-    best: tuple[float, float] | None = None
+    fits = []
     for temperature in temperatures:
         confusion = image_confusion(softmax(logits[rows] / temperature), labels[rows])
         fitted = fit_noise_model(model, probs[rows], labels[rows], confusion)
-        score = label_log_likelihood(fitted, probs[rows], labels[rows], confusion)
-        if best is None or score > best[0]:
-            best = (score, temperature)
-    assert best is not None, "temperatures must not be empty"
-    confusion = image_confusion(softmax(logits / best[1]), labels)
-    return fit_noise_model(model, probs, labels, confusion), confusion, best[1]
+        fits.append((label_log_likelihood(fitted, probs[rows], labels[rows], confusion), fitted, confusion))
+    best = int(np.argmax([score for score, _, _ in fits]))
+    if len(rows) == len(labels):
+        return fits[best][1], fits[best][2], temperatures[best]
+    confusion = image_confusion(softmax(logits / temperatures[best]), labels)
+    return fit_noise_model(model, probs, labels, confusion), confusion, temperatures[best]
 
 
 def shrink_partner(counts: np.ndarray) -> np.ndarray:
