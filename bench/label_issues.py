@@ -60,7 +60,7 @@ import labellens as ll  # noqa: E402
 from labellens import brain, inference, zoo  # noqa: E402
 from labellens.brain import label_issues as li  # noqa: E402
 from labellens.brain import noise_model as nm  # noqa: E402
-from labellens.brain.issue_model import VOTE_SMOOTHING, standardize  # noqa: E402
+from labellens.brain.issue_model import evidence  # noqa: E402
 from labellens.brain.noisy_logreg import cross_val_log_proba  # noqa: E402
 from labellens.brain.scores import mistakenness_from_logits  # noqa: E402
 from labellens.probability import softmax  # noqa: E402
@@ -163,12 +163,8 @@ def cleanlab_scores(probs: np.ndarray, noisy: np.ndarray) -> tuple[dict[str, np.
 
 def ceiling(logits: np.ndarray, noisy: np.ndarray, truth: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
     """label_issue's score with its classifier fit on the true labels (see the module docstring)."""
-    num_classes = logits.shape[1]
-    features = standardize(embeddings.astype(np.float64))
-    votes = li.neighbour_votes(features, noisy, num_classes)
-    offsets = np.stack([logits - logits.mean(axis=1, keepdims=True),
-                        np.log((1 - VOTE_SMOOTHING) * votes + VOTE_SMOOTHING / num_classes)])
-    probs = np.exp(cross_val_log_proba(offsets, features, truth, np.eye(num_classes)[truth]))
+    offsets, features = evidence(logits, noisy, embeddings)
+    probs = np.exp(cross_val_log_proba(offsets, features, truth, np.eye(logits.shape[1])[truth]))
     start = nm.noise_from_joint(li.confident_joint(softmax(logits), noisy))
     noise, confusion, _ = nm.fit_appearance(start, probs, noisy, logits)
     posterior = nm.true_class_posterior(probs, nm.label_likelihood(noise, noisy, confusion))

@@ -89,15 +89,7 @@ def find_label_issues(logits: np.ndarray, labels: np.ndarray, embeddings: np.nda
     """
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
-    num_classes = logits.shape[1]
-    offsets = [logits - logits.mean(axis=1, keepdims=True)]
-    features = np.zeros((len(labels), 0))
-    if embeddings is not None:
-        features = standardize(np.asarray(embeddings, dtype=np.float64))
-        if neighbours > 0:
-            votes = li.neighbour_votes(features, labels, num_classes, neighbours)
-            offsets.append(np.log((1 - VOTE_SMOOTHING) * votes + VOTE_SMOOTHING / num_classes))
-    stacked = np.stack(offsets)
+    stacked, features = evidence(logits, labels, embeddings, neighbours=neighbours)
     appearance = softmax(logits)
     noise = nm.noise_from_joint(li.confident_joint(appearance, labels))
     confusion = nm.image_confusion(appearance, labels)
@@ -113,6 +105,25 @@ def find_label_issues(logits: np.ndarray, labels: np.ndarray, embeddings: np.nda
     score = nm.wrong_probability(posterior, labels)
     return IssueScores(score, score > 0.5, posterior.argmax(axis=1), probs, float(score.mean()),
                        li.confident_joint(probs, labels), noise, temperature)
+
+
+def evidence(logits: np.ndarray, labels: np.ndarray, embeddings: np.ndarray | None, *,
+             neighbours: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """The logistic model's inputs: (S, N, K) per-class evidence and (N, D) standardised features.
+
+    The evidence is the centred (N, K) ``logits`` and, with ``embeddings`` and
+    ``neighbours > 0``, the log of the smoothed votes of each sample's neighbours'
+    ``labels``; without embeddings the features are (N, 0).
+    """
+    num_classes = logits.shape[1]
+    offsets = [logits - logits.mean(axis=1, keepdims=True)]
+    features = np.zeros((len(labels), 0))
+    if embeddings is not None:
+        features = standardize(np.asarray(embeddings, dtype=np.float64))
+        if neighbours > 0:
+            votes = li.neighbour_votes(features, labels, num_classes, neighbours)
+            offsets.append(np.log((1 - VOTE_SMOOTHING) * votes + VOTE_SMOOTHING / num_classes))
+    return np.stack(offsets), features
 
 
 def standardize(features: np.ndarray) -> np.ndarray:

@@ -193,11 +193,12 @@ def fit_appearance(model: NoiseModel, probs: np.ndarray, labels: np.ndarray, log
     rows = np.arange(len(labels))
     if len(rows) > max_rows:
         rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
+    sub_logits, sub_probs, sub_labels = logits[rows], probs[rows], labels[rows]
     fits = []
     for temperature in temperatures:
-        confusion = image_confusion(softmax(logits[rows] / temperature), labels[rows])
-        fitted = fit_noise_model(model, probs[rows], labels[rows], confusion)
-        fits.append((label_log_likelihood(fitted, probs[rows], labels[rows], confusion), fitted, confusion))
+        confusion = image_confusion(softmax(sub_logits / temperature), sub_labels)
+        fitted = fit_noise_model(model, sub_probs, sub_labels, confusion)
+        fits.append((label_log_likelihood(fitted, sub_probs, sub_labels, confusion), fitted, confusion))
     best = int(np.argmax([score for score, _, _ in fits]))
     if len(rows) == len(labels):
         return fits[best][1], fits[best][2], temperatures[best]

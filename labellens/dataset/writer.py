@@ -67,9 +67,8 @@ class SampleWriter:
         """Validate and encode one batch, declare its new fields, and queue its insert."""
         schema = self._schema.current()
         encoded = [s.to_mongo() for s in samples]
-        kinds = _distinct_kinds(samples)
         new_types: dict[str, str] = {}
-        for name, values in kinds.items():
+        for name, values in _distinct_kinds(samples).items():
             kind = self._schema.new_type(name, values, schema)
             if kind:
                 new_types[name] = kind

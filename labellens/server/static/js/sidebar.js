@@ -48,24 +48,12 @@ export class Sidebar {
     document.getElementById("sort-index").addEventListener("click", async (event) => {
       const field = this.filters.sort && this.filters.sort.field;
       if (!field || !this.onCreateIndex) return;
-      event.target.disabled = true;
       document.getElementById("sort-notice-text").textContent = `Indexing ${field}…`;
-      try {
-        this.summary = { ...this.summary, indexed_fields: await this.onCreateIndex(field) };
-      } finally {
-        event.target.disabled = false;
-        this.renderSortNotice();
-      }
+      await this.createIndex(event.target, field, () => this.renderSortNotice());
     });
     document.getElementById("tags-index").addEventListener("click", async (event) => {
       if (!this.onCreateIndex) return;
-      event.target.disabled = true;
-      try {
-        this.summary = { ...this.summary, indexed_fields: await this.onCreateIndex("tags") };
-      } finally {
-        event.target.disabled = false;
-        this.renderTagsNotice();
-      }
+      await this.createIndex(event.target, "tags", () => this.renderTagsNotice());
     });
     document.getElementById("sort-dir").addEventListener("click", () => {
       const reverse = !this.reverse();
@@ -140,6 +128,17 @@ export class Sidebar {
     if (unindexed) {
       document.getElementById("sort-notice-text").textContent =
         `${field} has no index: each page sorts all ${summary.total.toLocaleString()} samples.`;
+    }
+  }
+
+  // Index `field` (its button disabled meanwhile), keep the new list of indexed fields, re-render.
+  async createIndex(button, field, render) {
+    button.disabled = true;
+    try {
+      this.summary = { ...this.summary, indexed_fields: await this.onCreateIndex(field) };
+    } finally {
+      button.disabled = false;
+      render();
     }
   }
 
