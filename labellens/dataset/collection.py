@@ -12,6 +12,7 @@ import functools
 import importlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,18 @@ from labellens.stages.base import mongo_path
 from labellens.validation import string_list
 
 WRITE_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class CompileMemo:
+    """The pipeline and output schema of a collection's first ``done`` stages, compiled on
+    ``schema`` (the dataset's schema object as last read: a new read makes a new object)."""
+
+    schema: dict[str, str]
+    done: int
+    pipeline: list[dict[str, Any]]
+    output: dict[str, str]
+
 _PLAIN = frozenset({str, int, float, bool})  # stored values that decode to themselves
 
 
@@ -82,7 +95,7 @@ class SampleCollection(AggregationsMixin):
 
     def add_stage(self, stage: Stage) -> SampleCollection:
         """A new view with ``stage`` appended (validated against the schema now)."""
-        return self.dataset._view((*self.stages, stage))
+        return self.dataset._view((*self.stages, stage), self._compile_memo())
 
     def match_tags(self, tags: str | Sequence[str], bool: bool = True,  # noqa: A002
                    all: bool = False) -> SampleCollection:  # noqa: A002
@@ -132,7 +145,7 @@ class SampleCollection(AggregationsMixin):
 
     def get_field_schema(self) -> dict[str, str]:
         """Field name -> type (e.g. ``FloatField``) of the samples this collection shows."""
-        schema = self.dataset._stored_schema()
+        schema = dict(self.dataset._stored_schema())
         for stage in self.stages:
             schema = stage.output_schema(schema)
         return schema
@@ -154,14 +167,25 @@ class SampleCollection(AggregationsMixin):
             return self._compile(paths, fresh=True)
 
     def _compile(self, paths: Sequence[str], fresh: bool) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        schema = self.dataset._stored_schema(fresh)
-        pipeline: list[dict[str, Any]] = []
-        for stage in self.stages:
-            pipeline += stage.to_mongo(CompileContext(schema))
-            schema = stage.output_schema(schema)
+        pipeline, schema = self._compile_stages(self.dataset._stored_schema(fresh))
         for path in paths:
             self.dataset._check_path(path, schema)
-        return pipeline, schema
+        return list(pipeline), schema
+
+    def _compile_stages(self, schema: dict[str, str], memo: CompileMemo | None = None
+                        ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """The stages' pipeline and output schema on ``schema``, continuing ``memo`` (the compiled
+        first stages, on the same schema object) when there is one."""
+        done, pipeline, output = (memo.done, memo.pipeline, memo.output) if memo and memo.schema is schema \
+            else (0, [], schema)
+        for stage in self.stages[done:]:
+            pipeline = [*pipeline, *stage.to_mongo(CompileContext(output))]
+            output = stage.output_schema(output)
+        return pipeline, output
+
+    def _compile_memo(self) -> CompileMemo | None:
+        """This collection's compiled stages, for a view that adds one (None: nothing to reuse)."""
+        return None
 
     def explain(self) -> dict[str, Any]:
         """The database's query plan for this collection's pipeline."""
@@ -268,25 +292,12 @@ class SampleCollection(AggregationsMixin):
         suffix = [{"$project": projection or {"_id": 1}}]
         readers = [(column, f"_c{i}", path.endswith("_id"))
                    for i, (column, path) in enumerate(stored.items())]
-        names = (["id"] if with_ids else []) + list(stored)
-        batch: dict[str, list[Any]] = {c: [] for c in names}
-        size = 0
-        for doc in self.dataset._run_pipeline([*pipeline, *suffix], batch_size=batch_size):
+        for docs in self.dataset._run_batches([*pipeline, *suffix], batch_size=batch_size):
+            batch: dict[str, list[Any]] = {}
             if with_ids:
-                batch["id"].append(doc["_id"] if object_ids else str(doc["_id"]))
+                batch["id"] = [d["_id"] for d in docs] if object_ids else [str(d["_id"]) for d in docs]
             for name, key, is_id in readers:
-                value = doc.get(key)
-                if value is None or value.__class__ in _PLAIN:
-                    batch[name].append(value)
-                elif is_id:
-                    batch[name].append(_id_strings(value))
-                else:
-                    batch[name].append(codec.decode_path(value, name))
-            size += 1
-            if size >= batch_size:
-                yield batch
-                batch, size = {c: [] for c in names}, 0
-        if size:
+                batch[name] = _decode_column([d.get(key) for d in docs], name, is_id)
             yield batch
 
     # -- writing ----------------------------------------------------------------------
@@ -413,6 +424,14 @@ def _object_id(sample_id: Any) -> ObjectId:
     if isinstance(sample_id, str) and ObjectId.is_valid(sample_id):
         return ObjectId(sample_id)
     raise SampleNotFoundError(f"{sample_id!r} is not a sample id (a 24-character hex string)")
+
+
+def _decode_column(values: list[Any], path: str, is_id: bool) -> list[Any]:
+    """Stored values of ``path`` as Python values (plain ones are kept as they are)."""
+    if all(v is None or v.__class__ in _PLAIN for v in values):
+        return values
+    decode = _id_strings if is_id else functools.partial(codec.decode_path, path=path)
+    return [v if v is None or v.__class__ in _PLAIN else decode(v) for v in values]
 
 
 def _id_strings(value: Any) -> Any:

@@ -12,6 +12,7 @@ with everything it had.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from typing import Any, Literal
 from bson import ObjectId
 
 from labellens.dataset import catalog, exporters, history, importers
-from labellens.dataset.collection import SampleCollection, _object_id
+from labellens.dataset.collection import CompileMemo, SampleCollection, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.record import BRAIN, DatasetRecord
 from labellens.dataset.sample import Sample
@@ -163,7 +164,12 @@ class Dataset(SampleCollection):
 
     def _run_pipeline(self, pipeline: list[dict[str, Any]], batch_size: int | None = None
                       ) -> Iterator[dict[str, Any]]:
-        """Run a pipeline on the samples, streaming the results.
+        """Run a pipeline on the samples, streaming the results (see :meth:`_run_batches`)."""
+        return itertools.chain.from_iterable(self._run_batches(pipeline, batch_size))
+
+    def _run_batches(self, pipeline: list[dict[str, Any]], batch_size: int | None = None
+                     ) -> Iterator[list[dict[str, Any]]]:
+        """Run a pipeline on the samples, streaming the results in lists of ``batch_size``.
 
         A pipeline the server rejects raises StageError; a dataset that another
         process deletes meanwhile raises DatasetNotFoundError (not a driver error):
@@ -171,13 +177,13 @@ class Dataset(SampleCollection):
         the cursors of a dropped collection, so a read cut short lands here).
         """
         try:
-            docs = self._record.samples.aggregate(pipeline, batch_size=batch_size)
-            first = next(docs, None)
+            batches = self._record.samples.batches(pipeline, batch_size=batch_size)
+            first = next(batches, None)
             if first is None:
                 self._record.reload()
                 return
             yield first
-            yield from docs
+            yield from batches
         except StageError:
             self._record.reload()
             raise
@@ -185,8 +191,8 @@ class Dataset(SampleCollection):
     def _count_samples(self) -> int:
         return self._record.samples.count()
 
-    def _view(self, stages: tuple[Stage, ...]) -> View:
-        return View(self, stages)
+    def _view(self, stages: tuple[Stage, ...], memo: CompileMemo | None = None) -> View:
+        return View(self, stages, memo)
 
     def _explain_pipeline(self, pipeline: list[dict[str, Any]]) -> dict[str, Any]:
         return self._record.samples.explain(pipeline)

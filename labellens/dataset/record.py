@@ -37,6 +37,8 @@ class DatasetRecord:
         self.catalog = catalog
         self.data = record
         self.samples = catalog.samples(record["sample_collection_name"])
+        self._schema: dict[str, str] = {}
+        self._schema_of: dict[str, Any] | None = None  # the record data ``_schema`` was built from
 
     # -- identity --------------------------------------------------------------------
 
@@ -78,8 +80,15 @@ class DatasetRecord:
     # -- schema --------------------------------------------------------------------------
 
     def schema(self) -> dict[str, str]:
-        """Field name -> type name as of the last read (built-in fields first)."""
-        return {**DEFAULT_SCHEMA, **self.data.get("sample_fields", {})}
+        """Field name -> type name as of the last read (built-in fields first).
+
+        The same dict until the record is read or written again (views compile once per
+        schema object): read it, never change it.
+        """
+        if self._schema_of is not self.data:
+            self._schema = {**DEFAULT_SCHEMA, **self.data.get("sample_fields", {})}
+            self._schema_of = self.data
+        return self._schema
 
     @property
     def schema_version(self) -> int:

@@ -192,7 +192,13 @@ def explain_aggregate(collection: Collection, pipeline: list[dict[str, Any]]) ->
             verbosity="queryPlanner")
 
 
+def explain_find(collection: Collection, query: dict[str, Any]) -> dict[str, Any]:
+    """The server's query plan for a ``find`` (needs a real MongoDB server)."""
+    with translate_errors():
+        return collection.find(**query).explain()
+
+
 __all__ = ["OperationFailure", "PreparedUpdates", "PyMongoError", "SORT_ASCENDING", "SORT_DESCENDING",
-           "background_writer", "delete_all", "delete_by_ids", "explain_aggregate", "insert_many",
-           "insert_one_unique", "prepare_set_fields", "prepare_updates", "translate_errors",
+           "background_writer", "delete_all", "delete_by_ids", "explain_aggregate", "explain_find",
+           "insert_many", "insert_one_unique", "prepare_set_fields", "prepare_updates", "translate_errors",
            "update_many_by_id", "update_many_matching", "write_updates"]

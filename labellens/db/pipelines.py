@@ -41,6 +41,38 @@ def keeps_every_document(pipeline: Sequence[dict[str, Any]]) -> bool:
     return all(list(stage) == ["$sort"] for stage in pipeline)
 
 
+_FIND_ORDER = ("$match", "$sort", "$skip", "$limit", "$project")
+
+
+def as_find(pipeline: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ``find`` arguments equal to ``pipeline``, or None when it needs an aggregation.
+
+    A pipeline of at most one each of ``$match``, ``$sort``, ``$skip``, ``$limit`` and an
+    inclusion/exclusion ``$project``, in that order, is a query: ``find`` runs it without the
+    aggregation framework's fixed cost (a tenth of a millisecond on an indexed top 100).
+    """
+    args: dict[str, Any] = {}
+    position = 0
+    for stage in pipeline:
+        if len(stage) != 1:
+            return None
+        (name, value), = stage.items()
+        if name not in _FIND_ORDER[position:]:
+            return None
+        position = _FIND_ORDER.index(name) + 1
+        if name == "$match":
+            args["filter"] = value
+        elif name == "$sort" and all(v in (1, -1) for v in value.values()):
+            args["sort"] = list(value.items())
+        elif name in ("$skip", "$limit") and type(value) is int and value > 0:
+            args[name[1:]] = value
+        elif name == "$project" and all(v in (0, 1) for v in value.values()):
+            args["projection"] = value
+        else:
+            return None
+    return args
+
+
 def sample_tags(pipeline: Sequence[dict[str, Any]], path: str = "tags") -> Pipeline:
     """One row ``{"_id": tag, "n": samples}`` per tag: a sample counts once per tag it carries."""
     return [*pipeline, *value_of(path, unwind=True, unique=True),
@@ -225,6 +257,7 @@ def decode_summary(rows: Rows, *, value_paths: Sequence[str] = (),
 
 
 __all__ = [
+    "as_find",
     "bin_ranges", "bounds", "carrying", "count", "count_values", "decode_bounds", "decode_count",
     "decode_count_values",
     "decode_histogram", "decode_ids", "decode_summary", "first_id", "histogram", "histogram_edges", "ids",

@@ -8,6 +8,7 @@ as a labellens error naming the server.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -16,12 +17,13 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from labellens.background import BackgroundWriter
-from labellens.db import ops
+from labellens.db import ops, pipelines
 from labellens.db.client import Binding
 from labellens.errors import StageError
 
 DATASETS = "datasets"
 INDEX_SUFFIX_ID = ("_id", 1)
+READ_CHUNK = 1000  # documents per list handed to Python when the caller gives no batch size
 
 _catalog_lock = threading.Lock()
 _catalog_opened: set[tuple[str, str]] = set()
@@ -33,10 +35,14 @@ class SampleStore:
     def __init__(self, binding: Binding, collection_name: str) -> None:
         self.binding = binding
         self.collection_name = collection_name
+        self._bound: tuple[Any, Any] = (None, None)  # (database, its collection), rebuilt on a new client
 
     @property
     def _collection(self) -> Any:
-        return self.binding.database[self.collection_name]
+        database = self.binding.database
+        if self._bound[0] is not database:
+            self._bound = (database, database[self.collection_name])
+        return self._bound[1]
 
     @property
     def is_mock(self) -> bool:
@@ -45,12 +51,26 @@ class SampleStore:
     def aggregate(self, pipeline: Sequence[Mapping[str, Any]], *, batch_size: int | None = None
                   ) -> Iterator[dict[str, Any]]:
         """Stream a pipeline's results; a pipeline the server rejects raises StageError."""
-        options: dict[str, Any] = {"allowDiskUse": True}
-        if batch_size:
-            options["batchSize"] = batch_size
+        return itertools.chain.from_iterable(self.batches(pipeline, batch_size=batch_size))
+
+    def batches(self, pipeline: Sequence[Mapping[str, Any]], *, batch_size: int | None = None
+                ) -> Iterator[list[dict[str, Any]]]:
+        """A pipeline's results in lists of ``batch_size`` (:data:`READ_CHUNK` when not given).
+
+        A pipeline that is a plain query runs as ``find`` (:func:`~labellens.db.pipelines.as_find`);
+        a pipeline the server rejects raises StageError.
+        """
+        query = pipelines.as_find(pipeline)
+        size = batch_size or READ_CHUNK
         try:
             with ops.translate_errors():
-                yield from self._collection.aggregate(list(pipeline), **options)
+                if query is None:
+                    cursor = self._collection.aggregate(list(pipeline), allowDiskUse=True,
+                                                        **({"batchSize": batch_size} if batch_size else {}))
+                else:
+                    cursor = self._collection.find(**query, allow_disk_use=True, batch_size=batch_size or 0)
+                while chunk := list(itertools.islice(cursor, size)):
+                    yield chunk
         except ops.OperationFailure as exc:
             detail = str((exc.details or {}).get("errmsg") or exc).splitlines()[0][:300]
             raise StageError(f"the database rejected this view ({detail}); change the view or its "
@@ -99,7 +119,11 @@ class SampleStore:
             self._collection.update_many({}, {"$rename": {name: new_name}})
 
     def explain(self, pipeline: list[dict[str, Any]]) -> dict[str, Any]:
-        return ops.explain_aggregate(self._collection, pipeline)
+        """The server's plan for ``pipeline``, run the way :meth:`batches` runs it."""
+        query = pipelines.as_find(pipeline)
+        if query is None:
+            return ops.explain_aggregate(self._collection, pipeline)
+        return ops.explain_find(self._collection, query)
 
     def create_index(self, keys: Sequence[tuple[str, int]], *, unique: bool = False) -> str:
         with ops.translate_errors():

@@ -25,3 +25,22 @@ def test_the_middle_id_halves_an_id_range():
     assert pipelines.middle_id(low, high) == ObjectId("650000080000000000000000")
     assert pipelines.middle_id(low, low) == low
     assert low < pipelines.middle_id(low, high) < high
+
+
+def test_a_plain_query_pipeline_runs_as_find():
+    assert pipelines.as_find([]) == {}
+    assert pipelines.as_find([{"$match": {"tags": "x"}}, {"$sort": {"score": -1, "_id": -1}}, {"$skip": 5},
+                              {"$limit": 100}, {"$project": {"_id": 1}}]) == {
+        "filter": {"tags": "x"}, "sort": [("score", -1), ("_id", -1)], "skip": 5, "limit": 100,
+        "projection": {"_id": 1}}
+    assert pipelines.as_find([{"$limit": 1}]) == {"limit": 1}
+
+
+def test_a_pipeline_find_cannot_express_stays_an_aggregation():
+    assert pipelines.as_find([{"$limit": 5}, {"$sort": {"score": 1}}]) is None  # limit before sort
+    assert pipelines.as_find([{"$match": {"a": 1}}, {"$match": {"b": 1}}]) is None
+    assert pipelines.as_find([{"$project": {"_c0": "$ground_truth.label"}}]) is None  # computed value
+    assert pipelines.as_find([{"$sort": {"s": {"$meta": "textScore"}}}]) is None
+    assert pipelines.as_find([{"$skip": 0}]) is None
+    assert pipelines.as_find([{"$addFields": {"k": 1}}, {"$sort": {"k": 1}}]) is None
+    assert pipelines.as_find([{"$sort": {"a": 1}, "$limit": 2}]) is None

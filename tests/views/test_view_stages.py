@@ -265,6 +265,24 @@ def test_index_serves_the_sorted_first_page_in_both_directions(backend) -> None:
         assert "IXSCAN" in plan and '"SORT"' not in plan, plan
 
 
+def test_a_view_checks_its_fields_again_after_the_schema_changes(small) -> None:
+    view = small.dataset.match_tags("odd").sort_by("score")
+    assert len(view.values("id")) == 5
+    small.dataset.delete_sample_field("score")
+    with pytest.raises(FieldNotFoundError, match="'score'"):
+        view.values("id")
+    with pytest.raises(FieldNotFoundError, match="'score'"):
+        small.dataset.match_tags("odd").sort_by("score")
+
+
+def test_a_plain_query_and_an_aggregation_give_the_same_page(small) -> None:
+    ordered = small.dataset.sort_by("score", reverse=True)
+    as_query = ordered.skip(2).limit(4)  # runs as a find
+    as_aggregation = ordered.skip(2).limit(4).match(F("n") >= 0)  # a $match after $limit
+    assert as_query.values("id") == as_aggregation.values("id") == ordered.values("id")[2:6]
+    assert [s.score for s in as_query] == [s.score for s in as_aggregation]
+
+
 def test_view_attributes_cannot_be_assigned(small) -> None:
     view = small.dataset.match_tags("odd")
     for name in ("_stages", "_dataset", "anything"):
