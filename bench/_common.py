@@ -44,6 +44,14 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
     return best, result
 
 
+def rounds_for(calls: list[Callable[[], Any]], repeat: int, budget_s: float = 0.3) -> int:
+    """How many alternating rounds to time ``calls`` in: ``repeat``, or for calls of a fraction
+    of a millisecond as many as fit in about ``budget_s`` per call. The best of a few timings of
+    such a call measures the shared machine's jitter more than the call."""
+    slowest = max(timed(call)[0] for call in calls)
+    return max(repeat, min(1000, int(budget_s / max(slowest, 1e-6))))
+
+
 def print_table(headers: list[str], rows: list[list[Any]]) -> None:
     cells = [headers, *[[f"{c:.3f}" if isinstance(c, float) else str(c) for c in row] for row in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,11 +220,15 @@ class SampleCollection(AggregationsMixin):
             raise SampleNotFoundError(f"no sample with id {sample_id!r} in {self._describe()}")
         return self._make_sample(docs[0])
 
-    def _make_sample(self, doc: dict[str, Any], partial: frozenset[str] | None = None) -> Sample:
-        """A sample of this collection (a SampleView under stages; pass ``partial`` when it is known)."""
+    def _make_sample(self, doc: dict[str, Any]) -> Sample:
+        """A sample of this collection (a SampleView under stages)."""
+        return self._sample_maker()(doc)
+
+    def _sample_maker(self) -> Callable[[dict[str, Any]], Sample]:
+        """Stored document -> sample of this collection, bound once for a whole read."""
         if not self.stages:
-            return Sample.from_doc(doc, self.dataset)
-        return SampleView.from_doc(doc, self.dataset, self._partial_fields() if partial is None else partial)
+            return Sample.reader(self.dataset)
+        return SampleView.reader(self.dataset, self._partial_fields())
 
     def _describe(self) -> str:
         return f"dataset {self.name!r}" + (" (view)" if self.stages else "")
@@ -232,15 +236,14 @@ class SampleCollection(AggregationsMixin):
     def iter_samples(self, progress: bool = False, autosave: bool = False,
                      batch_size: int = 1000) -> Iterator[Sample]:
         """Stream the samples; with ``autosave`` their changes are written in bulk batches."""
-        partial = self._partial_fields()
+        make = self._sample_maker()
         if not progress and not autosave:  # the common case: no per-sample work in this frame
-            yield from map(functools.partial(self._make_sample, partial=partial),
-                           self._aggregate(batch_size=batch_size))
+            yield from map(make, self._aggregate(batch_size=batch_size))
             return
         pending: list[Sample] = []
         with ProgressBar(len(self) if progress else None, desc="samples", enabled=progress) as bar:
             for doc in self._aggregate(batch_size=batch_size):
-                sample = self._make_sample(doc, partial)
+                sample = make(doc)
                 yield sample
                 if progress:
                     bar.update()
@@ -259,7 +262,7 @@ class SampleCollection(AggregationsMixin):
         return self._make_sample(docs[0])
 
     def head(self, num_samples: int = 3) -> list[Sample]:
-        return [self._make_sample(d) for d in self._aggregate([{"$limit": max(int(num_samples), 1)}])]
+        return list(map(self._sample_maker(), self._aggregate([{"$limit": max(int(num_samples), 1)}])))
 
     def values(self, path: str, *, as_numpy: bool = False) -> Any:
         """One value per sample of ``path`` (``"id"``, ``"ground_truth.label"`` ...) in view order.

@@ -204,7 +204,7 @@ class Dataset(SampleCollection):
         return self._schema.fresh() if fresh else self._schema.current()
 
     def _check_path(self, path: str, schema: dict[str, str]) -> None:
-        self._schema.check_path(path, schema, self._describe())
+        self._schema.check_path(path, schema, self._describe)
 
     # -- samples ------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ two processes that change different fields of one sample both keep their change.
 from __future__ import annotations
 
 import os
-from collections.abc import ItemsView, Iterator
+from collections.abc import Callable, ItemsView, Iterator
 from typing import Any
 
 from bson import ObjectId
@@ -61,19 +61,31 @@ class Sample:
     def from_doc(cls, doc: dict[str, Any], dataset: SampleOwner,
                  partial: frozenset[str] = frozenset()) -> Sample:
         """A sample bound to ``dataset`` from its stored document (internal fields dropped)."""
-        sample = cls.__new__(cls)
-        # Values are decoded on first access: reading a page of samples stays cheap. The document
-        # itself is the stored snapshot ("_" keys are internal, as after an insert).
-        values = {k: _UNDECODED for k in doc if k[:1] != "_"}
-        values.setdefault("tags", [])
-        values.setdefault("metadata", None)
-        init = object.__setattr__
-        init(sample, "_fields", values)
-        init(sample, "_stored", doc)
-        init(sample, "_id", doc["_id"])
-        init(sample, "_dataset", dataset)
-        init(sample, "_partial", partial)
-        return sample
+        return cls.reader(dataset, partial)(doc)
+
+    @classmethod
+    def reader(cls, dataset: SampleOwner, partial: frozenset[str] = frozenset()
+               ) -> Callable[[dict[str, Any]], Sample]:
+        """Stored document -> sample bound to ``dataset``: one function for a whole read.
+
+        The document itself is the stored snapshot ("_" keys are internal, as after an
+        insert). ``_fields`` stays unset until first used (see ``__getattr__``) and values
+        are decoded on first access, so a page of samples costs little more than its documents.
+        """
+        new = cls.__new__
+        slots = vars(Sample)  # the slots' own setters: no attribute lookup per sample
+        set_stored, set_id = slots["_stored"].__set__, slots["_id"].__set__
+        set_dataset, set_partial = slots["_dataset"].__set__, slots["_partial"].__set__
+
+        def read(doc: dict[str, Any]) -> Sample:
+            sample = new(cls)
+            set_stored(sample, doc)
+            set_id(sample, doc["_id"])
+            set_dataset(sample, dataset)
+            set_partial(sample, partial)
+            return sample
+
+        return read
 
     @property
     def id(self) -> str | None:
@@ -92,6 +104,8 @@ class Sample:
         return tuple(self._fields)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_fields":  # a sample read from a dataset lists its fields on first use
+            return self._list_fields()
         if name.startswith("_"):
             raise AttributeError(name)
         try:
@@ -99,6 +113,14 @@ class Sample:
         except KeyError:
             raise AttributeError(f"sample has no field {name!r}; fields are: "
                                  f"{', '.join(self._fields)}") from None
+
+    def _list_fields(self) -> dict[str, Any]:
+        """The field names of the stored document, each marked for decoding on first access."""
+        values = {k: _UNDECODED for k in self._stored if k[:1] != "_"}  # type: ignore[union-attr]
+        values.setdefault("tags", [])
+        values.setdefault("metadata", None)
+        object.__setattr__(self, "_fields", values)
+        return values
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):

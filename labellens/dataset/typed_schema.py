@@ -9,7 +9,7 @@ read again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from labellens.dataset.record import DatasetRecord
@@ -31,13 +31,15 @@ class Schema:
         """The schema, re-read only when another process changed it (one small read)."""
         return self._record.refresh_schema()
 
-    def check_path(self, path: Any, schema: Mapping[str, str], where: str) -> None:
-        """FieldNotFoundError unless ``path``'s top-level field is in ``schema``."""
+    def check_path(self, path: Any, schema: Mapping[str, str], where: Callable[[], str]) -> None:
+        """FieldNotFoundError unless ``path``'s top-level field is in ``schema``; ``where()`` names
+        the collection in the message (built only then: this check runs on every read)."""
         if not isinstance(path, str) or not path:
             raise FieldNotFoundError(f"a field path must be a non-empty string, got {path!r}")
         top = path.split(".", 1)[0]
         if top != "id" and top not in schema:
-            raise FieldNotFoundError(f"no field {top!r} in {where}; fields are: {', '.join(['id', *schema])}")
+            raise FieldNotFoundError(
+                f"no field {top!r} in {where()}; fields are: {', '.join(['id', *schema])}")
 
     def declare(self, types: Mapping[str, str]) -> None:
         """Add new fields; a field declared meanwhile with another type raises SchemaError."""

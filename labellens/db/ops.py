@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,13 +32,18 @@ SORT_ASCENDING = ASCENDING
 SORT_DESCENDING = DESCENDING
 
 
-@contextlib.contextmanager
-def translate_errors() -> Iterator[None]:
-    """Turn 'server unreachable' driver errors into a clear DatabaseUnavailableError."""
-    try:
-        yield
-    except (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect) as exc:
-        raise client.unavailable(client.current_uri(), exc) from None
+class translate_errors(contextlib.AbstractContextManager[None]):  # noqa: N801 (used like a function)
+    """Turn 'server unreachable' driver errors into a clear DatabaseUnavailableError.
+
+    A class, not a generator context manager: it wraps every read, so it is kept cheap.
+    """
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if kind is not None and issubclass(kind, _UNREACHABLE):
+            raise client.unavailable(client.current_uri(), exc) from None
+
+
+_UNREACHABLE = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
 
 
 def background_writer(collection: Collection, depth: int = 2) -> BackgroundWriter:

@@ -69,7 +69,10 @@ class SampleStore:
                                                         **({"batchSize": batch_size} if batch_size else {}))
                 else:
                     cursor = self._collection.find(**query, allow_disk_use=True, batch_size=batch_size or 0)
-                while chunk := list(itertools.islice(cursor, size)):
+                # pymongo's to_list takes a server batch at once, not a document per next().
+                take = cursor.to_list if hasattr(cursor, "to_list") else (
+                    lambda n: list(itertools.islice(cursor, n)))  # mongomock's cursors lack it
+                while chunk := take(size):
                     yield chunk
         except ops.OperationFailure as exc:
             detail = str((exc.details or {}).get("errmsg") or exc).splitlines()[0][:300]
