@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import importlib
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from bson import ObjectId
@@ -55,8 +55,7 @@ from labellens.validation import string_list
 WRITE_BATCH = 10_000
 
 
-@dataclass(frozen=True)
-class CompileMemo:
+class CompileMemo(NamedTuple):
     """The pipeline and output schema of a collection's first ``done`` stages, compiled on
     ``schema`` (the dataset's schema object as last read: a new read makes a new object)."""
 
@@ -64,6 +63,19 @@ class CompileMemo:
     done: int
     pipeline: list[dict[str, Any]]
     output: dict[str, str]
+
+
+def compile_stages(stages: Sequence[Stage], schema: dict[str, str], memo: CompileMemo | None = None
+                   ) -> CompileMemo:
+    """``stages`` compiled on ``schema``, continuing ``memo`` (its first stages compiled on the
+    same schema object) when there is one. Raises FieldNotFoundError for an unknown field."""
+    done, pipeline, output = (memo.done, memo.pipeline, memo.output) if memo and memo.schema is schema \
+        else (0, [], schema)
+    for stage in stages[done:]:
+        pipeline = [*pipeline, *stage.to_mongo(CompileContext(output))]
+        output = stage.output_schema(output)
+    return CompileMemo(schema, len(stages), pipeline, output)
+
 
 _PLAIN = frozenset({str, int, float, bool})  # stored values that decode to themselves
 
@@ -95,7 +107,7 @@ class SampleCollection(AggregationsMixin):
 
     def add_stage(self, stage: Stage) -> SampleCollection:
         """A new view with ``stage`` appended (validated against the schema now)."""
-        return self.dataset._view((*self.stages, stage), self._compile_memo())
+        raise NotImplementedError
 
     def match_tags(self, tags: str | Sequence[str], bool: bool = True,  # noqa: A002
                    all: bool = False) -> SampleCollection:  # noqa: A002
@@ -152,10 +164,11 @@ class SampleCollection(AggregationsMixin):
 
     def pipeline(self) -> list[dict[str, Any]]:
         """The aggregation pipeline of this collection (run on ``dataset.collection_name``)."""
-        return self._compiled()[0]
+        return list(self._compiled()[0])
 
     def _compiled(self, paths: Sequence[str] = ()) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        """The pipeline and output schema, after checking that ``paths`` exist.
+        """The pipeline and output schema (shared: read them, never change them), after
+        checking that ``paths`` exist.
 
         Compiles against the dataset's schema as last read, so a view costs no extra
         round trip; only a field unknown to it (another process may have just added
@@ -167,25 +180,15 @@ class SampleCollection(AggregationsMixin):
             return self._compile(paths, fresh=True)
 
     def _compile(self, paths: Sequence[str], fresh: bool) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        pipeline, schema = self._compile_stages(self.dataset._stored_schema(fresh))
+        dataset = self.dataset
+        compiled = self._compile_stages(dataset._stored_schema(fresh))
         for path in paths:
-            self.dataset._check_path(path, schema)
-        return list(pipeline), schema
+            dataset._check_path(path, compiled.output)
+        return compiled.pipeline, compiled.output
 
-    def _compile_stages(self, schema: dict[str, str], memo: CompileMemo | None = None
-                        ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        """The stages' pipeline and output schema on ``schema``, continuing ``memo`` (the compiled
-        first stages, on the same schema object) when there is one."""
-        done, pipeline, output = (memo.done, memo.pipeline, memo.output) if memo and memo.schema is schema \
-            else (0, [], schema)
-        for stage in self.stages[done:]:
-            pipeline = [*pipeline, *stage.to_mongo(CompileContext(output))]
-            output = stage.output_schema(output)
-        return pipeline, output
-
-    def _compile_memo(self) -> CompileMemo | None:
-        """This collection's compiled stages, for a view that adds one (None: nothing to reuse)."""
-        return None
+    def _compile_stages(self, schema: dict[str, str]) -> CompileMemo:
+        """This collection's stages compiled on ``schema``."""
+        return compile_stages(self.stages, schema)
 
     def explain(self) -> dict[str, Any]:
         """The database's query plan for this collection's pipeline."""
@@ -193,7 +196,9 @@ class SampleCollection(AggregationsMixin):
 
     def _aggregate(self, suffix: Sequence[dict[str, Any]] = (), batch_size: int | None = None
                    ) -> Iterator[dict[str, Any]]:
-        return self.dataset._run_pipeline([*self.pipeline(), *suffix], batch_size=batch_size)
+        pipeline = self.pipeline()  # a new list: extending it changes no compiled view
+        pipeline.extend(suffix)
+        return self.dataset._run_pipeline(pipeline, batch_size=batch_size)
 
     def _ids(self) -> list[ObjectId]:
         """The ``_id`` of every sample, in view order, as stored (no string round trip)."""
@@ -215,35 +220,44 @@ class SampleCollection(AggregationsMixin):
 
     def __getitem__(self, sample_id: str) -> Sample:
         oid = _object_id(sample_id)
-        docs = list(self._aggregate([{"$match": {"_id": oid}}, {"$limit": 1}]))
-        if not docs:
+        found = next(self._sample_batches([{"$match": {"_id": oid}}, {"$limit": 1}]), None)
+        if not found:
             raise SampleNotFoundError(f"no sample with id {sample_id!r} in {self._describe()}")
-        return self._make_sample(docs[0])
+        return found[0]
 
-    def _make_sample(self, doc: dict[str, Any]) -> Sample:
-        """A sample of this collection (a SampleView under stages)."""
-        return self._sample_maker()(doc)
+    def _sample_batches(self, suffix: Sequence[dict[str, Any]] = (), batch_size: int | None = None
+                        ) -> Iterator[list[Sample]]:
+        """The samples of this collection's pipeline (then ``suffix``), in lists built in bulk
+        (SampleViews under stages), each list one batch as the database returns it."""
+        pipeline = self.pipeline()  # a new list: extending it changes no compiled view
+        pipeline.extend(suffix)
+        return map(self._sample_reader(), self.dataset._run_batches(pipeline, batch_size=batch_size))
 
-    def _sample_maker(self) -> Callable[[dict[str, Any]], Sample]:
-        """Stored document -> sample of this collection, bound once for a whole read."""
-        if not self.stages:
-            return Sample.reader(self.dataset)
-        return SampleView.reader(self.dataset, self._partial_fields())
+    def _sample_reader(self) -> Callable[[list[dict[str, Any]]], list[Sample]]:
+        """Stored documents -> this collection's samples (SampleViews under stages)."""
+        if self.stages:
+            return SampleView.reader(self.dataset, self._partial_fields())
+        return Sample.reader(self.dataset)
 
     def _describe(self) -> str:
         return f"dataset {self.name!r}" + (" (view)" if self.stages else "")
 
     def iter_samples(self, progress: bool = False, autosave: bool = False,
                      batch_size: int = 1000) -> Iterator[Sample]:
-        """Stream the samples; with ``autosave`` their changes are written in bulk batches."""
-        make = self._sample_maker()
-        if not progress and not autosave:  # the common case: no per-sample work in this frame
-            yield from map(make, self._aggregate(batch_size=batch_size))
-            return
+        """Stream the samples; with ``autosave`` their changes are written in bulk batches.
+
+        The view is checked now; the query runs when the first sample is asked for.
+        """
+        samples = itertools.chain.from_iterable(self._sample_batches(batch_size=batch_size))
+        if not progress and not autosave:  # the common case: no per-sample Python frame at all
+            return samples
+        return self._iter_with_work(samples, progress, autosave, batch_size)
+
+    def _iter_with_work(self, samples: Iterator[Sample], progress: bool, autosave: bool, batch_size: int
+                        ) -> Iterator[Sample]:
         pending: list[Sample] = []
         with ProgressBar(len(self) if progress else None, desc="samples", enabled=progress) as bar:
-            for doc in self._aggregate(batch_size=batch_size):
-                sample = make(doc)
+            for sample in samples:
                 yield sample
                 if progress:
                     bar.update()
@@ -256,13 +270,13 @@ class SampleCollection(AggregationsMixin):
             self.dataset.save_samples(pending)
 
     def first(self) -> Sample:
-        docs = list(self._aggregate([{"$limit": 1}]))
-        if not docs:
+        found = next(self._sample_batches([{"$limit": 1}]), None)
+        if not found:
             raise SampleNotFoundError(f"{self._describe()} is empty")
-        return self._make_sample(docs[0])
+        return found[0]
 
     def head(self, num_samples: int = 3) -> list[Sample]:
-        return list(map(self._sample_maker(), self._aggregate([{"$limit": max(int(num_samples), 1)}])))
+        return [s for batch in self._sample_batches([{"$limit": max(int(num_samples), 1)}]) for s in batch]
 
     def values(self, path: str, *, as_numpy: bool = False) -> Any:
         """One value per sample of ``path`` (``"id"``, ``"ground_truth.label"`` ...) in view order.

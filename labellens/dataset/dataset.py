@@ -20,7 +20,7 @@ from typing import Any, Literal
 from bson import ObjectId
 
 from labellens.dataset import catalog, exporters, history, importers
-from labellens.dataset.collection import CompileMemo, SampleCollection, _object_id
+from labellens.dataset.collection import SampleCollection, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.record import BRAIN, DatasetRecord
 from labellens.dataset.sample import Sample
@@ -191,8 +191,9 @@ class Dataset(SampleCollection):
     def _count_samples(self) -> int:
         return self._record.samples.count()
 
-    def _view(self, stages: tuple[Stage, ...], memo: CompileMemo | None = None) -> View:
-        return View(self, stages, memo)
+    def add_stage(self, stage: Stage) -> View:
+        """A view of this dataset with one stage (validated against the schema now)."""
+        return View(self, (stage,))
 
     def _explain_pipeline(self, pipeline: list[dict[str, Any]]) -> dict[str, Any]:
         return self._record.samples.explain(pipeline)
@@ -201,7 +202,7 @@ class Dataset(SampleCollection):
 
     def _stored_schema(self, fresh: bool = True) -> dict[str, str]:
         """Field name -> type (re-read when another process changed it, unless ``fresh=False``)."""
-        return self._schema.fresh() if fresh else self._schema.current()
+        return self._schema.fresh() if fresh else self._record.schema()
 
     def _check_path(self, path: str, schema: dict[str, str]) -> None:
         self._schema.check_path(path, schema, self._describe)

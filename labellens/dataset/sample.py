@@ -10,10 +10,10 @@ two processes that change different fields of one sample both keep their change.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, ItemsView, Iterator
-from typing import Any
-
-from bson import ObjectId
+from itertools import repeat
+from typing import Any, NamedTuple
 
 from labellens.dataset import codec
 from labellens.dataset.protocols import SampleOwner
@@ -27,10 +27,26 @@ _NO_FIELDS: frozenset[str] = frozenset()
 _CHECKED_NAMES: set[str] = set()  # field names already found valid (the constructor is a hot path)
 
 
-class Sample:
-    """One image and its fields."""
+class Source(NamedTuple):
+    """Where a sample comes from: its dataset, and the fields the view it was read through
+    filters (saving those would drop what the view hides). One per read, shared by its samples."""
 
-    __slots__ = ("_fields", "_stored", "_id", "_dataset", "_partial")
+    dataset: SampleOwner | None
+    partial: frozenset[str] = _NO_FIELDS
+
+
+_UNBOUND = Source(None)
+
+
+class Sample:
+    """One image and its fields.
+
+    Three slots: ``_fields`` (name -> Python value), ``_stored`` (the stored document the
+    values were read from or last saved as, with its ``_id``; None until added) and
+    ``_source``. A read sets only the last two: reading a page of samples is in every view.
+    """
+
+    __slots__ = ("_fields", "_stored", "_source")
 
     def __init__(self, filepath: str | os.PathLike[str], tags: list[str] | None = None,
                  metadata: Any = None, **fields: Any) -> None:
@@ -53,44 +69,42 @@ class Sample:
         init = object.__setattr__
         init(self, "_fields", values)
         init(self, "_stored", None)
-        init(self, "_id", None)
-        init(self, "_dataset", None)
-        init(self, "_partial", _NO_FIELDS)
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any], dataset: SampleOwner,
-                 partial: frozenset[str] = frozenset()) -> Sample:
-        """A sample bound to ``dataset`` from its stored document (internal fields dropped)."""
-        return cls.reader(dataset, partial)(doc)
+        init(self, "_source", _UNBOUND)
 
     @classmethod
     def reader(cls, dataset: SampleOwner, partial: frozenset[str] = frozenset()
-               ) -> Callable[[dict[str, Any]], Sample]:
-        """Stored document -> sample bound to ``dataset``: one function for a whole read.
+               ) -> Callable[[list[dict[str, Any]]], list[Sample]]:
+        """Stored documents -> samples bound to ``dataset``: one function for a whole read.
 
-        The document itself is the stored snapshot ("_" keys are internal, as after an
-        insert). ``_fields`` stays unset until first used (see ``__getattr__``) and values
-        are decoded on first access, so a page of samples costs little more than its documents.
+        Each document itself is the sample's stored snapshot ("_" keys are internal, as
+        after an insert); ``_fields`` stays unset until first used (see ``__getattr__``)
+        and values are decoded on first access. A batch is built by C-level calls only,
+        with no Python frame per sample, so a page of samples costs little more than its
+        documents.
         """
-        new = cls.__new__
-        slots = vars(Sample)  # the slots' own setters: no attribute lookup per sample
-        set_stored, set_id = slots["_stored"].__set__, slots["_id"].__set__
-        set_dataset, set_partial = slots["_dataset"].__set__, slots["_partial"].__set__
+        new, set_stored, set_source = cls.__new__, _SET_STORED, _SET_SOURCE
+        source = Source(dataset, partial)
 
-        def read(doc: dict[str, Any]) -> Sample:
-            sample = new(cls)
-            set_stored(sample, doc)
-            set_id(sample, doc["_id"])
-            set_dataset(sample, dataset)
-            set_partial(sample, partial)
-            return sample
+        def read(docs: list[dict[str, Any]]) -> list[Sample]:
+            count = len(docs)
+            samples = list(map(new, repeat(cls, count)))
+            deque(map(set_stored, samples, docs), maxlen=0)
+            deque(map(set_source, samples, repeat(source, count)), maxlen=0)
+            return samples
 
         return read
 
     @property
     def id(self) -> str | None:
         """The sample's id (None until it is added to a dataset)."""
-        return str(self._id) if self._id is not None else None
+        stored = self._stored
+        return str(stored["_id"]) if stored is not None else None
+
+    @property
+    def _id(self) -> Any:
+        """The stored ``ObjectId`` (None until the sample is added to a dataset)."""
+        stored = self._stored
+        return stored["_id"] if stored is not None else None
 
     @property
     def media_type(self) -> str:
@@ -98,7 +112,7 @@ class Sample:
 
     @property
     def dataset(self) -> SampleOwner | None:
-        return self._dataset
+        return self._source.dataset
 
     def field_names(self) -> tuple[str, ...]:
         return tuple(self._fields)
@@ -195,7 +209,7 @@ class Sample:
             if name not in stored or stored[name] != encoded:
                 to_set[name] = encoded
         to_unset = [k for k in stored if k not in self._fields and not k.startswith("_")]
-        touched = self._partial.intersection([*to_set, *to_unset])
+        touched = self._source.partial.intersection([*to_set, *to_unset])
         if touched:
             raise ValidationError(
                 f"field {sorted(touched)[0]!r} is filtered in this view, so saving it would drop the "
@@ -212,30 +226,33 @@ class Sample:
 
     def save(self) -> None:
         """Write the fields that changed since the sample was read (or last saved)."""
-        if self._dataset is None:
+        if self._source.dataset is None:
             raise ValidationError("this sample is not in a dataset; add it with dataset.add_sample()")
-        self._dataset.save_samples([self])
+        self._source.dataset.save_samples([self])
 
     def reload(self) -> None:
         """Read the sample again from the database, dropping unsaved changes."""
-        if self._dataset is None:
+        if self._source.dataset is None:
             raise ValidationError("this sample is not in a dataset")
-        fresh = self._dataset[self.id]  # type: ignore[index]
+        fresh = self._source.dataset[self.id]  # type: ignore[index]
         self._fields, self._stored = fresh._fields, fresh._stored
 
-    def bind(self, dataset: SampleOwner, sample_id: ObjectId, stored: dict[str, Any]) -> None:
-        """Attach a new sample to the dataset it was just added to."""
-        object.__setattr__(self, "_dataset", dataset)
-        object.__setattr__(self, "_id", sample_id)
+    def bind(self, dataset: SampleOwner, stored: dict[str, Any]) -> None:
+        """Attach a new sample to the dataset it was just added to (``stored`` has its ``_id``)."""
+        object.__setattr__(self, "_source", Source(dataset))
         object.__setattr__(self, "_stored", stored)
 
     def __repr__(self) -> str:
-        kind = "SampleView" if self._partial or type(self) is SampleView else "Sample"
+        kind = "SampleView" if self._source.partial or type(self) is SampleView else "Sample"
         shown = {"id": self.id, "media_type": self.media_type,
                  **{name: self._value(name) for name in self._fields}}
         return format_document(kind, shown)
 
     __str__ = __repr__
+
+
+_SET_STORED = vars(Sample)["_stored"].__set__  # the slots' own setters, for Sample.reader
+_SET_SOURCE = vars(Sample)["_source"].__set__
 
 
 class SampleView(Sample):

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from labellens.dataset.collection import CompileMemo, SampleCollection
+from labellens.dataset.collection import CompileMemo, SampleCollection, compile_stages
 from labellens.dataset.printing import summary
 from labellens.dataset.protocols import DatasetCore
+from labellens.dataset.sample import Sample
 from labellens.stages import Stage, stage_to_json
 
 
 class View(SampleCollection):
     """An immutable view: every chain method returns a new view; the data never changes."""
 
-    __slots__ = ("_dataset", "_stages", "_memo")
+    __slots__ = ("_dataset", "_stages", "_memo", "_reader")
 
     def __init__(self, dataset: DatasetCore, stages: tuple[Stage, ...], memo: CompileMemo | None = None
                  ) -> None:
         object.__setattr__(self, "_dataset", dataset)
         object.__setattr__(self, "_stages", tuple(stages))
         object.__setattr__(self, "_memo", memo)  # the parent's compiled stages, then this view's
-        self.pipeline()  # validate every stage (fields included) against the schema now
+        object.__setattr__(self, "_reader", None)  # made on the first read
+        self._compiled()  # validate every stage (fields included) against the schema now
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"views are immutable: cannot set {name!r}; chain a stage instead "
@@ -37,18 +40,25 @@ class View(SampleCollection):
     def stages(self) -> tuple[Stage, ...]:
         return self._stages
 
-    def _compile_stages(self, schema: dict[str, str], memo: CompileMemo | None = None
-                        ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    def add_stage(self, stage: Stage) -> View:
+        """A new view with ``stage`` appended: only the new stage is compiled (validated now)."""
+        return View(self._dataset, (*self._stages, stage), self._memo)
+
+    def _compile_stages(self, schema: dict[str, str]) -> CompileMemo:
         """Compiled once per schema read: a view is immutable, and chaining compiles only the new stage."""
         memo = self._memo
         if memo is None or memo.schema is not schema or memo.done != len(self._stages):
-            pipeline, output = super()._compile_stages(schema, memo)
-            memo = CompileMemo(schema, len(self._stages), pipeline, output)
+            memo = compile_stages(self._stages, schema, memo)
             object.__setattr__(self, "_memo", memo)
-        return memo.pipeline, memo.output
+        return memo
 
-    def _compile_memo(self) -> CompileMemo | None:
-        return self._memo
+    def _sample_reader(self) -> Callable[[list[dict[str, Any]]], list[Sample]]:
+        """Made once: the view's stages, and so the fields it shows in part, never change."""
+        reader = self._reader
+        if reader is None:
+            reader = super()._sample_reader()
+            object.__setattr__(self, "_reader", reader)
+        return reader
 
     def to_json(self) -> list[dict[str, Any]]:
         """The stages as JSON (rebuild with ``dataset.view_from_json``)."""

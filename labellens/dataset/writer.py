@@ -79,7 +79,7 @@ class SampleWriter:
             # The inserted dict doubles as the sample's stored snapshot ("_" keys are internal).
             doc["_id"] = sample_id
             doc[RAND_FIELD] = random.random()
-            sample.bind(owner, sample_id, doc)
+            sample.bind(owner, doc)
         writer.submit(self._store.insert_many, encoded)
         return ids
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from bson import ObjectId
 
@@ -21,8 +20,7 @@ ID_FIELD = "id"
 DEFAULT_FIELDS = ("filepath", "tags", "metadata")
 
 
-@dataclass(frozen=True)
-class CompileContext:
+class CompileContext(NamedTuple):
     """What a stage may know when compiling: the field schema of its input."""
 
     schema: Mapping[str, str]
@@ -43,7 +41,10 @@ class CompileContext:
 
 def mongo_path(path: str) -> str:
     """The stored path of a user path: ``id`` is stored as ``_id``, also inside labels."""
-    return ".".join("_id" if part == ID_FIELD else part for part in path.split("."))
+    parts = path.split(".")
+    if ID_FIELD not in parts:  # the common case, on every compile
+        return path
+    return ".".join("_id" if part == ID_FIELD else part for part in parts)
 
 
 class Stage:
