@@ -148,6 +148,19 @@ def test_values_and_set_values(backend):
     assert ds.values("score") == [8.0, 0.2, 0.3, 9.0]
 
 
+def test_samples_read_in_batches_are_each_bound_to_their_own_document(backend):
+    ds, ids = make_dataset(5)
+    view = ds.sort_by("filepath", reverse=True)
+    samples = list(view.iter_samples(batch_size=2))  # three batches from the database
+    assert [s.id for s in samples] == view.values("id") == ids[::-1]
+    assert all(s.dataset is ds and isinstance(s, ll.SampleView) for s in samples)
+    assert [s.filepath for s in samples] == [f"/data/{i}.png" for i in range(4, -1, -1)]
+    samples[3]["score"] = 0.25
+    samples[3].save()
+    assert ds[ids[1]].score == 0.25 and ds.count("score") == 1
+    assert [s.id for s in ds.head(2)] == ids[:2] and ds.first().id == ids[0]
+
+
 def test_iter_samples_autosave(backend):
     ds, ids = make_dataset(5)
     for sample in ds.iter_samples(autosave=True, batch_size=2):
