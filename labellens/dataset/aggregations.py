@@ -8,32 +8,35 @@ lists classes.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from labellens.dataset.protocols import PipelineSource
 from labellens.db import pipelines
 from labellens.errors import ValidationError
 from labellens.fields import CLASSIFICATIONS
 from labellens.stages.base import mongo_path
 
 
-class AggregationsMixin:
-    """count, count_values, distinct, bounds, mean, sum, std, histogram_values."""
+class Aggregations:
+    """count, count_values, distinct, bounds, mean, sum, std, histogram_values of one collection.
 
-    def _aggregate(self, suffix: Sequence[dict[str, Any]] = (), batch_size: int | None = None
-                   ) -> Iterator[dict[str, Any]]:
-        raise NotImplementedError
+    A part of every dataset and view: ``collection.count("x")`` is ``Aggregations(collection).count("x")``
+    (the collection's methods say what each returns).
+    """
 
-    def _compiled(self, paths: Sequence[str] = ()) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        raise NotImplementedError
+    __slots__ = ("_source",)
+
+    def __init__(self, source: PipelineSource) -> None:
+        self._source = source
 
     def _run(self, pipeline: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        return self.dataset._run_pipeline(pipeline)  # type: ignore[attr-defined]
+        return self._source.dataset._run_pipeline(pipeline)
 
     def _prepare(self, path: str) -> tuple[list[dict[str, Any]], str, bool]:
         """The collection's pipeline, the stored path of ``path`` and whether its value is an
         array whose items count singly (a list field, the labels of a ``Classifications``)."""
-        pipeline, schema = self._compiled([path])
+        pipeline, schema = self._source._compiled([path])
         stored = mongo_path(path)
         parts = stored.split(".")
         top = schema.get(parts[0], "")
@@ -49,29 +52,22 @@ class AggregationsMixin:
         return docs[0] if docs else None
 
     def count(self, field: str | None = None) -> int:
-        """Number of samples, or of non-None values of ``field`` (array elements counted)."""
         if field is None:
-            return self._count_samples()
+            return self._source._count_samples()
         result = self._group(field, lambda v: {"n": {"$sum": 1}})
         return int(result["n"]) if result else 0
 
-    def _count_samples(self) -> int:
-        return pipelines.decode_count(self._aggregate(pipelines.count([])))
-
     def count_values(self, field: str) -> dict[Any, int]:
-        """Value -> number of occurrences (None counts samples lacking the field)."""
         prefix, stored, unwind = self._prepare(field)
         return pipelines.decode_count_values(self._run(pipelines.count_values(prefix, stored, unwind=unwind)))
 
     def distinct(self, field: str) -> list[Any]:
-        """Sorted distinct non-None values."""
         prefix, stored, unwind = self._prepare(field)
         pipeline = [*prefix, *pipelines.value_of(stored, unwind=unwind), {"$match": {"_v": {"$ne": None}}},
                     {"$group": {"_id": "$_v"}}, {"$sort": {"_id": 1}}]
         return [d["_id"] for d in self._run(pipeline)]
 
     def bounds(self, field: str) -> tuple[Any, Any]:
-        """``(min, max)`` of the non-None values, ``(None, None)`` when there are none."""
         result = self._group(field, lambda v: {"min": {"$min": v}, "max": {"$max": v}})
         return (result["min"], result["max"]) if result else (None, None)
 
@@ -84,7 +80,6 @@ class AggregationsMixin:
         return result["x"] if result else 0
 
     def std(self, field: str, sample: bool = False) -> float | None:
-        """Population standard deviation (``sample=True``: sample standard deviation)."""
         # From sums (one pass, and supported by every backend) rather than $stdDevPop.
         result = self._group(field, lambda v: {"n": {"$sum": 1}, "s": {"$sum": v},
                                                "ss": {"$sum": {"$multiply": [v, v]}}})
@@ -97,7 +92,6 @@ class AggregationsMixin:
     def histogram_values(self, field: str, bins: int = 10,
                          range: tuple[float, float] | None = None  # noqa: A002 - numpy's name
                          ) -> tuple[list[int], list[float], int]:
-        """``(counts, edges, other)``: counts per bin, bin edges, and values outside the range."""
         if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
             raise ValidationError(f"bins must be a positive int, got {bins!r}")
         low, high = range if range is not None else self.bounds(field)

@@ -20,10 +20,11 @@ import numpy as np
 from bson import ObjectId
 
 from labellens.dataset import codec, exporters, metadata
-from labellens.dataset.aggregations import AggregationsMixin
+from labellens.dataset.aggregations import Aggregations
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.protocols import DatasetCore
 from labellens.dataset.sample import Sample, SampleView
+from labellens.db import pipelines
 from labellens.errors import (
     FieldNotFoundError,
     SampleNotFoundError,
@@ -80,7 +81,7 @@ def compile_stages(stages: Sequence[Stage], schema: dict[str, str], memo: Compil
 _PLAIN = frozenset({str, int, float, bool})  # stored values that decode to themselves
 
 
-class SampleCollection(AggregationsMixin):
+class SampleCollection:
     """Reading, chaining and bulk-writing methods common to datasets and views."""
 
     @property
@@ -288,6 +289,45 @@ class SampleCollection(AggregationsMixin):
         for batch in self._columns([path], 10_000, with_ids=path == "id"):
             column.extend(batch[path])
         return _to_numpy(column, path) if as_numpy else column
+
+    # -- aggregations (each one aggregation run by the database) ----------------------------
+
+    def count(self, field: str | None = None) -> int:
+        """Number of samples, or of non-None values of ``field`` (array elements counted)."""
+        return Aggregations(self).count(field)
+
+    def count_values(self, field: str) -> dict[Any, int]:
+        """Value -> number of occurrences (None counts samples lacking the field)."""
+        return Aggregations(self).count_values(field)
+
+    def distinct(self, field: str) -> list[Any]:
+        """Sorted distinct non-None values."""
+        return Aggregations(self).distinct(field)
+
+    def bounds(self, field: str) -> tuple[Any, Any]:
+        """``(min, max)`` of the non-None values, ``(None, None)`` when there are none."""
+        return Aggregations(self).bounds(field)
+
+    def mean(self, field: str) -> float | None:
+        """Mean of the non-None values (None when there are none)."""
+        return Aggregations(self).mean(field)
+
+    def sum(self, field: str) -> float:
+        """Sum of the non-None values."""
+        return Aggregations(self).sum(field)
+
+    def std(self, field: str, sample: bool = False) -> float | None:
+        """Population standard deviation (``sample=True``: sample standard deviation)."""
+        return Aggregations(self).std(field, sample=sample)
+
+    def histogram_values(self, field: str, bins: int = 10,
+                         range: tuple[float, float] | None = None  # noqa: A002 - numpy's name
+                         ) -> tuple[list[int], list[float], int]:
+        """``(counts, edges, other)``: counts per bin, bin edges, and values outside the range."""
+        return Aggregations(self).histogram_values(field, bins, range)
+
+    def _count_samples(self) -> int:
+        return pipelines.decode_count(self._aggregate(pipelines.count([])))
 
     def iter_batches(self, paths: Sequence[str], batch_size: int = 10_000, *, object_ids: bool = False
                      ) -> Iterator[dict[str, list[Any]]]:

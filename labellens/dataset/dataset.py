@@ -67,7 +67,7 @@ class Dataset(SampleCollection):
         self._writer = SampleWriter(record.samples, self._schema, f"dataset {record.name!r}")
 
     @classmethod
-    def from_record(cls, record: DatasetRecord) -> Dataset:
+    def _from_record(cls, record: DatasetRecord) -> Dataset:
         """A Dataset object for an existing catalog record (see :func:`load_dataset`)."""
         dataset = cls.__new__(cls)
         dataset._bind(record)
@@ -406,7 +406,7 @@ class Dataset(SampleCollection):
 def load_dataset(name: str) -> Dataset:
     """Open an existing dataset by name (DatasetNotFoundError lists the names that exist)."""
     store = catalog.store()
-    return Dataset.from_record(DatasetRecord(store, catalog.find_record(store, name)))
+    return Dataset._from_record(DatasetRecord(store, catalog.find_record(store, name)))
 
 
 def list_datasets(glob: str | None = None) -> list[str]:

@@ -70,3 +70,14 @@ class DatasetCore(SampleOwner, ReadableCollection, Protocol):
 
     @property
     def _writer(self) -> Any: ...
+
+
+class PipelineSource(Protocol):
+    """What the aggregations of a collection need of it: its compiled pipeline and a way to run one."""
+
+    @property
+    def dataset(self) -> DatasetCore: ...
+
+    def _compiled(self, paths: Sequence[str] = ...) -> tuple[list[dict[str, Any]], dict[str, str]]: ...
+
+    def _count_samples(self) -> int: ...

@@ -3,7 +3,7 @@
 Pure functions: each takes a view's compiled pipeline and returns it extended by
 one final step (a page, a count, value counts, bounds, a histogram, a summary),
 and a ``decode_*`` partner turns the rows the database returns into Python
-values. :class:`~labellens.dataset.aggregations.AggregationsMixin` runs them
+values. :class:`~labellens.dataset.aggregations.Aggregations` runs them
 with the sync driver and :class:`~labellens.db.aio.AsyncData` with the async
 one, so both give the same answers.
 
