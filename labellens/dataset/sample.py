@@ -43,7 +43,7 @@ class Sample:
 
     Three slots: ``_fields`` (name -> Python value), ``_stored`` (the stored document the
     values were read from or last saved as, with its ``_id``; None until added) and
-    ``_source``. A read sets only the last two: reading a page of samples is in every view.
+    ``_source``. A read sets only the last two: reading pages of samples is every view's hot path.
     """
 
     __slots__ = ("_fields", "_stored", "_source")
