@@ -195,12 +195,6 @@ class SampleCollection:
         """The database's query plan for this collection's pipeline."""
         return self.dataset._explain_pipeline(self.pipeline())
 
-    def _aggregate(self, suffix: Sequence[dict[str, Any]] = (), batch_size: int | None = None
-                   ) -> Iterator[dict[str, Any]]:
-        pipeline = self.pipeline()  # a new list: extending it changes no compiled view
-        pipeline.extend(suffix)
-        return self.dataset._run_pipeline(pipeline, batch_size=batch_size)
-
     def _ids(self) -> list[ObjectId]:
         """The ``_id`` of every sample, in view order, as stored (no string round trip)."""
         return [i for batch in self._columns([], 10_000, with_ids=True, object_ids=True) for i in batch["id"]]
@@ -327,7 +321,7 @@ class SampleCollection:
         return Aggregations(self).histogram_values(field, bins, range)
 
     def _count_samples(self) -> int:
-        return pipelines.decode_count(self._aggregate(pipelines.count([])))
+        return pipelines.decode_count(self.dataset._run_pipeline(pipelines.count(self._compiled()[0])))
 
     def iter_batches(self, paths: Sequence[str], batch_size: int = 10_000, *, object_ids: bool = False
                      ) -> Iterator[dict[str, list[Any]]]:
