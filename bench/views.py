@@ -112,11 +112,14 @@ def main() -> None:
                     continue
                 times: list[list[float]] = [[], [], []]
                 values: list[object] = [None] * 3
-                for _ in range(rounds_for([c for c in calls if c is not None], args.repeat)):
-                    for i, call in enumerate(calls):  # the sides alternate
-                        if call is not None:
-                            elapsed, values[i] = timed(call)
-                            times[i].append(elapsed)
+                sides = [(i, call) for i, call in enumerate(calls) if call is not None]
+                for r in range(rounds_for([call for _, call in sides], args.repeat)):
+                    # The sides alternate in a rotating order: a call timed right after its near twin
+                    # finds the driver's code warm in the CPU caches, so a fixed order would favour
+                    # whichever raw query runs second.
+                    for i, call in sides[r % len(sides):] + sides[:r % len(sides)]:
+                        elapsed, values[i] = timed(call)
+                        times[i].append(elapsed)
                 assert all(v == values[0] for v, c in zip(values, calls) if c is not None), \
                     f"{name}: labellens and raw results differ"
                 label = f"{name} [{'index' if indexed else 'no index'}]" if "sort_by" in name else name

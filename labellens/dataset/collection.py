@@ -23,7 +23,7 @@ from labellens.dataset import codec, exporters, metadata
 from labellens.dataset.aggregations import Aggregations
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.protocols import DatasetCore
-from labellens.dataset.sample import Sample, SampleView
+from labellens.dataset.sample import Sample
 from labellens.db import pipelines
 from labellens.errors import (
     FieldNotFoundError,
@@ -54,30 +54,40 @@ from labellens.stages.base import mongo_path
 from labellens.validation import string_list
 
 WRITE_BATCH = 10_000
+ITER_BATCH = 1000  # samples per database batch when iterating
 
 
 class CompileMemo(NamedTuple):
-    """The pipeline and output schema of a collection's first ``done`` stages, compiled on
-    ``schema`` (the dataset's schema object as last read: a new read makes a new object)."""
+    """A collection's first ``done`` stages compiled on ``schema`` (the dataset's schema object
+    as last read: a new read makes a new object): their pipeline, the context the next stage
+    compiles in (the output schema) and the fields they show only in part."""
 
     schema: dict[str, str]
     done: int
     pipeline: list[dict[str, Any]]
-    output: dict[str, str]
+    context: CompileContext
+    partial: frozenset[str]
 
 
 def compile_stages(stages: Sequence[Stage], schema: dict[str, str], memo: CompileMemo | None = None
                    ) -> CompileMemo:
     """``stages`` compiled on ``schema``, continuing ``memo`` (its first stages compiled on the
     same schema object) when there is one. Raises FieldNotFoundError for an unknown field."""
-    done, pipeline, output = (memo.done, memo.pipeline, memo.output) if memo and memo.schema is schema \
-        else (0, [], schema)
+    if memo is not None and memo.schema is schema:
+        _, done, pipeline, context, partial = memo
+    else:
+        done, pipeline, context, partial = 0, [], CompileContext(schema), _NO_FIELDS
     for stage in stages[done:]:
-        pipeline = [*pipeline, *stage.to_mongo(CompileContext(output))]
-        output = stage.output_schema(output)
-    return CompileMemo(schema, len(stages), pipeline, output)
+        pipeline = [*pipeline, *stage.to_mongo(context)]
+        output = stage.output_schema(context.schema)
+        if output is not context.schema:
+            context = CompileContext(output)
+        if shown_in_part := stage.partial_fields():
+            partial = partial.union(shown_in_part)
+    return CompileMemo(schema, len(stages), pipeline, context, partial)
 
 
+_NO_FIELDS: frozenset[str] = frozenset()
 _PLAIN = frozenset({str, int, float, bool})  # stored values that decode to themselves
 
 
@@ -158,10 +168,10 @@ class SampleCollection:
 
     def get_field_schema(self) -> dict[str, str]:
         """Field name -> type (e.g. ``FloatField``) of the samples this collection shows."""
-        schema = dict(self.dataset._stored_schema())
+        schema: Mapping[str, str] = self.dataset._stored_schema()
         for stage in self.stages:
             schema = stage.output_schema(schema)
-        return schema
+        return dict(schema)
 
     def pipeline(self) -> list[dict[str, Any]]:
         """The aggregation pipeline of this collection (run on ``dataset.collection_name``)."""
@@ -184,8 +194,8 @@ class SampleCollection:
         dataset = self.dataset
         compiled = self._compile_stages(dataset._stored_schema(fresh))
         for path in paths:
-            dataset._check_path(path, compiled.output)
-        return compiled.pipeline, compiled.output
+            dataset._check_path(path, compiled.context.schema)
+        return compiled.pipeline, compiled.context.schema
 
     def _compile_stages(self, schema: dict[str, str]) -> CompileMemo:
         """This collection's stages compiled on ``schema``."""
@@ -200,7 +210,8 @@ class SampleCollection:
         return [i for batch in self._columns([], 10_000, with_ids=True, object_ids=True) for i in batch["id"]]
 
     def _partial_fields(self) -> frozenset[str]:
-        return frozenset(f for stage in self.stages for f in stage.partial_fields())
+        """Fields this collection shows only in part (none: a view overrides this)."""
+        return _NO_FIELDS
 
     # -- reading --------------------------------------------------------------------
 
@@ -208,7 +219,8 @@ class SampleCollection:
         return self.count()
 
     def __iter__(self) -> Iterator[Sample]:
-        return self.iter_samples()
+        """The samples, as ``iter_samples()`` streams them (without its call: a hot path)."""
+        return itertools.chain.from_iterable(self._sample_batches(batch_size=ITER_BATCH))
 
     def __bool__(self) -> bool:
         return True
@@ -224,21 +236,18 @@ class SampleCollection:
                         ) -> Iterator[list[Sample]]:
         """The samples of this collection's pipeline (then ``suffix``), in lists built in bulk
         (SampleViews under stages), each list one batch as the database returns it."""
-        pipeline = self.pipeline()  # a new list: extending it changes no compiled view
-        pipeline.extend(suffix)
+        pipeline = [*self._compiled()[0], *suffix]  # a new list: the compiled one is shared
         return map(self._sample_reader(), self.dataset._run_batches(pipeline, batch_size=batch_size))
 
     def _sample_reader(self) -> Callable[[list[dict[str, Any]]], list[Sample]]:
-        """Stored documents -> this collection's samples (SampleViews under stages)."""
-        if self.stages:
-            return SampleView.reader(self.dataset, self._partial_fields())
+        """Stored documents -> this collection's samples (a view makes SampleViews)."""
         return Sample.reader(self.dataset)
 
     def _describe(self) -> str:
         return f"dataset {self.name!r}" + (" (view)" if self.stages else "")
 
     def iter_samples(self, progress: bool = False, autosave: bool = False,
-                     batch_size: int = 1000) -> Iterator[Sample]:
+                     batch_size: int = ITER_BATCH) -> Iterator[Sample]:
         """Stream the samples; with ``autosave`` their changes are written in bulk batches.
 
         The view is checked now; the query runs when the first sample is asked for.
@@ -334,8 +343,8 @@ class SampleCollection:
 
     def _columns(self, paths: Sequence[str], batch_size: int, with_ids: bool, object_ids: bool = False
                  ) -> Iterator[dict[str, list[Any]]]:
-        pipeline, _ = self._compiled(paths)
         stored = {p: mongo_path(p) for p in paths if p != "id"}
+        pipeline, _ = self._compiled(tuple(stored))  # "id" always exists: only the others are checked
         # The server flattens each path into a top-level key ("$a.b" maps over arrays as well).
         projection: dict[str, Any] = {f"_c{i}": f"${path}" for i, path in enumerate(stored.values())}
         if not with_ids:

@@ -2,28 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from labellens.dataset.collection import CompileMemo, SampleCollection, compile_stages
 from labellens.dataset.printing import summary
 from labellens.dataset.protocols import DatasetCore
-from labellens.dataset.sample import Sample
+from labellens.dataset.sample import Sample, SampleView
+from labellens.errors import FieldNotFoundError
 from labellens.stages import Stage, stage_to_json
 
 
 class View(SampleCollection):
     """An immutable view: every chain method returns a new view; the data never changes."""
 
-    __slots__ = ("_dataset", "_stages", "_memo", "_reader")
+    # ``dataset`` and ``stages`` are slots (read without a Python call: building and reading
+    # a view are hot paths); ``__setattr__`` keeps every attribute read-only.
+    __slots__ = ("dataset", "stages", "_memo", "_reader")
+    dataset: DatasetCore
+    stages: tuple[Stage, ...]
 
     def __init__(self, dataset: DatasetCore, stages: tuple[Stage, ...], memo: CompileMemo | None = None
                  ) -> None:
-        object.__setattr__(self, "_dataset", dataset)
-        object.__setattr__(self, "_stages", tuple(stages))
-        object.__setattr__(self, "_memo", memo)  # the parent's compiled stages, then this view's
-        object.__setattr__(self, "_reader", None)  # made on the first read
-        self._compiled()  # validate every stage (fields included) against the schema now
+        _set = object.__setattr__
+        _set(self, "dataset", dataset)
+        _set(self, "stages", tuple(stages))
+        _set(self, "_memo", memo)  # the parent's compiled stages, then this view's
+        _set(self, "_reader", None)  # made on the first read
+        # Every stage (fields included) is validated against the schema now, as _compiled() does;
+        # only the stages the parent's memo lacks are compiled.
+        try:
+            self._compile_stages(dataset._stored_schema(False))
+        except FieldNotFoundError:  # maybe a field another process just added: read the schema again
+            self._compile_stages(dataset._stored_schema(True))
+
+    def _compiled(self, paths: Sequence[str] = ()) -> tuple[list[dict[str, Any]], Mapping[str, str]]:
+        """As the collection's, with a fast path for the common read: no paths to check and the
+        schema unchanged since the view was compiled."""
+        memo = self._memo
+        if not paths and memo is not None and memo.schema is self.dataset._stored_schema(False) \
+                and memo.done == len(self.stages):
+            return memo.pipeline, memo.context.schema
+        return super()._compiled(paths)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"views are immutable: cannot set {name!r}; chain a stage instead "
@@ -32,40 +52,38 @@ class View(SampleCollection):
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"views are immutable: cannot delete {name!r}")
 
-    @property
-    def dataset(self) -> DatasetCore:
-        return self._dataset
-
-    @property
-    def stages(self) -> tuple[Stage, ...]:
-        return self._stages
-
     def add_stage(self, stage: Stage) -> View:
         """A new view with ``stage`` appended: only the new stage is compiled (validated now)."""
-        return View(self._dataset, (*self._stages, stage), self._memo)
+        return View(self.dataset, (*self.stages, stage), self._memo)
 
     def _compile_stages(self, schema: dict[str, str]) -> CompileMemo:
         """Compiled once per schema read: a view is immutable, and chaining compiles only the new stage."""
         memo = self._memo
-        if memo is None or memo.schema is not schema or memo.done != len(self._stages):
-            memo = compile_stages(self._stages, schema, memo)
+        if memo is None or memo.schema is not schema or memo.done != len(self.stages):
+            memo = compile_stages(self.stages, schema, memo)
             object.__setattr__(self, "_memo", memo)
         return memo
 
     def _sample_reader(self) -> Callable[[list[dict[str, Any]]], list[Sample]]:
-        """Made once: the view's stages, and so the fields it shows in part, never change."""
+        """SampleViews (they know the fields the stages show in part), made once: a view's
+        stages never change."""
         reader = self._reader
         if reader is None:
-            reader = super()._sample_reader()
+            reader = SampleView.reader(self.dataset, self._partial_fields())
             object.__setattr__(self, "_reader", reader)
         return reader
 
+    def _partial_fields(self) -> frozenset[str]:
+        memo = self._memo
+        assert memo is not None  # compiled when the view was made
+        return memo.partial
+
     def to_json(self) -> list[dict[str, Any]]:
         """The stages as JSON (rebuild with ``dataset.view_from_json``)."""
-        return [stage_to_json(stage) for stage in self._stages]
+        return [stage_to_json(stage) for stage in self.stages]
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, View) and other._dataset.name == self._dataset.name
+        return (isinstance(other, View) and other.dataset.name == self.dataset.name
                 and other.to_json() == self.to_json())
 
     __hash__ = None  # type: ignore[assignment]

@@ -39,11 +39,17 @@ class translate_errors(contextlib.AbstractContextManager[None]):  # noqa: N801 (
     """
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        if kind is not None and issubclass(kind, _UNREACHABLE):
-            raise client.unavailable(client.current_uri(), exc) from None
+        if kind is not None and issubclass(kind, UNREACHABLE):
+            raise unreachable(exc) from None  # type: ignore[arg-type]
 
 
-_UNREACHABLE = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
+# The driver errors that mean "server unreachable".
+UNREACHABLE = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
+
+
+def unreachable(exc: BaseException) -> Exception:
+    """The clear error to raise for an :data:`UNREACHABLE` driver error (see :class:`translate_errors`)."""
+    return client.unavailable(client.current_uri(), exc)
 
 
 def background_writer(collection: Collection, depth: int = 2) -> BackgroundWriter:

@@ -56,9 +56,10 @@ class Stage:
         """The aggregation-pipeline fragment of this stage."""
         raise NotImplementedError
 
-    def output_schema(self, schema: Mapping[str, str]) -> dict[str, str]:
-        """The schema of the stage's output (most stages keep every field)."""
-        return dict(schema)
+    def output_schema(self, schema: Mapping[str, str]) -> Mapping[str, str]:
+        """The schema of the stage's output: ``schema`` itself when the stage keeps every field
+        (most do). Schemas are shared: read them, never change them."""
+        return schema
 
     def partial_fields(self) -> tuple[str, ...]:
         """Fields whose content this stage shows only in part (so they must not be saved back)."""

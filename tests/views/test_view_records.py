@@ -95,15 +95,30 @@ def test_sorting_an_indexed_field_uses_the_index(small, backend) -> None:
 
 def test_views_see_fields_another_dataset_object_added(small) -> None:
     """Views compile against the schema last read, and read it again for a field they do not know."""
+    early = small.dataset.exists("filepath")  # compiled before the field existed
     other = ll.load_dataset(small.dataset.name)
     other.set_values("late", list(range(10)))
     stale = small.dataset
     assert stale.sort_by("late", reverse=True).values("late")[:2] == [9, 8]
+    assert early.sort_by("late", reverse=True).limit(2).values("late") == [9, 8]
+    assert [s.late for s in early.match(F("late") > 7)] == [8, 9]
     assert stale.match(F("late") > 6).values("late") == [7, 8, 9]
     assert stale.mean("late") == 4.5
     assert "late" in stale.get_field_schema()
     with pytest.raises(FieldNotFoundError, match="'later'"):
         stale.values("later")
+
+
+def test_field_schemas_handed_out_are_the_callers_own(small) -> None:
+    view = small.dataset.sort_by("score").limit(3)
+    for schema in (view.get_field_schema(), small.dataset.get_field_schema()):
+        schema["invented"] = "FloatField"
+        schema.pop("score")
+    assert "invented" not in view.get_field_schema() and "score" in view.get_field_schema()
+    assert "invented" not in small.dataset.get_field_schema()
+    with pytest.raises(FieldNotFoundError, match="invented"):
+        view.values("invented")
+    assert len(view.values("score")) == 3
 
 
 def test_reading_a_view_of_a_deleted_dataset_raises(small) -> None:
