@@ -73,6 +73,8 @@ class SampleStore:
                 lambda n: list(itertools.islice(cursor, n)))  # mongomock's cursors lack it
             while chunk := take(size):
                 yield chunk
+                if len(chunk) < size:  # a short list: the cursor is exhausted (no call to find out)
+                    return
         except ops.UNREACHABLE as exc:
             raise ops.unreachable(exc) from None
         except ops.OperationFailure as exc:
