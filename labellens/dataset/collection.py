@@ -54,7 +54,6 @@ from labellens.stages.base import mongo_path
 from labellens.validation import string_list
 
 WRITE_BATCH = 10_000
-ITER_BATCH = 1000  # samples per database batch when iterating
 
 
 class CompileMemo(NamedTuple):
@@ -219,8 +218,7 @@ class SampleCollection:
         return self.count()
 
     def __iter__(self) -> Iterator[Sample]:
-        """The samples, as ``iter_samples()`` streams them (without its call: a hot path)."""
-        return itertools.chain.from_iterable(self._sample_batches(batch_size=ITER_BATCH))
+        return self.iter_samples()
 
     def __bool__(self) -> bool:
         return True
@@ -247,7 +245,7 @@ class SampleCollection:
         return f"dataset {self.name!r}" + (" (view)" if self.stages else "")
 
     def iter_samples(self, progress: bool = False, autosave: bool = False,
-                     batch_size: int = ITER_BATCH) -> Iterator[Sample]:
+                     batch_size: int = 1000) -> Iterator[Sample]:
         """Stream the samples; with ``autosave`` their changes are written in bulk batches.
 
         The view is checked now; the query runs when the first sample is asked for.

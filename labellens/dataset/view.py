@@ -9,7 +9,6 @@ from labellens.dataset.collection import CompileMemo, SampleCollection, compile_
 from labellens.dataset.printing import summary
 from labellens.dataset.protocols import DatasetCore
 from labellens.dataset.sample import Sample, SampleView
-from labellens.errors import FieldNotFoundError
 from labellens.stages import Stage, stage_to_json
 
 
@@ -29,16 +28,11 @@ class View(SampleCollection):
         _set(self, "stages", tuple(stages))
         _set(self, "_memo", memo)  # the parent's compiled stages, then this view's
         _set(self, "_reader", None)  # made on the first read
-        # Every stage (fields included) is validated against the schema now, as _compiled() does;
-        # only the stages the parent's memo lacks are compiled.
-        try:
-            self._compile_stages(dataset._stored_schema(False))
-        except FieldNotFoundError:  # maybe a field another process just added: read the schema again
-            self._compile_stages(dataset._stored_schema(True))
+        self._compiled()  # validate every stage (fields included) against the schema now
 
     def _compiled(self, paths: Sequence[str] = ()) -> tuple[list[dict[str, Any]], Mapping[str, str]]:
-        """As the collection's, with a fast path for the common read: no paths to check and the
-        schema unchanged since the view was compiled."""
+        """As the collection's, with a fast path for the common read: no paths to check, and every
+        stage already compiled on the schema as last read (only the constructor finds one missing)."""
         memo = self._memo
         if not paths and memo is not None and memo.schema is self.dataset._stored_schema(False) \
                 and memo.done == len(self.stages):
