@@ -176,7 +176,7 @@ class SampleCollection:
         """The aggregation pipeline of this collection (run on ``dataset.collection_name``)."""
         return list(self._compiled()[0])
 
-    def _compiled(self, paths: Sequence[str] = ()) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    def _compiled(self, paths: Sequence[str] = ()) -> tuple[list[dict[str, Any]], Mapping[str, str]]:
         """The pipeline and output schema (shared: read them, never change them), after
         checking that ``paths`` exist.
 
@@ -189,7 +189,7 @@ class SampleCollection:
         except FieldNotFoundError:
             return self._compile(paths, fresh=True)
 
-    def _compile(self, paths: Sequence[str], fresh: bool) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    def _compile(self, paths: Sequence[str], fresh: bool) -> tuple[list[dict[str, Any]], Mapping[str, str]]:
         dataset = self.dataset
         compiled = self._compile_stages(dataset._stored_schema(fresh))
         for path in paths:

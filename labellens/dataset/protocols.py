@@ -8,7 +8,7 @@ cycle, not even one hidden behind ``TYPE_CHECKING``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 
@@ -78,6 +78,6 @@ class PipelineSource(Protocol):
     @property
     def dataset(self) -> DatasetCore: ...
 
-    def _compiled(self, paths: Sequence[str] = ...) -> tuple[list[dict[str, Any]], dict[str, str]]: ...
+    def _compiled(self, paths: Sequence[str] = ...) -> tuple[list[dict[str, Any]], Mapping[str, str]]: ...
 
     def _count_samples(self) -> int: ...
