@@ -149,3 +149,27 @@ def test_hardness_is_entropy(backend: str) -> None:
     np.testing.assert_allclose(got[:8], want, atol=1e-9)
     assert got[8] is None and summary.unset == 1
     assert "hardness" in ds.list_brain_runs()
+
+
+def test_a_run_over_many_batches_reads_the_catalog_at_most_twice(backend: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Schema freshness is a version check, not a reload per batch or per write (issue 11)."""
+    from labellens.brain import compute
+    from labellens.db.stores import CatalogStore
+
+    ds, *_ = make_dataset(60)
+    view = ll.load_dataset(ds.name).match_tags("even")  # a second dataset object, as in a new process
+    monkeypatch.setattr(compute, "BATCH_SIZE", 4)  # 30 samples: 8 read batches and 8 writes
+    reads: list[str] = []
+    for method in ("find", "find_one", "exists"):
+        original = getattr(CatalogStore, method)
+
+        def counted(self, *args, _original=original, _name=method, **kwargs):
+            reads.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(CatalogStore, method, counted)
+    summary = brain.compute_mistakenness(view, "pred", use_logits=True, progress=False)
+    assert summary.scored == 30
+    assert len(reads) <= 2, reads
+    assert len(ds.exists("mistakenness")) == 30

@@ -95,6 +95,14 @@ def test_embedded_mongod_killed_under_a_running_process(tmp_path: Path,
         time.sleep(JOURNAL_S)
         info = mongod.running_server(tmp_path)
         assert info is not None
+        # The dataset is bound to its server: operations do not probe the embedded mongod.
+        probes: list[Path] = []
+        ensure_server = mongod.ensure_server
+        monkeypatch.setattr(mongod, "ensure_server", lambda path: probes.append(path) or ensure_server(path))
+        for _ in range(3):
+            assert dataset.first().filepath == "/img/0.png" and len(dataset) == 100
+            assert len(dataset.sort_by("filepath").limit(5).values("id")) == 5
+        assert probes == []
         samples = dataset.iter_samples(batch_size=10)
         next(samples)
         os.kill(info.pid, signal.SIGKILL)
@@ -111,6 +119,8 @@ def test_embedded_mongod_killed_under_a_running_process(tmp_path: Path,
         assert HOW_TO_START in str(error.value)
         with pytest.warns(RuntimeWarning, match=f"pid {info.pid}.*stopped.*started it again"):
             assert len(dataset) == 100
+        assert probes == [tmp_path]  # the lost server was resolved (and restarted) once
+        assert len(dataset) == 100 and probes == [tmp_path]
     finally:
         db.close_clients()
         mongod.stop_server(tmp_path)
