@@ -255,7 +255,7 @@ class Session:
 
 
 def launch_app(dataset_or_view: Dataset | View | None = None, port: int = DEFAULT_PORT,
-               address: str = "127.0.0.1", auto: bool = True, **kwargs: Any) -> Session:
+               address: str = "127.0.0.1", *, auto: bool = True, **kwargs: Any) -> Session:
     """Launch the App showing a dataset or view and return its :class:`Session`.
 
     See :class:`Session` for the parameters; ``kwargs`` passes ``token`` and

@@ -105,7 +105,7 @@ class IssuesReport:
 
 
 def find_issues(samples: SampleCollection, pred_field: str | None = None,
-                label_field: str | None = "ground_truth", embeddings_field: str | None = None, *,
+                label_field: str | None = "ground_truth", *, embeddings_field: str | None = None,
                 image_quality: bool = True, key: str = "issues", progress: bool = True) -> IssuesReport:
     """Run every check that applies to ``samples`` and return one :class:`IssuesReport`.
 

@@ -61,8 +61,8 @@ def outlier_scores(distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return score, (distance - median) / spread > FLAG_Z
 
 
-def compute_outliers(samples: SampleCollection, embeddings_field: str, label_field: str | None = None,
-                     outlier_field: str = "outlier", *, k: int = NEIGHBOURS) -> dict[str, Any]:
+def compute_outliers(samples: SampleCollection, embeddings_field: str, label_field: str | None = None, *,
+                     outlier_field: str = "outlier", k: int = NEIGHBOURS) -> dict[str, Any]:
     """Write an outlier score in [0, 1] to ``outlier_field`` and a flag to ``<outlier_field>_flag``.
 
     With ``label_field`` (``Classification``), distance within the sample's class

@@ -81,7 +81,7 @@ def reduce_dimensions(embeddings: np.ndarray, method: str = "umap", *, seed: int
         return np.asarray(reducer.fit_transform(data), dtype=np.float32)
 
 
-def compute_visualization(samples: SampleCollection, embeddings_field: str, method: str = "umap",
+def compute_visualization(samples: SampleCollection, embeddings_field: str, method: str = "umap", *,
                           brain_key: str = "viz", seed: int = 0) -> VisualizationSummary:
     """Write 2-D points ``[x, y]`` of ``embeddings_field`` to the field ``brain_key`` (a brain run).
 

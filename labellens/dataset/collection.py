@@ -413,10 +413,11 @@ class SampleCollection:
         return failed
 
     def export(self, export_dir: str | os.PathLike[str], format: ExportFormat = "csv",  # noqa: A002
-               label_field: str = "ground_truth", pred_field: str | None = None,
+               label_field: str = "ground_truth", *, pred_field: str | None = None,
                score_fields: Sequence[str] | None = None) -> Path:
         """Write this collection's samples for review (csv, json or image-directory-tree)."""
-        return exporters.export_view(self, export_dir, format, label_field, pred_field, score_fields)
+        return exporters.export_view(self, export_dir, format, label_field, pred_field=pred_field,
+                                     score_fields=score_fields)
 
     def tag_samples(self, tags: str | Iterable[str]) -> None:
         """Add ``tags`` to every sample of this collection."""
@@ -447,10 +448,10 @@ class SampleCollection:
         ANNOTATION.delete_annotation_run(self.dataset, anno_key, **options)
 
     # Evaluation lives in labellens.evaluation, also a layer above (looked up the same way).
-    def evaluate_classifications(self, pred_field: str, gt_field: str = "ground_truth",
+    def evaluate_classifications(self, pred_field: str, gt_field: str = "ground_truth", *,
                                  eval_key: str | None = "eval", **options: Any) -> Any:
         """Metrics of ``pred_field`` against ``gt_field`` (labellens.evaluation.evaluate_classifications)."""
-        return EVALUATION.evaluate_classifications(self, pred_field, gt_field, eval_key, **options)
+        return EVALUATION.evaluate_classifications(self, pred_field, gt_field, eval_key=eval_key, **options)
 
     def list_evaluations(self) -> list[str]:
         return EVALUATION.list_evaluations(self)

@@ -76,7 +76,7 @@ class Dataset(SampleCollection):
     @classmethod
     def from_dir(cls, dataset_dir: str | os.PathLike[str],
                  dataset_type: type[DatasetType] | DatasetType = ImageClassificationDirectoryTree,
-                 name: str | None = None, label_field: str = "ground_truth",
+                 name: str | None = None, *, label_field: str = "ground_truth",
                  tags: str | Sequence[str] | None = None, persistent: bool = False,
                  overwrite: bool = False) -> Dataset:
         """A new dataset from images on disk (``<root>/<class>/<image>`` by default)."""
@@ -88,7 +88,7 @@ class Dataset(SampleCollection):
             raise
         return dataset
 
-    def import_labels(self, path: str | os.PathLike[str], label_field: str = "ground_truth",
+    def import_labels(self, path: str | os.PathLike[str], label_field: str = "ground_truth", *,
                       tag: str | None = "reviewed") -> exporters.ImportSummary:
         """Read reviewed labels (from ``export``) back by sample id and tag the samples that changed."""
         return exporters.import_labels(self, path, label_field=label_field, tag=tag)

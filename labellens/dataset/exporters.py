@@ -65,7 +65,7 @@ class ImportSummary:
 
 
 def export_view(collection: ReadableCollection, export_dir: str | os.PathLike[str],
-                format: ExportFormat = "csv", label_field: str = "ground_truth",  # noqa: A002
+                format: ExportFormat = "csv", label_field: str = "ground_truth", *,  # noqa: A002
                 pred_field: str | None = None, score_fields: Sequence[str] | None = None) -> Path:
     """Write the samples of ``collection`` to ``export_dir`` for review; returns the file or folder.
 
@@ -97,7 +97,7 @@ def export_view(collection: ReadableCollection, export_dir: str | os.PathLike[st
 
 
 def import_labels(dataset: ReadableCollection, path: str | os.PathLike[str],
-                  label_field: str = "ground_truth", tag: str | None = "reviewed",
+                  label_field: str = "ground_truth", *, tag: str | None = "reviewed",
                   format: ExportFormat | None = None  # noqa: A002
                   ) -> ImportSummary:
     """Read reviewed labels from an export and write the ones that changed to ``label_field``.

@@ -89,8 +89,8 @@ class ClassificationResults:
                 f"samples, {len(self.classes)} classes, accuracy {self.accuracy:.4f}>")
 
 
-def evaluate_classifications(samples: SampleCollection, pred_field: str, gt_field: str = "ground_truth",
-                             eval_key: str | None = "eval", classes: Sequence[str] | None = None, *,
+def evaluate_classifications(samples: SampleCollection, pred_field: str, gt_field: str = "ground_truth", *,
+                             eval_key: str | None = "eval", classes: Sequence[str] | None = None,
                              missing: str = MISSING) -> ClassificationResults:
     """Evaluate ``Classification`` predictions against the ground truth, as FiftyOne does.
 
@@ -121,14 +121,15 @@ def evaluate_classifications(samples: SampleCollection, pred_field: str, gt_fiel
     return results
 
 
-def summarize_classifications(samples: SampleCollection, pred_field: str, gt_field: str = "ground_truth",
-                              classes: Sequence[str] | None = None, *,
+def summarize_classifications(samples: SampleCollection, pred_field: str, gt_field: str = "ground_truth", *,
+                              classes: Sequence[str] | None = None,
                               missing: str = MISSING) -> ClassificationResults:
     """The results of :func:`evaluate_classifications` for ``samples`` without writing anything.
 
     Reads only the two label paths: the App's evaluation panel calls it on the current view.
     """
-    return evaluate_classifications(samples, pred_field, gt_field, None, classes, missing=missing)
+    return evaluate_classifications(samples, pred_field, gt_field, eval_key=None, classes=classes,
+                                    missing=missing)
 
 
 def list_evaluations(samples: SampleCollection) -> list[str]:
