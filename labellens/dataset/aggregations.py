@@ -8,13 +8,13 @@ lists classes.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from labellens.dataset.protocols import PipelineSource
 from labellens.db import pipelines
 from labellens.errors import ValidationError
-from labellens.fields import CLASSIFICATIONS
+from labellens.fields import CLASSIFICATIONS, FieldType
 from labellens.stages.base import mongo_path
 
 
@@ -40,21 +40,19 @@ class Aggregations:
         stored = mongo_path(path)
         parts = stored.split(".")
         top = schema.get(parts[0], "")
-        unwind = (top.startswith("ListField")
+        unwind = (FieldType(top).is_list
                   or (top == CLASSIFICATIONS and parts[1:2] == ["classifications"]))
         return pipeline, stored, unwind
 
-    def _group(self, path: str, accumulators: Callable[[str], dict[str, Any]]) -> dict[str, Any] | None:
+    def _group(self, path: str, accumulators: dict[str, Any]) -> dict[str, Any] | None:
+        """One row of ``accumulators`` over the values of ``path`` (None: it has no values)."""
         prefix, stored, unwind = self._prepare(path)
-        docs = list(self._run([*prefix, *pipelines.value_of(stored, unwind=unwind),
-                               {"$match": {"_v": {"$ne": None}}},
-                               {"$group": {"_id": None, **accumulators("$_v")}}]))
-        return docs[0] if docs else None
+        return next(self._run(pipelines.value_group(prefix, stored, accumulators, unwind=unwind)), None)
 
     def count(self, field: str | None = None) -> int:
         if field is None:
             return self._source._count_samples()
-        result = self._group(field, lambda v: {"n": {"$sum": 1}})
+        result = self._group(field, {"n": {"$sum": 1}})
         return int(result["n"]) if result else 0
 
     def count_values(self, field: str) -> dict[Any, int]:
@@ -63,26 +61,25 @@ class Aggregations:
 
     def distinct(self, field: str) -> list[Any]:
         prefix, stored, unwind = self._prepare(field)
-        pipeline = [*prefix, *pipelines.value_of(stored, unwind=unwind), {"$match": {"_v": {"$ne": None}}},
-                    {"$group": {"_id": "$_v"}}, {"$sort": {"_id": 1}}]
-        return [d["_id"] for d in self._run(pipeline)]
+        return pipelines.decode_ids(self._run(pipelines.distinct(prefix, stored, unwind=unwind)))
 
     def bounds(self, field: str) -> tuple[Any, Any]:
-        result = self._group(field, lambda v: {"min": {"$min": v}, "max": {"$max": v}})
-        return (result["min"], result["max"]) if result else (None, None)
+        prefix, stored, unwind = self._prepare(field)
+        rows = self._run(pipelines.value_bounds(prefix, stored, unwind=unwind))
+        return pipelines.decode_bounds(rows, ["_v"])["_v"]
 
     def mean(self, field: str) -> float | None:
-        result = self._group(field, lambda v: {"x": {"$avg": v}})
+        result = self._group(field, {"x": {"$avg": "$_v"}})
         return result["x"] if result else None
 
     def sum(self, field: str) -> float:
-        result = self._group(field, lambda v: {"x": {"$sum": v}})
+        result = self._group(field, {"x": {"$sum": "$_v"}})
         return result["x"] if result else 0
 
     def std(self, field: str, sample: bool = False) -> float | None:
         # From sums (one pass, and supported by every backend) rather than $stdDevPop.
-        result = self._group(field, lambda v: {"n": {"$sum": 1}, "s": {"$sum": v},
-                                               "ss": {"$sum": {"$multiply": [v, v]}}})
+        result = self._group(field, {"n": {"$sum": 1}, "s": {"$sum": "$_v"},
+                                     "ss": {"$sum": {"$multiply": ["$_v", "$_v"]}}})
         if not result or result["n"] - int(sample) <= 0:
             return None
         n, mean = result["n"], result["s"] / result["n"]

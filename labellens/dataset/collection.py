@@ -343,13 +343,8 @@ class SampleCollection:
                  ) -> Iterator[dict[str, list[Any]]]:
         stored = {p: mongo_path(p) for p in paths if p != "id"}
         pipeline, _ = self._compiled(tuple(stored))  # "id" always exists: only the others are checked
-        # The server flattens each path into a top-level key ("$a.b" maps over arrays as well).
-        projection: dict[str, Any] = {f"_c{i}": f"${path}" for i, path in enumerate(stored.values())}
-        if not with_ids:
-            projection["_id"] = 0
-        suffix = [{"$project": projection or {"_id": 1}}]
-        readers = [(column, f"_c{i}", path.endswith("_id"))
-                   for i, (column, path) in enumerate(stored.items())]
+        suffix, keys = pipelines.columns(list(stored.values()), with_ids=with_ids)
+        readers = [(column, key, path.endswith("_id")) for key, (column, path) in zip(keys, stored.items())]
         for docs in self.dataset._run_batches([*pipeline, *suffix], batch_size=batch_size):
             batch: dict[str, list[Any]] = {}
             if with_ids:

@@ -169,12 +169,10 @@ class AsyncData:
         """
         edges = pipelines.histogram_edges(low, high, bins)
         if not unwind and await self._counts_from_index(collection, pipeline, path):
-            ranges = pipelines.bin_ranges(low, high, bins)
-            queries = [*({path: bounds} for bounds in ranges), {path: {"$ne": None}}]
-            rows = await asyncio.gather(*(self.aggregate(collection, pipelines.count([{"$match": q}]))
-                                          for q in queries))
-            *counts, present = (pipelines.decode_count(r) for r in rows)
-            return counts, edges, present - sum(counts)
+            rows = await asyncio.gather(*(self.aggregate(collection, count) for count in
+                                          pipelines.indexed_histogram(path, low=low, high=high, bins=bins)))
+            counts, other = pipelines.decode_indexed_histogram([pipelines.decode_count(r) for r in rows])
+            return counts, edges, other
         rows = await self.aggregate(collection, pipelines.histogram(
             pipeline, path, low=low, high=high, bins=bins, unwind=unwind))
         counts, other = pipelines.decode_histogram(rows, bins)

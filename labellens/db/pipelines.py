@@ -151,8 +151,36 @@ def bounds(pipeline: Sequence[dict[str, Any]], paths: Sequence[str]) -> Pipeline
 
 
 def value_bounds(pipeline: Sequence[dict[str, Any]], path: str, *, unwind: bool = False) -> Pipeline:
-    """:func:`bounds` of one path whose array items count singly when ``unwind``."""
+    """:func:`bounds` of one path whose array items count singly when ``unwind`` (decode with
+    ``decode_bounds(rows, ["_v"])``)."""
     return bounds([*pipeline, *value_of(path, unwind=unwind)], ["_v"])
+
+
+def value_group(pipeline: Sequence[dict[str, Any]], path: str, accumulators: Mapping[str, Any], *,
+                unwind: bool = False) -> Pipeline:
+    """One row of ``accumulators`` (``{name: {"$sum": "$_v"}}``...) over the non-None values of
+    ``path``; no row when there are none."""
+    return [*pipeline, *value_of(path, unwind=unwind), {"$match": {"_v": {"$ne": None}}},
+            {"$group": {"_id": None, **accumulators}}]
+
+
+def distinct(pipeline: Sequence[dict[str, Any]], path: str, *, unwind: bool = False) -> Pipeline:
+    """One row ``{"_id": value}`` per distinct non-None value of ``path``, sorted (decode with
+    :func:`decode_ids`: the values are the rows' ``_id``)."""
+    return [*pipeline, *value_of(path, unwind=unwind), {"$match": {"_v": {"$ne": None}}},
+            {"$group": {"_id": "$_v"}}, {"$sort": {"_id": 1}}]
+
+
+def columns(paths: Sequence[str], *, with_ids: bool) -> tuple[Pipeline, list[str]]:
+    """The step that flattens each stored path into a top-level key, and those keys in order.
+
+    ``"$a.b"`` maps over arrays as well, so a path into a list of labels gives a list per document.
+    """
+    keys = [f"_c{i}" for i in range(len(paths))]
+    projection: dict[str, Any] = {key: f"${path}" for key, path in zip(keys, paths)}
+    if not with_ids:
+        projection["_id"] = 0
+    return [{"$project": projection or {"_id": 1}}], keys
 
 
 def decode_bounds(rows: Rows, paths: Sequence[str]) -> dict[str, tuple[Any, Any]]:
@@ -215,6 +243,20 @@ def _order(value: float) -> int:
 def _double(order: int) -> float:
     bits = order if order >= 0 else (-order) | -0x8000_0000_0000_0000
     return float(struct.unpack("<d", struct.pack("<q", bits))[0])
+
+
+def indexed_histogram(path: str, *, low: float, high: float, bins: int) -> list[Pipeline]:
+    """:func:`histogram` as count pipelines over a ``(path, _id)`` index, which read no document:
+    one per bin (:func:`bin_ranges`), then one of every non-None value (decode the counts of their
+    rows with :func:`decode_indexed_histogram`). Only for a view that keeps every sample."""
+    queries = [*({path: bounds} for bounds in bin_ranges(low, high, bins)), {path: {"$ne": None}}]
+    return [count([{"$match": query}]) for query in queries]
+
+
+def decode_indexed_histogram(counts: Sequence[int]) -> tuple[list[int], int]:
+    """``(counts per bin, count outside the range)`` from the counts of :func:`indexed_histogram`."""
+    *per_bin, present = counts
+    return per_bin, present - sum(per_bin)
 
 
 def decode_histogram(rows: Rows, bins: int) -> tuple[list[int], int]:

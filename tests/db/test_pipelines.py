@@ -44,3 +44,32 @@ def test_a_pipeline_find_cannot_express_stays_an_aggregation():
     assert pipelines.as_find([{"$skip": 0}]) is None
     assert pipelines.as_find([{"$addFields": {"k": 1}}, {"$sort": {"k": 1}}]) is None
     assert pipelines.as_find([{"$sort": {"a": 1}, "$limit": 2}]) is None
+
+
+def test_value_steps_group_distinct_and_bound_the_values_of_a_path():
+    prefix = [{"$match": {"tags": "x"}}]
+    values = [{"$project": {"_id": 0, "_v": "$tags"}}, {"$unwind": "$_v"}, {"$match": {"_v": {"$ne": None}}}]
+    assert pipelines.value_group(prefix, "tags", {"n": {"$sum": 1}}, unwind=True) == [
+        *prefix, *values, {"$group": {"_id": None, "n": {"$sum": 1}}}]
+    assert pipelines.distinct(prefix, "tags", unwind=True) == [
+        *prefix, *values, {"$group": {"_id": "$_v"}}, {"$sort": {"_id": 1}}]
+    assert pipelines.value_bounds([], "score") == [
+        {"$project": {"_id": 0, "_v": "$score"}}, {"$group": {"_id": None, "min0": {"$min": "$_v"},
+                                                             "max0": {"$max": "$_v"}}}]
+    assert pipelines.decode_bounds([{"min0": 0.1, "max0": 0.9}], ["_v"]) == {"_v": (0.1, 0.9)}
+    assert pipelines.decode_bounds([], ["_v"]) == {"_v": (None, None)}
+
+
+def test_columns_flatten_paths_into_numbered_keys():
+    assert pipelines.columns(["gt.label", "score"], with_ids=False) == (
+        [{"$project": {"_c0": "$gt.label", "_c1": "$score", "_id": 0}}], ["_c0", "_c1"])
+    assert pipelines.columns([], with_ids=True) == ([{"$project": {"_id": 1}}], [])
+
+
+def test_an_indexed_histogram_counts_each_bin_over_its_index_range():
+    counts = pipelines.indexed_histogram("score", low=0.0, high=1.0, bins=2)
+    ranges = pipelines.bin_ranges(0.0, 1.0, 2)
+    assert counts == [[{"$match": {"score": ranges[0]}}, {"$count": "n"}],
+                      [{"$match": {"score": ranges[1]}}, {"$count": "n"}],
+                      [{"$match": {"score": {"$ne": None}}}, {"$count": "n"}]]
+    assert pipelines.decode_indexed_histogram([3, 4, 9]) == ([3, 4], 2)  # 9 values, 2 outside [0, 1]
