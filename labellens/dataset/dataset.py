@@ -30,7 +30,6 @@ from labellens.dataset.view import View
 from labellens.dataset.writer import INSERT_BATCH, SampleWriter
 from labellens.errors import (
     FieldNotFoundError,
-    IndexNotFoundError,
     InvalidFieldNameError,
     StageError,
     ValidationError,
@@ -320,21 +319,18 @@ class Dataset(SampleCollection):
         if field != RAND_FIELD:
             self._check_path(field, self._stored_schema())
         keys = [(mongo_path(field), 1)] if unique else [(mongo_path(field), 1), ("_id", 1)]
-        return self._record.samples.create_index(keys, unique=unique)
+        return self._record.create_index(keys, unique=unique)
 
     def list_indexes(self) -> list[str]:
-        return sorted(self._record.samples.index_information())
+        return sorted(self._record.indexes())
 
     def indexed_fields(self) -> list[str]:
         """Fields that lead an index: sorting or range-filtering by them is an index scan."""
-        keys = (info["key"][0][0] for info in self._record.samples.index_information().values())
-        return sorted({"id" if key == "_id" else key for key in keys})
+        return sorted({"id" if keys[0] == "_id" else keys[0] for keys in self._record.indexes().values()})
 
     def drop_index(self, name: str) -> None:
-        indexes = self.list_indexes()
-        if name not in indexes or name == "_id_":
-            raise IndexNotFoundError(f"no index {name!r} to drop; indexes are: {indexes}")
-        self._record.samples.drop_index(name)
+        """Drop an index by the name ``create_index`` returned (IndexNotFoundError if none)."""
+        self._record.drop_index(name)
 
     # -- fields ------------------------------------------------------------------------------
 
@@ -350,18 +346,13 @@ class Dataset(SampleCollection):
     def delete_sample_field(self, name: str) -> None:
         """Remove a field from every sample and from the schema."""
         self._check_user_field(name)
-        self._record.samples.unset_field(name)
-        self._record.forget_field(name)
+        self._record.delete_field(name)
 
     def rename_sample_field(self, name: str, new_name: str) -> None:
         """Rename a field in every sample and in the schema (keeping its position)."""
         self._check_user_field(name)
         check_field_name(new_name)
-        fields = self._record.data.get("sample_fields", {})
-        if new_name in fields or new_name in DEFAULT_SCHEMA:
-            raise InvalidFieldNameError(f"field {new_name!r} already exists")
-        self._record.samples.rename_field(name, new_name)
-        self._record.set_fields({new_name if k == name else k: v for k, v in fields.items()})
+        self._record.rename_field(name, new_name)
 
     def _check_user_field(self, name: str) -> None:
         schema = self._stored_schema()

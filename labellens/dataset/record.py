@@ -1,4 +1,4 @@
-"""A dataset's catalog record: settings, schema, saved views and runs.
+"""A dataset's catalog record: settings, schema, saved views, runs and indexes.
 
 :class:`DatasetRecord` holds the last copy of the record read from the catalog.
 Every update is one ``find_one_and_update`` that returns the new record, so the
@@ -6,7 +6,9 @@ copy stays current without extra reads; ``schema_version`` counts schema
 changes, so another process's new field is noticed by one cheap comparison
 (:meth:`DatasetRecord.refresh_schema`) instead of a reload per operation.
 Saved views come back as stage JSON and runs as dicts: turning them into views
-is the :class:`~labellens.dataset.dataset.Dataset` façade's job.
+is the :class:`~labellens.dataset.dataset.Dataset` façade's job. A field's schema
+entry and its stored values change together here (delete, rename), as do the
+indexes of the samples.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from labellens.db.stores import CatalogStore, SampleStore
 from labellens.errors import (
     BrainRunNotFoundError,
     DatasetNotFoundError,
+    IndexNotFoundError,
+    InvalidFieldNameError,
     RunNotFoundError,
     SavedViewNotFoundError,
     ValidationError,
@@ -114,8 +118,18 @@ class DatasetRecord:
         """Replace the user fields' types (a rename keeps their order)."""
         self.update({"$set": {"sample_fields": dict(fields)}, "$inc": {"schema_version": 1}})
 
-    def forget_field(self, name: str) -> None:
+    def delete_field(self, name: str) -> None:
+        """Remove a user field from every sample, then from the schema."""
+        self.samples.unset_field(name)
         self.update({"$unset": {f"sample_fields.{name}": ""}, "$inc": {"schema_version": 1}})
+
+    def rename_field(self, name: str, new_name: str) -> None:
+        """Rename a user field in every sample and in the schema (keeping its position)."""
+        fields = self.data.get("sample_fields", {})
+        if new_name in fields or new_name in DEFAULT_SCHEMA:
+            raise InvalidFieldNameError(f"field {new_name!r} already exists")
+        self.samples.rename_field(name, new_name)
+        self.set_fields({new_name if k == name else k: v for k, v in fields.items()})
 
     def field_type(self, name: str) -> FieldType | None:
         kind = self.schema().get(name)
@@ -178,6 +192,23 @@ class DatasetRecord:
     @staticmethod
     def _runs_path(kind: str) -> str:
         return _RUN_KEYS.get(kind, f"runs.{kind}")
+
+    # -- indexes of the samples ----------------------------------------------------------------
+
+    def create_index(self, keys: Sequence[tuple[str, int]], *, unique: bool = False) -> str:
+        return self.samples.create_index(keys, unique=unique)
+
+    def indexes(self) -> dict[str, list[str]]:
+        """Index name -> the stored paths it orders by, in order."""
+        return {name: [key for key, _ in info["key"]]
+                for name, info in self.samples.index_information().items()}
+
+    def drop_index(self, name: str) -> None:
+        """Drop a named index (IndexNotFoundError if there is none; the ``_id`` index stays)."""
+        names = sorted(self.indexes())
+        if name not in names or name == "_id_":
+            raise IndexNotFoundError(f"no index {name!r} to drop; indexes are: {names}")
+        self.samples.drop_index(name)
 
 
 def check_key(key: Any, what: str) -> None:

@@ -9,9 +9,12 @@ import pytest
 import labellens as ll
 from labellens import F
 from labellens.errors import (
+    BrainRunNotFoundError,
     DatasetNotFoundError,
     FieldNotFoundError,
     IndexNotFoundError,
+    NotFoundError,
+    RunNotFoundError,
     SavedViewNotFoundError,
     ValidationError,
 )
@@ -59,12 +62,33 @@ def test_indexes(small) -> None:
     label_index = dataset.create_index("gt.label")
     assert label_index in dataset.list_indexes()
     assert dataset.sort_by("score", reverse=True).values("score")[:2] == [0.9, 0.8]
+    assert dataset.indexed_fields() == ["gt.label", "id", "score"]
     dataset.drop_index(name)
-    assert name not in dataset.list_indexes()
+    assert name not in dataset.list_indexes() and dataset.indexed_fields() == ["gt.label", "id"]
     with pytest.raises(IndexNotFoundError, match="no index"):
         dataset.drop_index(name)
+    with pytest.raises(IndexNotFoundError, match="_id_"):
+        dataset.drop_index("_id_")  # the id index is the collection's own
     with pytest.raises(FieldNotFoundError, match="nope"):
         dataset.create_index("nope")
+
+
+def test_each_missing_thing_raises_its_own_not_found_error(small) -> None:
+    """One class per condition, all NotFoundErrors (the App answers 404 for each)."""
+    dataset = small.dataset
+    dataset.register_brain_run("scored", {"method": "manual"}, ["score"])
+    scores = dataset.values("score")
+    cases = [(lambda: dataset.load_saved_view("nope"), SavedViewNotFoundError),
+             (lambda: dataset.get_brain_info("nope"), BrainRunNotFoundError),
+             (lambda: dataset.delete_brain_run("nope"), BrainRunNotFoundError),
+             (lambda: dataset.get_run("evaluation", "nope"), RunNotFoundError),
+             (lambda: dataset.drop_index("nope"), IndexNotFoundError)]
+    for call, error in cases:
+        with pytest.raises(error, match="'nope'") as raised:
+            call()
+        assert isinstance(raised.value, NotFoundError)
+        assert "scored" in str(raised.value) or error is not BrainRunNotFoundError  # names what exists
+    assert dataset.list_brain_runs() == ["scored"] and dataset.values("score") == scores  # nothing deleted
 
 
 def _plan_stages(plan: object) -> list[str]:
