@@ -38,6 +38,7 @@ from labellens.stages import Stage, stages_from_json
 from labellens.stages.base import mongo_path
 from labellens.stages.ordering import RAND_FIELD
 from labellens.types import DatasetType, ImageClassificationDirectoryTree
+from labellens.validation import string_list
 
 
 class Dataset(SampleCollection):
@@ -134,11 +135,9 @@ class Dataset(SampleCollection):
         return list(self._record.data.get("default_classes", []))
 
     @default_classes.setter
-    def default_classes(self, classes: Sequence[str]) -> None:
-        classes = list(classes)
-        if not all(isinstance(c, str) for c in classes):
-            raise ValidationError(f"default_classes must be a list of strings, got {classes!r}")
-        self._record.update({"$set": {"default_classes": classes}})
+    def default_classes(self, classes: Sequence[str] | None) -> None:
+        names = string_list(classes, "default_classes", what="class name", single=False, empty=True)
+        self._record.update({"$set": {"default_classes": names}})
 
     @property
     def info(self) -> dict[str, Any]:

@@ -49,6 +49,17 @@ def test_settings_are_saved(backend):
     assert loaded.persistent
 
 
+@pytest.mark.parametrize("bad", ["cat", ["cat", 3], ["cat", ""], 5])
+def test_bad_default_classes_are_refused_and_change_nothing(backend, bad):
+    ds = ll.Dataset("classes")
+    ds.default_classes = ["cat", "dog"]
+    with pytest.raises(ValidationError, match="default_classes must be a list of class names"):
+        ds.default_classes = bad  # a bare string would otherwise become one class per letter
+    assert ll.load_dataset("classes").default_classes == ["cat", "dog"]
+    ds.default_classes = None  # clears them, as [] does
+    assert ll.load_dataset("classes").default_classes == []
+
+
 @pytest.mark.parametrize("bad", ["", 3])
 def test_bad_names_are_refused(backend, bad):
     with pytest.raises(ValidationError):
