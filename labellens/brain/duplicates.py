@@ -32,6 +32,7 @@ from labellens.brain.embedding_fields import (
 from labellens.brain.neighbors import knn
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import ValidationError
+from labellens.fields import BOOLEAN, INT
 
 THRESHOLD = 0.01
 NEIGHBOURS = 5
@@ -121,8 +122,7 @@ def compute_near_duplicates(samples: SampleCollection, embeddings_field: str | N
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 <= threshold < 2:
         raise ValidationError(f"threshold is a cosine distance in [0, 2), got {threshold!r}")
     schema = samples.get_field_schema()
-    outputs = {f"{brain_key}_group": "IntField", f"{brain_key}_keep": "BooleanField",
-               f"{brain_key}_exact": "BooleanField"}
+    outputs = {f"{brain_key}_group": INT, f"{brain_key}_keep": BOOLEAN, f"{brain_key}_exact": BOOLEAN}
     if embeddings_field is not None:
         check_embeddings_field(schema, embeddings_field)
     check_outputs(schema, outputs, [embeddings_field or "", "filepath"])

@@ -40,24 +40,25 @@ def label_kind(samples: SampleCollection, field: str, role: str, *,
 
 
 def check_outputs(schema: Mapping[str, str], outputs: Mapping[str, str] | Sequence[tuple[str, str]],
-                  inputs: Sequence[str]) -> None:
+                  inputs: Sequence[str], *, role: str = "output field") -> None:
     """Each output (``name -> kind``, or ``(name, kind)`` pairs) is a new or same-typed top-level field,
-    not an input, and named once. The one output-field check of every brain method.
+    not an input, and named once. The one output-field check of every brain method and evaluation.
 
+    ``role`` names the argument in the errors (``"eval_key"``: "eval_key 'pred' would overwrite ...").
     Raised before anything is written, so a bad name leaves the dataset as it was.
     """
     pairs = list(outputs.items()) if isinstance(outputs, Mapping) else list(outputs)
     names = [name for name, _ in pairs]
     for name, kind in pairs:
         if not isinstance(name, str) or not name or name.startswith("_") or "." in name:
-            raise ValidationError(f"output field must be a top-level field name, got {name!r}")
+            raise ValidationError(f"{role} must be a top-level field name, got {name!r}")
         if name in inputs:
-            raise ValidationError(f"output field {name!r} would overwrite an input field; pick another name")
+            raise ValidationError(f"{role} {name!r} would overwrite an input field; pick another name")
         if schema.get(name, kind) != kind:
-            raise SchemaError(f"output field {name!r} already holds {schema[name]}, not {kind}; "
+            raise SchemaError(f"{role} {name!r} already holds {schema[name]}, not {kind}; "
                               "pick another name")
     if len(set(names)) != len(names):
-        raise ValidationError(f"output fields must differ, got {names}")
+        raise ValidationError(f"{role}s must differ, got {names}")
 
 
 def check_same_kind(pred_kind: str, label_kind_: str, pred_field: str, label_field: str) -> None:

@@ -35,6 +35,7 @@ from PIL import Image, ImageFilter
 from labellens.brain.embedding_fields import check_outputs
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import ValidationError
+from labellens.fields import BOOLEAN, FLOAT
 from labellens.progress import ProgressBar
 
 ISSUES = ("dark", "light", "blurry", "low_information", "odd_aspect_ratio", "odd_size", "grayscale")
@@ -128,10 +129,10 @@ def compute_image_quality(samples: SampleCollection, brain_key: str = "quality",
 
 def quality_fields(brain_key: str) -> dict[str, str]:
     """Every field ``compute_image_quality`` writes under ``brain_key``, with its type."""
-    fields = {f"{brain_key}_size": "FloatField"}
+    fields = {f"{brain_key}_size": FLOAT}
     for issue in ISSUES:
-        fields[f"{brain_key}_{issue}"] = "FloatField"
-        fields[f"{brain_key}_{issue}_flag"] = "BooleanField"
+        fields[f"{brain_key}_{issue}"] = FLOAT
+        fields[f"{brain_key}_{issue}_flag"] = BOOLEAN
     return fields
 
 

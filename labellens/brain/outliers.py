@@ -26,6 +26,7 @@ from labellens.brain.fields import CLASSIFICATION, label_kind
 from labellens.brain.neighbors import knn
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
+from labellens.fields import BOOLEAN, FLOAT
 
 NEIGHBOURS = 10
 FLAG_Z = 3.0
@@ -79,7 +80,7 @@ def compute_outliers(samples: SampleCollection, embeddings_field: str, label_fie
             raise SchemaError(f"label_field {label_field!r} must hold Classification labels")
         extra = [f"{label_field}.label"]
     flag_field = f"{outlier_field}_flag"
-    check_outputs(schema, {outlier_field: "FloatField", flag_field: "BooleanField"},
+    check_outputs(schema, {outlier_field: FLOAT, flag_field: BOOLEAN},
                   [embeddings_field, label_field or ""])
     ids, matrix, usable, columns = read_embeddings(samples, embeddings_field, extra)
     require_usable(usable, embeddings_field, 3)

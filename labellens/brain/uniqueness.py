@@ -20,6 +20,7 @@ from labellens.brain.embedding_fields import (
 from labellens.brain.neighbors import knn
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import ValidationError
+from labellens.fields import FLOAT
 
 WEIGHTS = (0.6, 0.3, 0.1)
 
@@ -45,7 +46,7 @@ def compute_uniqueness(samples: SampleCollection, embeddings_field: str,
         raise ValidationError(f"k must be a positive integer, got {k!r}")
     schema = samples.get_field_schema()
     check_embeddings_field(schema, embeddings_field)
-    check_outputs(schema, {uniqueness_field: "FloatField"}, [embeddings_field])
+    check_outputs(schema, {uniqueness_field: FLOAT}, [embeddings_field])
     ids, matrix, usable, _ = read_embeddings(samples, embeddings_field)
     require_usable(usable, embeddings_field, 2)
     _, distances = knn(matrix[usable], min(k, int(usable.sum()) - 1), metric=metric)

@@ -26,6 +26,7 @@ from labellens.brain.embedding_fields import (
 from labellens.brain.neighbors import knn
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import MissingDependencyError, ValidationError
+from labellens.fields import LIST
 
 METHODS = ("umap", "tsne", "pca")
 PRE_PCA_DIMS = 50
@@ -93,7 +94,7 @@ def compute_visualization(samples: SampleCollection, embeddings_field: str, meth
         raise ValidationError(f"method must be one of {METHODS}, got {method!r}")
     schema = samples.get_field_schema()
     check_embeddings_field(schema, embeddings_field)
-    check_outputs(schema, {brain_key: schema.get(brain_key, "ListField")}, [embeddings_field])
+    check_outputs(schema, {brain_key: schema.get(brain_key, LIST)}, [embeddings_field])
     if brain_key in schema and brain_key not in samples.dataset.list_brain_runs():
         raise ValidationError(f"field {brain_key!r} exists and was not written by a brain run; "
                               "pick another brain_key")

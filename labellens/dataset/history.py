@@ -19,10 +19,10 @@ from typing import Any, Protocol
 from bson import ObjectId
 
 from labellens.errors import ValidationError
+from labellens.fields import CLASSIFICATION
 from labellens.labels import Classification
 
 DECISIONS = ("accept", "keep", "pick", "unusable", "undo", "import", "revert")
-CLASSIFICATION = "EmbeddedDocumentField(Classification)"
 REVIEW_TAGS = ("reviewed", "relabeled", "unusable")
 _KEEPS_LABEL = ("keep", "unusable")
 _RESTORES = ("undo", "revert")

@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from labellens.brain.fields import CLASSIFICATION, label_kind
+from labellens.brain.fields import CLASSIFICATION, check_outputs, label_kind
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
 from labellens.evaluation import metrics
 from labellens.expr import F
+from labellens.fields import BOOLEAN
 from labellens.stages import stage_to_json
 from labellens.validation import string_list
 
@@ -159,13 +160,7 @@ def _check_fields(samples: SampleCollection, pred_field: str, gt_field: str, eva
                               "single-label Classification fields")
     if eval_key is None:
         return
-    if not isinstance(eval_key, str) or not eval_key or eval_key.startswith("_") or "." in eval_key:
-        raise ValidationError(f"eval_key must be a top-level field name, got {eval_key!r}")
-    if eval_key in (pred_field, gt_field):
-        raise ValidationError(f"eval_key {eval_key!r} would overwrite an input field; pick another key")
-    kind = schema.get(eval_key, "BooleanField")
-    if kind != "BooleanField":
-        raise SchemaError(f"field {eval_key!r} already holds {kind}, not BooleanField; pick another eval_key")
+    check_outputs(schema, [(eval_key, BOOLEAN)], (pred_field, gt_field), role="eval_key")
 
 
 def _results(samples: SampleCollection, pred_field: str, gt_field: str, truths: list[Any], preds: list[Any],

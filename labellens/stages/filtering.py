@@ -9,6 +9,7 @@ from bson import ObjectId
 
 from labellens.errors import StageError
 from labellens.expr import Call, Expr, check_safe, compile_expr, plain_query, raw_field_paths
+from labellens.fields import CLASSIFICATIONS, FieldType
 from labellens.stages.base import (
     CompileContext,
     Stage,
@@ -101,7 +102,7 @@ def _plain(node: Expr, ctx: CompileContext) -> dict[str, Any] | None:
     path = node.args[0].path  # type: ignore[attr-defined]
     ctx.check_field(path)
     ftype = ctx.schema.get(path.split(".", 1)[0], "")
-    if ftype.startswith("ListField") or "Classifications" in ftype:
+    if FieldType(ftype).is_list or ftype == CLASSIFICATIONS:
         return None
     return query
 

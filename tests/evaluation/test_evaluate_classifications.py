@@ -144,11 +144,11 @@ def test_bad_input_writes_nothing(backend: str) -> None:
     ds, _, _ = make_dataset(20)
     ds.add_sample_field("score", "FloatField")
     before = ds.get_field_schema()
-    with pytest.raises(SchemaError, match="BooleanField"):
+    with pytest.raises(SchemaError, match="eval_key 'score' already holds FloatField, not BooleanField"):
         evaluate_classifications(ds, "pred", eval_key="score")
-    with pytest.raises(ValidationError, match="overwrite"):
+    with pytest.raises(ValidationError, match="eval_key 'pred' would overwrite"):
         evaluate_classifications(ds, "pred", eval_key="pred")
-    with pytest.raises(ValidationError, match="top-level"):
+    with pytest.raises(ValidationError, match="eval_key must be a top-level"):
         evaluate_classifications(ds, "pred", eval_key="a.b")
     with pytest.raises(Exception, match="does not exist"):
         evaluate_classifications(ds, "nope")
