@@ -56,6 +56,14 @@ class IndexNotFoundError(NotFoundError):
     """No index with this name exists on the dataset's samples."""
 
 
+class HistoryEntryNotFoundError(NotFoundError):
+    """No label-history entry with this id exists for the sample."""
+
+
+class MediaNotFoundError(NotFoundError):
+    """A sample's filepath does not lead to a readable image file."""
+
+
 class FieldNotFoundError(NotFoundError):
     """A field path does not exist in the dataset's schema."""
 

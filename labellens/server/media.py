@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image, UnidentifiedImageError
 
-from labellens.errors import SampleNotFoundError, ValidationError
+from labellens.errors import MediaNotFoundError, ValidationError
 
 MEDIA_TYPES = {
     ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
@@ -55,19 +55,19 @@ def resolve_media(filepath: str) -> Path:
 
     Raises
     ------
-    SampleNotFoundError
+    MediaNotFoundError
         When the file is missing, is not a regular file, or is (or links to)
         something that is not an image by its suffix.
     """
     check_requested_path(filepath)
     if Path(filepath).suffix.lower() not in MEDIA_TYPES:
-        raise SampleNotFoundError(f"{filepath} is not an image file the App serves")
+        raise MediaNotFoundError(f"{filepath} is not an image file the App serves")
     try:
         real = Path(filepath).resolve(strict=True)
     except (OSError, RuntimeError):
-        raise SampleNotFoundError(f"media file {filepath} does not exist") from None
+        raise MediaNotFoundError(f"media file {filepath} does not exist") from None
     if not real.is_file() or real.suffix.lower() not in MEDIA_TYPES:
-        raise SampleNotFoundError(f"{filepath} does not lead to an image file")
+        raise MediaNotFoundError(f"{filepath} does not lead to an image file")
     return real
 
 
@@ -84,7 +84,7 @@ def thumbnail(path: Path, cache_dir: Path, size: int = THUMBNAIL_SIZE) -> Path:
 
     Raises
     ------
-    SampleNotFoundError
+    MediaNotFoundError
         When Pillow cannot read the image.
     """
     stat = path.stat()
@@ -100,7 +100,7 @@ def thumbnail(path: Path, cache_dir: Path, size: int = THUMBNAIL_SIZE) -> Path:
             image.thumbnail((size, size))
             small = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
-        raise SampleNotFoundError(f"cannot read the image {path}") from None
+        raise MediaNotFoundError(f"cannot read the image {path}") from None
     cached.parent.mkdir(parents=True, exist_ok=True)
     partial = cached.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
     small.save(partial, format="PNG")

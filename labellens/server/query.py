@@ -26,10 +26,15 @@ from labellens.dataset import load_dataset
 from labellens.errors import LabelLensError, ValidationError
 from labellens.expr import F
 from labellens.fields import CLASSIFICATION, NUMERIC, SORTABLE
+from labellens.probability import softmax
 from labellens.validation import string_list
 
 GROUND_TRUTH_NAMES = ("ground_truth", "gt", "label", "labels")
 MAX_ARRAY_ITEMS = 4096
+# Where a label's JSON carries the softmax of its logits: to_json drops every stored key that
+# starts with "_" (but _cls), so this name never hides a stored attribute.
+PROBABILITIES = "_probabilities"
+PROBABILITY_DECIMALS = 6
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,23 @@ def to_json(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
+
+
+def with_probabilities(sample: Mapping[str, Any]) -> dict[str, Any]:
+    """A sample's JSON (from :func:`to_json`) with the probabilities of each label's logits added.
+
+    Each top-level label whose ``logits`` are a non-empty list of numbers gets
+    ``_probabilities``: their softmax by :func:`labellens.probability.softmax`,
+    rounded to 6 decimals (the modal draws them as bars; the App has no softmax of its own).
+    """
+    out = dict(sample)
+    for name, value in sample.items():
+        logits = value.get("logits") if isinstance(value, Mapping) else None
+        if (isinstance(logits, list) and logits
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in logits)):
+            probs = softmax(np.asarray(logits, dtype=np.float64))
+            out[name] = {**value, PROBABILITIES: [round(float(p), PROBABILITY_DECIMALS) for p in probs]}
+    return out
 
 
 def _array_json(array: np.ndarray | None) -> Any:

@@ -25,7 +25,7 @@ from labellens.dataset import list_datasets, load_dataset
 from labellens.errors import SampleNotFoundError, ValidationError
 from labellens.server import media
 from labellens.server.colors import class_order
-from labellens.server.query import Prepared, number_range, page_bounds, prepare, to_json
+from labellens.server.query import Prepared, number_range, page_bounds, prepare, to_json, with_probabilities
 from labellens.server.state import context_of
 
 MAX_PAGE = 500
@@ -158,13 +158,16 @@ async def count(request: Request) -> Response:
 
 
 async def sample(request: Request) -> Response:
-    """``GET /api/datasets/{name}/samples/{id}``: one sample with every field, logits included."""
+    """``GET /api/datasets/{name}/samples/{id}``: one sample with every field, logits included.
+
+    Each label with logits also carries their softmax as ``_probabilities`` (the modal's bars).
+    """
     dataset = await open_dataset(request)
     sample_id = request.path_params["sample_id"]
     doc = await context_of(request).data.find_by_id(dataset.collection_name, sample_id)
     if doc is None:
         raise SampleNotFoundError(f"no sample {sample_id!r} in dataset {dataset.name!r}")
-    return JSONResponse(to_json(doc))
+    return JSONResponse(with_probabilities(to_json(doc)))
 
 
 async def tag(request: Request) -> Response:

@@ -19,11 +19,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from labellens.brain.find_issues import RUN_KIND as ISSUES_RUN
-from labellens.brain.find_issues import IssuesReport
+from labellens.brain.find_issues import load_issues_report
 from labellens.errors import ValidationError
 from labellens.evaluation import summarize_classifications
 from labellens.evaluation.classification import EVALUATION
-from labellens.fields import NUMERIC
+from labellens.fields import BOOLEAN, NUMERIC
 from labellens.server.query import Prepared, prepare, to_json
 from labellens.server.routes import json_body
 
@@ -83,12 +83,15 @@ def _embeddings(name: str, body: dict[str, Any]) -> dict[str, Any]:
     if not runs:
         return {"available": False, "brain_keys": [],
                 "reason": "no embeddings map yet: run labellens.brain.compute_visualization(dataset, ...)"}
-    brain_key = body.get("brain_key") or runs[0]
+    brain_key = _key_of(body, "brain_key") or runs[0]
     if brain_key not in runs:
-        raise ValidationError(f"{brain_key!r} is not a visualization run; runs: {runs}")
+        # No such brain run: BrainRunNotFoundError (404); a run of another method: 400.
+        method = dataset.get_brain_info(brain_key)["config"].get("method")
+        raise ValidationError(f"brain run {brain_key!r} is a {method!r} run, not a visualization; "
+                              f"visualization runs: {runs}")
     schema = dataset.get_field_schema()
     colorable = [*(f"{f}.label" for f in job.grid.label_fields),
-                 *(n for n, kind in schema.items() if kind in NUMERIC or kind == "BooleanField")]
+                 *(n for n, kind in schema.items() if kind in (*NUMERIC, BOOLEAN))]
     color_by = body.get("color_by") or (colorable[0] if colorable else None)
     if color_by is not None and color_by not in colorable:
         raise ValidationError(f"cannot colour by {color_by!r}; choose one of {colorable}")
@@ -127,10 +130,8 @@ def _issues(name: str, body: dict[str, Any]) -> dict[str, Any]:
     if not runs:
         return {"available": False, "keys": [],
                 "reason": "no issues report yet: run labellens brain issues NAME (or brain.find_issues)"}
-    key = body.get("key") or max(runs, key=lambda k: dataset.get_run(ISSUES_RUN, k)["timestamp"])
-    if key not in runs:
-        raise ValidationError(f"no issues report {key!r}; reports: {runs}")
-    report = IssuesReport.from_dict(dataset.get_run(ISSUES_RUN, key)["config"])
+    key = _key_of(body, "key") or max(runs, key=lambda k: dataset.get_run(ISSUES_RUN, k)["timestamp"])
+    report = load_issues_report(dataset, key)  # RunNotFoundError (404) for an unknown key
     total = len(job.view)
     rows = []
     for table in report.tables:
@@ -142,6 +143,14 @@ def _issues(name: str, body: dict[str, Any]) -> dict[str, Any]:
     rows.sort(key=lambda r: (-r["fraction"], -r["report_count"]))
     return {"available": True, "keys": runs, "key": key, "view_count": total, "rows": rows,
             "skipped": report.skipped}
+
+
+def _key_of(body: dict[str, Any], name: str) -> str | None:
+    """The run key a request names (None when it names none)."""
+    key = body.get(name)
+    if key is not None and not isinstance(key, str):
+        raise ValidationError(f"{name} must be a run key (a string), got {key!r:.60}")
+    return key
 
 
 async def _respond(request: Request, handler: Any) -> Response:

@@ -22,7 +22,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from labellens.dataset import LabelChange
-from labellens.errors import SampleNotFoundError, ValidationError
+from labellens.errors import HistoryEntryNotFoundError, ValidationError
+from labellens.fields import STRING
 from labellens.server import review_queue
 from labellens.server.query import to_json
 from labellens.server.review_queue import Queue
@@ -144,8 +145,8 @@ async def undo(request: Request) -> Response:
     entries = await run_in_threadpool(partial(dataset.label_history, sample_id=sample_id))
     entry = next((e for e in entries if e["id"] == entry_id), None)
     if entry is None:
-        raise SampleNotFoundError(f"no history entry {entry_id!r} for sample {sample_id!r}; "
-                                  "undo takes the entry a decision returned")
+        raise HistoryEntryNotFoundError(f"no history entry {entry_id!r} for sample {sample_id!r}; "
+                                        "undo takes the entry a decision returned")
     (restored,) = await run_in_threadpool(partial(dataset.revert_labels, [entry], decision="undo"))
     context_of(request).leases.claim(client, [sample_id])
     return JSONResponse(to_json({"entry": restored}))
@@ -178,7 +179,7 @@ async def bulk_accept(request: Request) -> Response:
 def _bulk_plan(dataset: Any, ids: list[str], field: str, suggestion_field: str) -> list[tuple[str, Any, str]]:
     """``(id, current label, suggestion)`` of the selected samples that have a suggestion."""
     schema = dataset.get_field_schema()
-    if schema.get(suggestion_field) != "StringField":
+    if schema.get(suggestion_field) != STRING:
         raise ValidationError(f"no suggestion field {suggestion_field!r}; run compute_label_issues first "
                               "or pass suggestion_field")
     view = dataset.select(ids)

@@ -13,13 +13,12 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from bson import ObjectId
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from labellens.errors import ValidationError
-from labellens.server.routes import MAX_IDS, json_body
+from labellens.server.routes import json_body, sample_ids
 from labellens.server.state import context_of
 
 KEEPALIVE_S = 10.0
@@ -32,10 +31,7 @@ async def session(request: Request) -> Response:
 
 async def select(request: Request) -> Response:
     """``POST /api/session/selected {ids}``: record the samples selected in the browser."""
-    ids = (await json_body(request)).get("ids")
-    if (not isinstance(ids, list) or len(ids) > MAX_IDS
-            or not all(isinstance(i, str) and ObjectId.is_valid(i) for i in ids)):
-        raise ValidationError(f"ids must be a list of at most {MAX_IDS} sample ids")
+    ids = sample_ids((await json_body(request)).get("ids"))
     context_of(request).state.select(ids)
     return JSONResponse({"selected": len(ids)})
 

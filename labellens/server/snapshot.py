@@ -14,9 +14,11 @@ import datetime as dt
 import html
 import io
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +35,40 @@ COLUMNS = 8
 
 @dataclass(frozen=True)
 class Tile:
-    """What one grid tile shows."""
+    """What one grid tile shows: one ``(field, label or None)`` per label field, in the grid's order."""
 
     filepath: str
-    labels: list[tuple[str, str]]
+    labels: list[tuple[str, str | None]]
     score: float | None
     tags: list[str]
 
     @property
+    def shown_labels(self) -> list[tuple[str, str]]:
+        """The ``(field, label)`` chips the tile draws: the fields that hold a label."""
+        return [(field, label) for field, label in self.labels if isinstance(label, str)]
+
+    @property
     def disagrees(self) -> bool:
-        names = [label for _, label in self.labels]
-        return len(names) > 1 and any(name != names[0] for name in names[1:])
+        """grid.js's rule: the first label field (the ground truth) holds a label, and another
+        field holds a different one. Without a ground truth nothing disagrees."""
+        values = [label for _, label in self.labels]
+        truth = values[0] if values else None
+        return (len(values) > 1 and isinstance(truth, str)
+                and any(isinstance(v, str) and v != truth for v in values[1:]))
+
+
+def format_number(value: float) -> str:
+    """A number as grid.js's ``formatNumber`` writes it (the score badge of a tile).
+
+    Integers in full (JavaScript's ``String``), else 3 decimals, or 1 from 100 on, rounded
+    as ``Number.prototype.toFixed`` rounds: the exact binary value, ties away from zero.
+    """
+    if not math.isfinite(value):
+        return {math.inf: "Infinity", -math.inf: "-Infinity"}.get(value, "NaN")
+    if float(value).is_integer():
+        return repr(float(value)) if abs(value) >= 1e21 else str(int(value))
+    places = Decimal("0.1") if abs(value) >= 100 else Decimal("0.001")
+    return format(Decimal(value).quantize(places, rounding=ROUND_HALF_UP), "f")
 
 
 @dataclass(frozen=True)
@@ -78,10 +103,13 @@ def collect(dataset: Any, stages: Sequence[dict[str, Any]], filters: Mapping[str
             columns[path] += batch[path]
     tiles = []
     for i, filepath in enumerate(columns["filepath"]):
-        labels = [(name, columns[f"{name}.label"][i]) for name in grid.label_fields
-                  if isinstance(columns[f"{name}.label"][i], str)]
+        labels = [(name, columns[f"{name}.label"][i]) for name in grid.label_fields]
+        labels = [(name, label if isinstance(label, str) else None) for name, label in labels]
         value = columns[score][i] if score else None
-        tiles.append(Tile(filepath, labels, float(value) if isinstance(value, (int, float)) else None,
+        # The App gets scores through to_json: a badge for finite numbers only.
+        number = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and math.isfinite(value))
+        tiles.append(Tile(filepath, labels, float(value) if number else None,
                           list(columns["tags"][i] or [])))
     total = view.count()
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -122,7 +150,7 @@ def render_html(snapshot: Snapshot) -> str:
     for i, tile in enumerate(snapshot.tiles):
         sample: dict[str, Any] = {"id": f"tile-{i}", "filepath": tile.filepath, "tags": tile.tags,
                                   "thumbnail": _data_uri(tile.filepath)}
-        sample.update({field: {"label": label} for field, label in tile.labels})
+        sample.update({field: {"label": label} for field, label in tile.shown_labels})
         if snapshot.score_field and tile.score is not None:
             sample[snapshot.score_field] = tile.score
         samples.append(sample)
@@ -189,10 +217,10 @@ def render_png(snapshot: Snapshot) -> Image.Image:
         if image is not None:
             sheet.paste(image, (x + 6 + (THUMB - image.width) // 2, y + 6 + (THUMB - image.height) // 2))
         if tile.score is not None:
-            draw.text((x + cell_w - 46, y + 8), f"{tile.score:.3f}", fill=(255, 255, 255), font=font,
+            draw.text((x + cell_w - 46, y + 8), format_number(tile.score), fill=(255, 255, 255), font=font,
                       stroke_width=2, stroke_fill=(0, 0, 0))
         text_x = x + 6
-        for _, label in tile.labels:
+        for _, label in tile.shown_labels:
             colour = class_rgb(label, snapshot.classes)
             width = draw.textlength(label, font=font) + 10
             draw.rounded_rectangle((text_x, y + THUMB + 14, text_x + width, y + THUMB + 32), radius=8,

@@ -62,3 +62,28 @@ def test_issues_panel_counts_on_the_view(client: TestClient, dataset: ll.Dataset
     shown = client.post(f"/api/datasets/{dataset.name}/count",
                         json={"view": [{"_cls": "Match", "kwargs": {"filter": low["query"]}}]}).json()
     assert shown["count"] == len(dataset)
+
+
+def test_an_unknown_brain_run_is_404_and_a_run_of_another_method_400(client: TestClient,
+                                                                       dataset: ll.Dataset) -> None:
+    with_embeddings(dataset)
+    brain.compute_visualization(dataset, "emb", method="pca", brain_key="map")
+    url = f"/api/datasets/{dataset.name}/embeddings"
+    missing = client.post(url, json={"brain_key": "nope"})
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "no brain run 'nope'; runs are: ['map']"
+    dataset.register_run("brain", "scores", {"method": "mistakenness"}, [])
+    other = client.post(url, json={"brain_key": "scores"})
+    assert other.status_code == 400
+    assert "'scores' is a 'mistakenness' run, not a visualization" in other.json()["error"]
+    assert client.post(url, json={"brain_key": ["map"]}).status_code == 400
+
+
+def test_an_unknown_issues_report_is_404(client: TestClient, dataset: ll.Dataset) -> None:
+    find_issues(dataset, key="first", progress=False)
+    url = f"/api/datasets/{dataset.name}/issues"
+    missing = client.post(url, json={"key": "nope"})
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "no issues run 'nope'; runs are: ['first']"
+    assert client.post(url, json={"key": {"$ne": 1}}).status_code == 400
+    assert client.post(url, json={"key": "first"}).json()["key"] == "first"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 import labellens as ll
 from labellens import F
+from labellens.probability import softmax
 from labellens.server import AppState
+from labellens.server.query import with_probabilities
 
 CLASSES = ["cat", "dog", "ship"]
 N_SAMPLES = 12  # the size of the conftest's dataset
@@ -103,6 +108,20 @@ def test_one_sample_in_full_with_logits(client, dataset):
     assert doc["predictions"]["logits"] == sample.predictions.logits.tolist()
     assert doc["ground_truth"]["label"] == sample.ground_truth.label
     assert not any(key.startswith("_") for key in doc)
+    # the modal's bars: the one softmax's probabilities, computed by the server
+    expected = softmax(sample.predictions.logits.astype(np.float64))
+    assert doc["predictions"]["_probabilities"] == pytest.approx(expected.tolist(), abs=1e-6)
+    assert "_probabilities" not in doc["ground_truth"]  # no logits, nothing to chart
+
+
+def test_probabilities_only_for_numeric_logits():
+    doc = {"id": "x", "a": {"_cls": "Classification", "logits": [0.0, 0.0]},
+           "b": {"_cls": "Classification", "logits": [1.0, None]}, "c": {"logits": "<array of shape [9000]>"},
+           "d": {"_cls": "Classification", "logits": []}, "tags": ["t"]}
+    out = with_probabilities(doc)
+    assert out["a"]["_probabilities"] == [0.5, 0.5]
+    assert [k for k in ("b", "c", "d") if "_probabilities" in out[k]] == []
+    assert "_probabilities" not in doc["a"]  # the input is left as it was
 
 
 def test_unknown_sample_and_dataset_are_404(client, dataset):

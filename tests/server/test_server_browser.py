@@ -7,6 +7,8 @@ import re
 import pytest
 from browser_support import BROWSER_MARKS, all_images_loaded, wait_until
 
+from labellens.server import snapshot
+from labellens.server.colors import LIGHTNESS, SATURATION, class_hue
 from labellens.session import launch_app
 
 pytestmark = BROWSER_MARKS
@@ -77,6 +79,10 @@ def test_the_app_in_a_browser(backend, dataset, page, tmp_path, monkeypatch):
         assert "needs-review" in page.inner_text("[data-testid=modal-fields]")
         page.keyboard.press("ArrowRight")
         wait_until(page, lambda: page.inner_text("#modal-title").startswith("2 / 6"), "the next sample")
+        # the bars are the probabilities the server sent (they fill 100 % together)
+        widths = page.eval_on_selector_all("[data-testid=logits-chart] .bar span",
+                                           "spans => spans.map(s => parseFloat(s.style.width))")
+        assert len(widths) == 3 and sum(widths) == pytest.approx(100, abs=0.2)
         page.screenshot(path=str(tmp_path / "modal.png"))
         page.keyboard.press("Escape")
         assert page.locator("[data-testid=modal]").is_hidden()
@@ -111,6 +117,18 @@ def test_frozen_snapshot_colours_equal_the_live_app_without_default_classes(back
     page.screenshot(path=str(tmp_path / "frozen.png"))
     assert set(live) == {"cat", "dog", "ship"}
     assert frozen == live
+    # the page's colors.js and colors.py (the PNG sheet's colours) give every name the same hue,
+    # listed classes and the hash of other names alike
+    classes = ["cat", "dog", "ship", "airplane", "truck"]
+    names = [*classes, "zebra", "Ünïcode", "🦓 emoji"]
+    in_page = page.evaluate("([classes, names]) => { __colors.setClasses(classes); "
+                            "return names.map((name) => __colors.classColor(name)); }", [classes, names])
+    expected = [f"hsl({class_hue(name, classes)}, {SATURATION:.0%}, {LIGHTNESS:.0%})" for name in names]
+    assert in_page == expected
+    # and the PNG sheet writes scores as the page's grid.js does
+    values = [2.0, -3.0, 0.125, 0.0625, -0.0625, 1.005, -0.0001, 1 / 3, 99.9996, 123.45, 250.25, 100.05, 1e21]
+    written = page.evaluate("(values) => values.map((v) => __grid.formatNumber(v))", values)
+    assert written == [snapshot.format_number(v) for v in values]
 
 
 @pytest.mark.parametrize("backend", ["mongod"], indirect=True)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import labellens as ll
-from labellens.errors import SampleNotFoundError, ValidationError
+from labellens.errors import MediaNotFoundError, ValidationError
 from labellens.server import media
 
 
@@ -57,7 +57,7 @@ def test_a_changed_image_gets_a_new_thumbnail(large, tmp_path):
 def test_unreadable_large_image_is_not_found(tmp_path):
     path = tmp_path / "broken.png"
     path.write_bytes(b"\x89PNG" + os.urandom(1000))
-    with pytest.raises(SampleNotFoundError):
+    with pytest.raises(MediaNotFoundError):
         media.thumbnail(path, tmp_path / "cache")
 
 
@@ -71,5 +71,5 @@ def test_only_existing_image_files_resolve(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "folder.png").mkdir()
     for path in ("notes.txt", "missing.png", "folder.png"):
-        with pytest.raises(SampleNotFoundError):
+        with pytest.raises(MediaNotFoundError):
             media.resolve_media(str(tmp_path / path))

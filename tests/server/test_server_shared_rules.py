@@ -11,7 +11,10 @@ from labellens.brain.score_fields import SCORE_PRIORITY, default_score_field
 from labellens.errors import (
     BrainRunNotFoundError,
     FieldNotFoundError,
+    HistoryEntryNotFoundError,
     IndexNotFoundError,
+    MediaNotFoundError,
+    RunNotFoundError,
     SampleNotFoundError,
     SavedViewNotFoundError,
 )
@@ -52,11 +55,40 @@ def test_one_score_priority_for_app_and_snapshot(client, dataset):
         summary["numeric_fields"])
 
 
+@pytest.mark.parametrize("labels, disagrees", [
+    ([("ground_truth", "cat"), ("predictions", "dog")], True),
+    ([("ground_truth", "cat"), ("predictions", "cat")], False),
+    ([("ground_truth", "cat"), ("predictions", None), ("other", "dog")], True),
+    ([("ground_truth", "cat"), ("predictions", None)], False),
+    # grid.js: without a ground truth nothing disagrees, whatever the other fields hold
+    ([("ground_truth", None), ("predictions", "cat"), ("other", "dog")], False),
+    ([("predictions", "cat")], False),
+    ([], False),
+])
+def test_snapshot_tiles_disagree_as_the_app_grid_marks_them(labels, disagrees):
+    tile = snapshot.Tile("a.png", labels, None, [])
+    assert tile.disagrees is disagrees
+    assert tile.shown_labels == [(field, label) for field, label in labels if label is not None]
+
+
+@pytest.mark.parametrize("value, text", [
+    # what grid.js's formatNumber writes (Number.prototype.toFixed rounds the exact value, ties up)
+    (2.0, "2"), (-3.0, "-3"), (0.125, "0.125"), (0.0625, "0.063"), (-0.0625, "-0.063"), (1.005, "1.005"),
+    (-0.0001, "-0.000"), (1 / 3, "0.333"), (99.9996, "100.000"), (123.45, "123.5"), (250.25, "250.3"),
+    (100.05, "100.0"), (1e21, "1e+21"),
+])
+def test_snapshot_scores_are_written_as_the_app_writes_them(value, text):
+    assert snapshot.format_number(value) == text
+
+
 @pytest.mark.parametrize("error, status", [
     (SavedViewNotFoundError("no saved view 'x'; saved views: []"), 404),
     (BrainRunNotFoundError("no brain run 'x'"), 404),
     (IndexNotFoundError("no index 'x'"), 404),
     (SampleNotFoundError("no sample 'x'"), 404),
+    (RunNotFoundError("no issues run 'x'"), 404),
+    (HistoryEntryNotFoundError("no history entry 'x'"), 404),
+    (MediaNotFoundError("media file 'x' does not exist"), 404),
     (FieldNotFoundError("no field 'x'"), 400),
 ])
 def test_not_found_conditions_answer_404_with_the_message(error, status, tmp_path):

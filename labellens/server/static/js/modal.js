@@ -1,4 +1,5 @@
-// The sample modal: the image large, every field of the sample, and each label's logits as a bar chart.
+// The sample modal: the image large, every field of the sample, and each label's logits as a bar chart
+// (bar lengths: the probabilities the server computed with labellens.probability's softmax).
 // Arrow keys move to the previous / next sample of the grid, Esc closes.
 
 import { api, dsPath, mediaUrl } from "./api.js";
@@ -12,13 +13,6 @@ function el(tag, className, text) {
   return node;
 }
 
-function softmax(values) {
-  const top = Math.max(...values);
-  const exps = values.map((v) => Math.exp(v - top));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((v) => v / sum);
-}
-
 function describe(value) {
   if (value === null || value === undefined) return "None";
   if (Array.isArray(value)) {
@@ -28,6 +22,12 @@ function describe(value) {
   if (typeof value === "number") return formatNumber(value);
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
+}
+
+// A label whose logits the server sent with their probabilities (_probabilities, one per logit).
+function charted(value) {
+  return Boolean(value) && Array.isArray(value.logits) && value.logits.length > 0
+    && Array.isArray(value._probabilities) && value._probabilities.length === value.logits.length;
 }
 
 export class Modal {
@@ -120,10 +120,11 @@ export class Modal {
     for (const [name, value] of entries) {
       if (value && typeof value === "object" && !Array.isArray(value)) {
         for (const [key, inner] of Object.entries(value)) {
-          if (key === "_cls" || key === "logits") continue;
+          if (key.startsWith("_") || key === "logits") continue;
           add(`${name}.${key}`, describe(inner));
         }
-        if (Array.isArray(value.logits)) add(`${name}.logits`, `${value.logits.length} values (chart above)`);
+        if (charted(value)) add(`${name}.logits`, `${value.logits.length} values (chart above)`);
+        else if (value.logits !== null && value.logits !== undefined) add(`${name}.logits`, describe(value.logits));
       } else {
         add(name, describe(value));
       }
@@ -138,9 +139,9 @@ export class Modal {
     const truth = truthField ? doc[truthField].label : undefined;
     const charts = [];
     for (const [name, value] of Object.entries(doc)) {
-      if (!value || !Array.isArray(value.logits) || !value.logits.length) continue;
-      const probs = softmax(value.logits);
-      const best = probs.indexOf(Math.max(...probs));
+      if (!charted(value)) continue;
+      const probs = value._probabilities;
+      const best = value.logits.indexOf(Math.max(...value.logits));
       const chart = el("div", "chart");
       chart.dataset.testid = "logits-chart";
       chart.append(el("h4", "", `${name} · logits (bars: softmax)`));
