@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from bson import ObjectId
 
-from labellens.errors import ValidationError
+from labellens.errors import SampleNotFoundError, ValidationError
 from labellens.fields import CLASSIFICATION
 from labellens.labels import Classification
 
@@ -103,7 +103,7 @@ def _current(dataset: Any, schema: dict[str, str], field: str,
             current[sid] = (label, [t for t in REVIEW_TAGS if t in (tags or [])])
     missing = set(ids) - set(current)
     if missing:
-        raise ValidationError(f"no samples with ids {sorted(missing)[:5]} in dataset {dataset.name!r}; "
+        raise SampleNotFoundError(f"no samples with ids {sorted(missing)[:5]} in dataset {dataset.name!r}; "
                               "pass ids of this dataset's samples")
     return current
 

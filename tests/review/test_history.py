@@ -10,7 +10,7 @@ import pytest
 import labellens as ll
 from labellens import db
 from labellens.dataset import LabelChange
-from labellens.errors import ValidationError
+from labellens.errors import SampleNotFoundError, ValidationError
 
 CLASSES = ["cat", "dog", "frog"]
 
@@ -86,19 +86,20 @@ def test_revert_since_restores_the_oldest_label_per_sample(dataset: ll.Dataset) 
         dataset.revert_labels([{"sample_id": ids[0]}])
 
 
-@pytest.mark.parametrize("change, message", [
-    (LabelChange("0" * 24, "dog", "pick"), "no samples with ids"),
-    (LabelChange("ID", "wolf", "pick"), "default_classes"),
-    (LabelChange("ID", "dog", "maybe"), "unknown decision"),
-    (LabelChange("ID", None, "pick"), "needs a new_label"),
-    (LabelChange("ID", "", "pick"), "non-empty string"),
+@pytest.mark.parametrize("change, error, message", [
+    (LabelChange("0" * 24, "dog", "pick"), SampleNotFoundError, "no samples with ids"),
+    (LabelChange("ID", "wolf", "pick"), ValidationError, "default_classes"),
+    (LabelChange("ID", "dog", "maybe"), ValidationError, "unknown decision"),
+    (LabelChange("ID", None, "pick"), ValidationError, "needs a new_label"),
+    (LabelChange("ID", "", "pick"), ValidationError, "non-empty string"),
 ])
-def test_bad_changes_write_nothing(dataset: ll.Dataset, change: LabelChange, message: str) -> None:
+def test_bad_changes_write_nothing(dataset: ll.Dataset, change: LabelChange, error: type[Exception],
+                                   message: str) -> None:
     ids = dataset.values("id")
     before = _state(dataset)
     change = LabelChange(ids[0] if change.sample_id == "ID" else change.sample_id, change.new_label,
                          change.decision)
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(error, match=message):
         dataset.apply_label_changes("ground_truth", [LabelChange(ids[1], "frog", "pick"), change])
     with pytest.raises(ValidationError, match="appears twice"):
         dataset.apply_label_changes("ground_truth", [LabelChange(ids[1], "frog", "pick")] * 2)

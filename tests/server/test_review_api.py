@@ -130,7 +130,9 @@ def test_undo_restores_the_label_and_tags_and_is_recorded(client: TestClient, da
     assert post(client, dataset, "renew", {"client": "a", "ids": [card["id"]]})["held"] == [card["id"]]
     response = client.post(path(dataset, "undo"), json={"client": "a", "sample_id": card["id"],
                                                         "entry_id": "nope"})
-    assert response.status_code == 404 and "history entry" in response.json()["error"]
+    assert response.status_code == 404
+    assert response.json()["error"] == (f"no history entry 'nope' for sample {card['id']!r}; "
+                                        "undo takes the entry a decision returned")
 
 
 def test_two_concurrent_reviewers_never_share_a_sample_and_lose_no_decision(client: TestClient,
@@ -216,6 +218,14 @@ def test_bad_requests_write_nothing(client: TestClient, dataset: ll.Dataset, res
     before = dataset.values("ground_truth.label")
     response = client.post(path(dataset, rest), json=body)
     assert response.status_code == 400 and message in response.json()["error"]
+    assert dataset.values("ground_truth.label") == before and dataset.label_history() == []
+
+
+def test_deciding_on_a_sample_that_does_not_exist_is_a_404(client: TestClient, dataset: ll.Dataset) -> None:
+    before = dataset.values("ground_truth.label")
+    response = client.post(path(dataset, "decide"), json={"client": "a", "sample_id": "0" * 24,
+                                                          "decision": "keep"})
+    assert response.status_code == 404 and "no samples with ids" in response.json()["error"]
     assert dataset.values("ground_truth.label") == before and dataset.label_history() == []
 
 
