@@ -79,6 +79,9 @@ def test_the_app_in_a_browser(backend, dataset, page, tmp_path, monkeypatch):
         assert "needs-review" in page.inner_text("[data-testid=modal-fields]")
         page.keyboard.press("ArrowRight")
         wait_until(page, lambda: page.inner_text("#modal-title").startswith("2 / 6"), "the next sample")
+        # the fields are the second sample's once they arrive (until then the first's are dimmed)
+        page.wait_for_selector(f".modal-side[aria-busy=false][data-sample-id='{expected[1]}']")
+        assert expected[1] in page.inner_text("[data-testid=modal-fields]")
         # the bars are the probabilities the server sent (they fill 100 % together)
         widths = page.eval_on_selector_all("[data-testid=logits-chart] .bar span",
                                            "spans => spans.map(s => parseFloat(s.style.width))")

@@ -93,6 +93,9 @@ export class Modal {
     img.src = mediaUrl(dataset, sample.id, false);
     img.classList.remove("pixelated");
     img.onload = () => img.classList.toggle("pixelated", img.naturalWidth < 96);
+    // Until this sample's fields arrive, the previous sample's are dimmed (never shown as this one's).
+    const side = this.root.querySelector(".modal-side");
+    side.setAttribute("aria-busy", "true");
     let full;
     try {
       full = await api(dsPath(dataset, `/samples/${sample.id}`));
@@ -103,6 +106,8 @@ export class Modal {
     if (request !== this.request) return;
     this.renderFields(full);
     this.renderLogits(full);
+    side.dataset.sampleId = sample.id;
+    side.setAttribute("aria-busy", "false");
     historyTable(dataset, sample.id)
       .then((node) => { if (request === this.request) document.getElementById("modal-logits").append(node); })
       .catch(this.onError);
