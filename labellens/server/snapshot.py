@@ -163,7 +163,7 @@ def render_html(snapshot: Snapshot) -> str:
                         script=bundle_modules(GRID_MODULES), data=payload)
 
 
-GRID_MODULES = ("colors.js", "api.js", "grid.js")
+GRID_MODULES = ("colors.js", "api.js", "dom.js", "grid.js")
 _IMPORT = re.compile(r'^import \{([^}]*)\} from "\./([\w-]+)\.js";$', re.MULTILINE)
 _EXPORT = re.compile(r"^export (?:async )?(?:function\*?|class|const|let) (\w+)", re.MULTILINE)
 

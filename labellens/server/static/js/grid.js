@@ -2,7 +2,7 @@
 // The one tile renderer: the live App and the frozen snapshot (server/snapshot.py) both draw with it.
 
 import { mediaUrl } from "./api.js";
-import { classColor } from "./colors.js";
+import { chip, el } from "./dom.js";
 
 export function get(doc, path) {
   let value = doc;
@@ -19,20 +19,6 @@ export function formatNumber(value) {
   return Math.abs(value) >= 100 ? value.toFixed(1) : value.toFixed(3);
 }
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function chip(kind, label) {
-  const node = el("span", "chip");
-  node.style.setProperty("--c", classColor(label));
-  node.append(el("span", "k", kind), document.createTextNode(label));
-  node.title = `${kind}: ${label}`;
-  return node;
-}
 
 export class Grid {
   constructor(root, { onOpen, onSelect }) {
@@ -115,7 +101,7 @@ export class Grid {
     const labels = el("div", "labels");
     const values = labelFields.map((field) => get(sample, `${field}.label`));
     values.forEach((label, i) => {
-      if (typeof label === "string") labels.append(chip(i === 0 && labelFields.length > 1 ? "gt" : labelFields[i], label));
+      if (typeof label === "string") labels.append(chip(label, i === 0 && labelFields.length > 1 ? "gt" : labelFields[i]));
     });
     tile.append(labels);
     const truth = values[0];

@@ -3,15 +3,10 @@
 // Arrow keys move to the previous / next sample of the grid, Esc closes.
 
 import { api, dsPath, mediaUrl } from "./api.js";
+import { el } from "./dom.js";
 import { formatNumber } from "./grid.js";
 import { historyTable } from "./review.js";
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function describe(value) {
   if (value === null || value === undefined) return "None";

@@ -7,7 +7,7 @@
 // ← → move · / or any other letter: filter the classes · Esc: clear the filter, then leave.
 
 import { api, dsPath, mediaUrl } from "./api.js";
-import { classColor } from "./colors.js";
+import { chip, el } from "./dom.js";
 import { formatNumber } from "./grid.js";
 
 const PREFETCH = 4;
@@ -16,23 +16,12 @@ const RENEW_MS = 10000;
 const NUMBERED = 10;
 const COMMANDS = new Set(["k", "x", "s", "z"]);
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
 
 function testid(node, id) {
   node.dataset.testid = id;
   return node;
 }
 
-function chip(label) {
-  const node = el("span", "chip", label ?? "None");
-  if (label) node.style.setProperty("--c", classColor(label));
-  return node;
-}
 
 function percent(value) {
   return value === null || value === undefined ? "–" : `${(value * 100).toFixed(0)}%`;

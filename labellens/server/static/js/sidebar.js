@@ -2,16 +2,11 @@
 // It owns the filter object sent to the server: {tags, ranges, labels, sort}.
 
 import { classColor } from "./colors.js";
+import { el } from "./dom.js";
 import { formatNumber } from "./grid.js";
 
 const STEPS = 1000;
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function checkbox(label, count, checked, color, onToggle) {
   const row = el("label");
