@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from labellens.brain.score_fields import SCORE_PRIORITY
+from labellens.brain.score_fields import default_score_field
 from labellens.dataset import list_datasets, load_dataset
 from labellens.errors import SampleNotFoundError, ValidationError
 from labellens.server import media
@@ -93,7 +93,7 @@ async def summary(request: Request) -> Response:
         "sort_fields": list(grid.sort_fields),
         "indexed_fields": indexed,
         "index_hint": (count if total is None else total) >= INDEX_HINT_SAMPLES,
-        "score_priority": list(SCORE_PRIORITY),
+        "default_score_field": default_score_field(grid.numeric_fields),
         "tags": dict(sorted(tags.items())),
         "default_classes": default_classes,
         "classes": class_order(default_classes, (c for counts in label_counts for c in counts)),

@@ -48,7 +48,7 @@ def test_class_order_and_hash_fallback():
 
 def test_one_score_priority_for_app_and_snapshot(client, dataset):
     summary = client.get(f"/api/datasets/{dataset.name}").json()
-    assert summary["score_priority"] == list(SCORE_PRIORITY)
+    assert summary["default_score_field"] == default_score_field(summary["numeric_fields"]) == "mistakenness"
     assert SCORE_PRIORITY[:2] == ("label_issue", "mistakenness")
     assert default_score_field(["hardness", "mistakenness", "label_issue"]) == "label_issue"
     assert snapshot.collect(dataset, [], {}, limit=2).score_field == default_score_field(

@@ -93,9 +93,8 @@ function scoreField() {
   const numbers = app.summary ? app.summary.numeric_fields : [];
   const sorted = app.filters.sort && app.filters.sort.field;
   if (sorted && numbers.includes(sorted)) return sorted;
-  // The server sends the one score priority list (labellens.brain.score_fields.SCORE_PRIORITY).
-  const priority = (app.summary && app.summary.score_priority) || [];
-  return priority.find((name) => numbers.includes(name)) || numbers[0] || null;
+  // The server picks the default by the one rule (labellens.brain.score_fields.default_score_field).
+  return (app.summary && app.summary.default_score_field) || null;
 }
 
 function requestBody(extra = {}) {
