@@ -19,7 +19,6 @@ export function formatNumber(value) {
   return Math.abs(value) >= 100 ? value.toFixed(1) : value.toFixed(3);
 }
 
-
 export class Grid {
   constructor(root, { onOpen, onSelect }) {
     this.root = root;

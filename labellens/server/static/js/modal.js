@@ -7,7 +7,6 @@ import { el } from "./dom.js";
 import { formatNumber } from "./grid.js";
 import { historyTable } from "./review.js";
 
-
 function describe(value) {
   if (value === null || value === undefined) return "None";
   if (Array.isArray(value)) {

@@ -16,12 +16,10 @@ const RENEW_MS = 10000;
 const NUMBERED = 10;
 const COMMANDS = new Set(["k", "x", "s", "z"]);
 
-
 function testid(node, id) {
   node.dataset.testid = id;
   return node;
 }
-
 
 function percent(value) {
   return value === null || value === undefined ? "–" : `${(value * 100).toFixed(0)}%`;

@@ -7,7 +7,6 @@ import { formatNumber } from "./grid.js";
 
 const STEPS = 1000;
 
-
 function checkbox(label, count, checked, color, onToggle) {
   const row = el("label");
   const input = el("input");
