@@ -104,7 +104,7 @@ def _current(dataset: Any, schema: dict[str, str], field: str,
     missing = set(ids) - set(current)
     if missing:
         raise SampleNotFoundError(f"no samples with ids {sorted(missing)[:5]} in dataset {dataset.name!r}; "
-                              "pass ids of this dataset's samples")
+                                  "pass ids of this dataset's samples")
     return current
 
 

@@ -103,8 +103,8 @@ def collect(dataset: Any, stages: Sequence[dict[str, Any]], filters: Mapping[str
             columns[path] += batch[path]
     tiles = []
     for i, filepath in enumerate(columns["filepath"]):
-        labels = [(name, columns[f"{name}.label"][i]) for name in grid.label_fields]
-        labels = [(name, label if isinstance(label, str) else None) for name, label in labels]
+        labels = [(name, label if isinstance(label := columns[f"{name}.label"][i], str) else None)
+                  for name in grid.label_fields]
         value = columns[score][i] if score else None
         # The App gets scores through to_json: a badge for finite numbers only.
         number = (isinstance(value, (int, float)) and not isinstance(value, bool)
