@@ -16,7 +16,7 @@ from typing import Any
 
 import pymongo
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
 from labellens.db import config, mongod
 from labellens.errors import DatabaseUnavailableError
@@ -119,12 +119,12 @@ def get_async_client(uri: str | None = None) -> pymongo.AsyncMongoClient:
 
 
 def current_uri() -> str:
-    """The URI the process uses, for messages (does not start a server)."""
+    """The URI the process uses, for messages: no password (does not start a server)."""
     uri = config.database_uri()
     if uri:
-        return uri
+        return config.redact(uri)
     info = mongod.running_server()
-    return info.uri if info else f"the embedded mongod in {config.database_dir()}"
+    return info.display_uri if info else f"the embedded mongod in {config.database_dir()}"
 
 
 def close_clients() -> None:
@@ -147,6 +147,7 @@ def _lost() -> None:
 def unavailable(uri: str, exc: BaseException) -> DatabaseUnavailableError:
     """The error to raise when the server at ``uri`` cannot be reached (bindings resolve again)."""
     _lost()
+    uri = config.redact(uri)
     where = uri if config.database_uri() else f"{uri} (the embedded mongod in {config.database_dir()})"
     return DatabaseUnavailableError(
         f"cannot reach MongoDB at {where} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
@@ -157,15 +158,32 @@ def unavailable(uri: str, exc: BaseException) -> DatabaseUnavailableError:
 
 def _connect(uri: str) -> Any:
     if config.is_mock(uri):
-        # The in-memory backend is for tests and demos: import it only when it is asked for,
-        # so `import labellens` stays fast.
-        import mongomock
-
-        return mongomock.MongoClient(tz_aware=True)
+        return _mock_client()
     try:
         client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=TIMEOUT_MS,
                                      connectTimeoutMS=TIMEOUT_MS, tz_aware=True)
         client.admin.command("ping")
+    except OperationFailure as exc:
+        if exc.code != mongod.AUTH_FAILED:
+            raise unavailable(uri, exc) from None
+        fix = (f"check the credential file {config.database_dir() / mongod.CREDENTIALS_FILE}"
+               if not config.database_uri() else "check the user and password in LABELLENS_DATABASE_URI")
+        raise DatabaseUnavailableError(
+            f"MongoDB at {config.redact(uri)} refused the credentials (authentication failed); {fix}"
+        ) from None
     except PyMongoError as exc:
         raise unavailable(uri, exc) from None
     return client
+
+
+def _mock_client() -> Any:
+    # The in-memory backend is for tests and demos (the `mock` extra): import it only when it is
+    # asked for, so `import labellens` stays fast and works without it.
+    try:
+        import mongomock
+    except ImportError as exc:
+        raise DatabaseUnavailableError(
+            f"LABELLENS_DATABASE_URI={config.MOCK_URI} selects the in-memory test backend, which needs "
+            f"mongomock ({exc}): pip install 'labellens[mock]', or unset LABELLENS_DATABASE_URI to use "
+            "the embedded mongod") from None
+    return mongomock.MongoClient(tz_aware=True)

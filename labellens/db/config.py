@@ -3,17 +3,19 @@
 - ``LABELLENS_DATABASE_URI``: any MongoDB URI; ``mongomock://`` selects an
   in-memory backend. Unset: labellens runs its own local ``mongod``.
 - ``LABELLENS_DATABASE_NAME``: the database name (default ``labellens``).
-- ``LABELLENS_DATABASE_DIR``: where the embedded ``mongod`` keeps its data
-  (default ``~/.labellens/var/lib/mongo``).
+- ``LABELLENS_DATABASE_DIR``: where the embedded ``mongod`` keeps its data and
+  its credential file (default ``~/.labellens/var/lib/mongo``).
 - ``LABELLENS_MONGOD``: path of the ``mongod`` binary to run.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 MOCK_URI = "mongomock://"
+_PASSWORD = re.compile(r"^([a-z0-9+.-]+://[^/@:]*):[^/@]*@", re.IGNORECASE)
 DEFAULT_DATABASE_NAME = "labellens"
 
 
@@ -39,3 +41,8 @@ def mongod_override() -> str | None:
 
 def is_mock(uri: str | None) -> bool:
     return bool(uri) and uri.startswith("mongomock:")  # type: ignore[union-attr]
+
+
+def redact(uri: str) -> str:
+    """``uri`` for messages and output: a password in it becomes ``***``."""
+    return _PASSWORD.sub(r"\1:***@", uri)

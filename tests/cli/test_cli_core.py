@@ -14,6 +14,7 @@ from PIL import Image
 
 import labellens as ll
 from labellens.cli.main import cli
+from labellens.db import config
 
 LABELLENS = Path(sys.executable).with_name("labellens")
 
@@ -110,7 +111,9 @@ def test_errors_are_one_line_and_exit_1(pets: ll.Dataset, tmp_path: Path, args: 
 def test_db_status_pings_the_configured_server(backend: str) -> None:
     result = CliRunner().invoke(cli, ["db", "status"])
     assert result.exit_code == 0, result.output
-    assert os.environ["LABELLENS_DATABASE_URI"] in result.output and "reachable" in result.output
+    # The session's mongod asks for a password: the status shows its URI with the password as ***.
+    assert config.redact(os.environ["LABELLENS_DATABASE_URI"]) in result.output
+    assert "reachable" in result.output
     refused = CliRunner().invoke(cli, ["db", "start"])
     assert refused.exit_code == 1 and "LABELLENS_DATABASE_URI is set" in refused.output
 
@@ -132,7 +135,8 @@ def test_db_start_status_stop_the_embedded_server(monkeypatch: pytest.MonkeyPatc
         started = runner.invoke(cli, ["db", "start"])
         assert started.exit_code == 0, started.output
         status = runner.invoke(cli, ["db", "status"]).output
-        assert "mongodb://127.0.0.1:" in status and "pid:" in status and str(tmp_path) in status
+        assert "mongodb://labellens:***@127.0.0.1:" in status and "pid:" in status and str(tmp_path) in status
+        assert "auth:      on" in status
     finally:
         stopped = runner.invoke(cli, ["db", "stop"])
     assert stopped.exit_code == 0 and "stopped" in stopped.output
