@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,32 +169,3 @@ def test_a_lost_credential_file_is_a_clear_error_and_leaves_no_server(dbdir: Pat
     assert str(dbdir / mongod.CREDENTIALS_FILE) in str(error.value)
     assert mongod.running_server(dbdir) is None
     assert not (dbdir / mongod.CREDENTIALS_FILE).exists()
-
-
-MISSING_MONGOMOCK = textwrap.dedent("""
-    import sys
-    sys.modules["mongomock"] = None  # what an install without the `mock` extra sees: ImportError
-    import labellens as ll
-    from labellens.errors import DatabaseUnavailableError
-    try:
-        ll.list_datasets()
-    except DatabaseUnavailableError as exc:
-        print(exc)
-""")
-
-
-def test_mongomock_without_the_mock_extra_says_which_extra_to_install(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LABELLENS_DATABASE_URI", "mongomock://")
-    result = subprocess.run([sys.executable, "-c", MISSING_MONGOMOCK], env=os.environ, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert "pip install 'labellens[mock]'" in result.stdout
-
-
-def test_the_core_imports_do_not_load_mongomock() -> None:
-    code = ("import sys, labellens, labellens.db, labellens.server.app, labellens.cli.main; "
-            "print('mongomock' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            timeout=120)
-    assert result.stdout.strip() == "False"
