@@ -90,3 +90,7 @@ class MissingDependencyError(LabelLensError, ImportError):
 
 class DownloadError(LabelLensError, ConnectionError):
     """A file (zoo dataset archive, model weights) could not be downloaded or failed its checksum."""
+
+
+class QueryTimeoutError(LabelLensError, TimeoutError):
+    """The database stopped a query that ran past its time limit (the App answers 504)."""

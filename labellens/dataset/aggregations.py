@@ -25,13 +25,14 @@ class Aggregations:
     (the collection's methods say what each returns).
     """
 
-    __slots__ = ("_source",)
+    __slots__ = ("_source", "_timeout")
 
-    def __init__(self, source: PipelineSource) -> None:
+    def __init__(self, source: PipelineSource, timeout: float | None = None) -> None:
         self._source = source
+        self._timeout = timeout  # seconds each aggregation may run (None: the context's default)
 
     def _run(self, pipeline: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        return self._source.dataset._run_pipeline(pipeline)
+        return self._source.dataset._run_pipeline(pipeline, timeout=self._timeout)
 
     def _prepare(self, path: str) -> tuple[list[dict[str, Any]], str, bool]:
         """The collection's pipeline, the stored path of ``path`` and whether its value is an
@@ -51,7 +52,7 @@ class Aggregations:
 
     def count(self, field: str | None = None) -> int:
         if field is None:
-            return self._source._count_samples()
+            return self._source._count_samples(timeout=self._timeout)
         result = self._group(field, {"n": {"$sum": 1}})
         return int(result["n"]) if result else 0
 

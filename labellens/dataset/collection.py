@@ -230,12 +230,13 @@ class SampleCollection:
             raise SampleNotFoundError(f"no sample with id {sample_id!r} in {self._describe()}")
         return found[0]
 
-    def _sample_batches(self, suffix: Sequence[dict[str, Any]] = (), batch_size: int | None = None
-                        ) -> Iterator[list[Sample]]:
+    def _sample_batches(self, suffix: Sequence[dict[str, Any]] = (), batch_size: int | None = None, *,
+                        timeout: float | None = None) -> Iterator[list[Sample]]:
         """The samples of this collection's pipeline (then ``suffix``), in lists built in bulk
         (SampleViews under stages), each list one batch as the database returns it."""
         pipeline = [*self._compiled()[0], *suffix]  # a new list: the compiled one is shared
-        return map(self._sample_reader(), self.dataset._run_batches(pipeline, batch_size=batch_size))
+        return map(self._sample_reader(), self.dataset._run_batches(pipeline, batch_size=batch_size,
+                                                                    timeout=timeout))
 
     def _sample_reader(self) -> Callable[[list[dict[str, Any]]], list[Sample]]:
         """Stored documents -> this collection's samples (a view makes SampleViews)."""
@@ -245,12 +246,14 @@ class SampleCollection:
         return f"dataset {self.name!r}" + (" (view)" if self.stages else "")
 
     def iter_samples(self, progress: bool = False, autosave: bool = False,
-                     batch_size: int = 1000) -> Iterator[Sample]:
+                     batch_size: int = 1000, *, timeout: float | None = None) -> Iterator[Sample]:
         """Stream the samples; with ``autosave`` their changes are written in bulk batches.
 
         The view is checked now; the query runs when the first sample is asked for.
+        ``timeout`` (seconds, here and in every read) makes the database stop a query
+        that runs longer, raising QueryTimeoutError (ignored on ``mongomock://``).
         """
-        samples = itertools.chain.from_iterable(self._sample_batches(batch_size=batch_size))
+        samples = itertools.chain.from_iterable(self._sample_batches(batch_size=batch_size, timeout=timeout))
         if not progress and not autosave:  # the common case: no per-sample Python frame at all
             return samples
         return self._iter_with_work(samples, progress, autosave, batch_size)
@@ -271,81 +274,83 @@ class SampleCollection:
         if pending:
             self.dataset.save_samples(pending)
 
-    def first(self) -> Sample:
-        found = next(self._sample_batches([{"$limit": 1}]), None)
+    def first(self, *, timeout: float | None = None) -> Sample:
+        found = next(self._sample_batches([{"$limit": 1}], timeout=timeout), None)
         if not found:
             raise SampleNotFoundError(f"{self._describe()} is empty")
         return found[0]
 
-    def head(self, num_samples: int = 3) -> list[Sample]:
-        return [s for batch in self._sample_batches([{"$limit": max(int(num_samples), 1)}]) for s in batch]
+    def head(self, num_samples: int = 3, *, timeout: float | None = None) -> list[Sample]:
+        suffix = [{"$limit": max(int(num_samples), 1)}]
+        return [s for batch in self._sample_batches(suffix, timeout=timeout) for s in batch]
 
-    def values(self, path: str, *, as_numpy: bool = False) -> Any:
+    def values(self, path: str, *, as_numpy: bool = False, timeout: float | None = None) -> Any:
         """One value per sample of ``path`` (``"id"``, ``"ground_truth.label"`` ...) in view order.
 
         Only that path travels (a projection). ``as_numpy`` returns an array: numbers
         as float64 with NaN for missing values, or stacked arrays (e.g. logits).
         """
         column: list[Any] = []
-        for batch in self._columns([path], 10_000, with_ids=path == "id"):
+        for batch in self._columns([path], 10_000, with_ids=path == "id", timeout=timeout):
             column.extend(batch[path])
         return _to_numpy(column, path) if as_numpy else column
 
     # -- aggregations (each one aggregation run by the database) ----------------------------
 
-    def count(self, field: str | None = None) -> int:
+    def count(self, field: str | None = None, *, timeout: float | None = None) -> int:
         """Number of samples, or of non-None values of ``field`` (array elements counted)."""
-        return Aggregations(self).count(field)
+        return Aggregations(self, timeout).count(field)
 
-    def count_values(self, field: str) -> dict[Any, int]:
+    def count_values(self, field: str, *, timeout: float | None = None) -> dict[Any, int]:
         """Value -> number of occurrences (None counts samples lacking the field)."""
-        return Aggregations(self).count_values(field)
+        return Aggregations(self, timeout).count_values(field)
 
-    def distinct(self, field: str) -> list[Any]:
+    def distinct(self, field: str, *, timeout: float | None = None) -> list[Any]:
         """Sorted distinct non-None values."""
-        return Aggregations(self).distinct(field)
+        return Aggregations(self, timeout).distinct(field)
 
-    def bounds(self, field: str) -> tuple[Any, Any]:
+    def bounds(self, field: str, *, timeout: float | None = None) -> tuple[Any, Any]:
         """``(min, max)`` of the non-None values, ``(None, None)`` when there are none."""
-        return Aggregations(self).bounds(field)
+        return Aggregations(self, timeout).bounds(field)
 
-    def mean(self, field: str) -> float | None:
+    def mean(self, field: str, *, timeout: float | None = None) -> float | None:
         """Mean of the non-None values (None when there are none)."""
-        return Aggregations(self).mean(field)
+        return Aggregations(self, timeout).mean(field)
 
-    def sum(self, field: str) -> float:
+    def sum(self, field: str, *, timeout: float | None = None) -> float:
         """Sum of the non-None values."""
-        return Aggregations(self).sum(field)
+        return Aggregations(self, timeout).sum(field)
 
-    def std(self, field: str, sample: bool = False) -> float | None:
+    def std(self, field: str, sample: bool = False, *, timeout: float | None = None) -> float | None:
         """Population standard deviation (``sample=True``: sample standard deviation)."""
-        return Aggregations(self).std(field, sample=sample)
+        return Aggregations(self, timeout).std(field, sample=sample)
 
     def histogram_values(self, field: str, bins: int = 10,
-                         range: tuple[float, float] | None = None  # noqa: A002 - numpy's name
-                         ) -> tuple[list[int], list[float], int]:
+                         range: tuple[float, float] | None = None,  # noqa: A002 - numpy's name
+                         *, timeout: float | None = None) -> tuple[list[int], list[float], int]:
         """``(counts, edges, other)``: counts per bin, bin edges, and values outside the range."""
-        return Aggregations(self).histogram_values(field, bins, range)
+        return Aggregations(self, timeout).histogram_values(field, bins, range)
 
-    def _count_samples(self) -> int:
-        return pipelines.decode_count(self.dataset._run_pipeline(pipelines.count(self._compiled()[0])))
+    def _count_samples(self, *, timeout: float | None = None) -> int:
+        pipeline = pipelines.count(self._compiled()[0])
+        return pipelines.decode_count(self.dataset._run_pipeline(pipeline, timeout=timeout))
 
-    def iter_batches(self, paths: Sequence[str], batch_size: int = 10_000, *, object_ids: bool = False
-                     ) -> Iterator[dict[str, list[Any]]]:
+    def iter_batches(self, paths: Sequence[str], batch_size: int = 10_000, *, object_ids: bool = False,
+                     timeout: float | None = None) -> Iterator[dict[str, list[Any]]]:
         """Stream columns of ``paths`` in batches of ``batch_size``; each batch also has ``"id"``.
 
         ``object_ids=True`` gives the ids as ``bson.ObjectId`` instead of strings: the
         cheapest form to hand back to ``set_values(..., ids=...)`` in bulk paths.
         """
-        return self._columns(paths, batch_size, with_ids=True, object_ids=object_ids)
+        return self._columns(paths, batch_size, with_ids=True, object_ids=object_ids, timeout=timeout)
 
-    def _columns(self, paths: Sequence[str], batch_size: int, with_ids: bool, object_ids: bool = False
-                 ) -> Iterator[dict[str, list[Any]]]:
+    def _columns(self, paths: Sequence[str], batch_size: int, with_ids: bool, object_ids: bool = False,
+                 timeout: float | None = None) -> Iterator[dict[str, list[Any]]]:
         stored = {p: mongo_path(p) for p in paths if p != "id"}
         pipeline, _ = self._compiled(tuple(stored))  # "id" always exists: only the others are checked
         suffix, keys = pipelines.columns(list(stored.values()), with_ids=with_ids)
         readers = [(column, key, path.endswith("_id")) for key, (column, path) in zip(keys, stored.items())]
-        for docs in self.dataset._run_batches([*pipeline, *suffix], batch_size=batch_size):
+        for docs in self.dataset._run_batches([*pipeline, *suffix], batch_size=batch_size, timeout=timeout):
             batch: dict[str, list[Any]] = {}
             if with_ids:
                 batch["id"] = [d["_id"] for d in docs] if object_ids else [str(d["_id"]) for d in docs]

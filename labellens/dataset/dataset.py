@@ -160,22 +160,26 @@ class Dataset(SampleCollection):
 
     # -- reading (used by views and aggregations of this dataset) --------------------------
 
-    def _run_pipeline(self, pipeline: list[dict[str, Any]], batch_size: int | None = None
-                      ) -> Iterator[dict[str, Any]]:
+    def _run_pipeline(self, pipeline: list[dict[str, Any]], batch_size: int | None = None, *,
+                      timeout: float | None = None) -> Iterator[dict[str, Any]]:
         """Run a pipeline on the samples, streaming the results (see :meth:`_run_batches`)."""
-        return itertools.chain.from_iterable(self._run_batches(pipeline, batch_size))
+        return itertools.chain.from_iterable(self._run_batches(pipeline, batch_size, timeout=timeout))
 
-    def _run_batches(self, pipeline: list[dict[str, Any]], batch_size: int | None = None
-                     ) -> Iterator[list[dict[str, Any]]]:
+    def _run_batches(self, pipeline: list[dict[str, Any]], batch_size: int | None = None, *,
+                     timeout: float | None = None) -> Iterator[list[dict[str, Any]]]:
         """Run a pipeline on the samples, streaming the results in lists of ``batch_size``.
 
-        A pipeline the server rejects raises StageError; a dataset that another
-        process deletes meanwhile raises DatasetNotFoundError (not a driver error):
-        checked when a result is empty and when the server refuses (mongod kills
-        the cursors of a dropped collection, so a read cut short lands here).
+        A pipeline the server rejects raises StageError, one running past ``timeout``
+        seconds QueryTimeoutError; a dataset that another process deletes meanwhile
+        raises DatasetNotFoundError (not a driver error): checked when a result is empty
+        and when the server refuses (mongod kills the cursors of a dropped collection, so
+        a read cut short lands here).
         """
+        batches = self._record.samples.batches(pipeline, batch_size=batch_size, timeout=timeout)
+        return self._checked_batches(batches)
+
+    def _checked_batches(self, batches: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
         try:
-            batches = self._record.samples.batches(pipeline, batch_size=batch_size)
             first = next(batches, None)
             if first is None:
                 self._record.reload()
@@ -186,8 +190,8 @@ class Dataset(SampleCollection):
             self._record.reload()
             raise
 
-    def _count_samples(self) -> int:
-        return self._record.samples.count()
+    def _count_samples(self, *, timeout: float | None = None) -> int:
+        return self._record.samples.count(timeout=timeout)
 
     def add_stage(self, stage: Stage) -> View:
         """A view of this dataset with one stage (validated against the schema now)."""

@@ -3,7 +3,9 @@
 The server reads and writes samples through an :class:`AsyncData` object so that
 its handlers never block the event loop and never build a query by hand: they
 pass pipelines that views compiled (``view.pipeline()``) and these functions only
-append paging (``$skip``/``$limit``/``$project``) or a final grouping step.
+append paging (``$skip``/``$limit``/``$project``) or a final grouping step. Every
+read runs under the context's query time limit (``maxTimeMS``, which the App sets
+per request: :mod:`labellens.db.timeouts`).
 
 Two implementations share that interface:
 
@@ -28,7 +30,7 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from labellens.db import client, pipelines
+from labellens.db import client, pipelines, timeouts
 from labellens.db.client import Binding
 from labellens.errors import ValidationError
 
@@ -228,14 +230,14 @@ class MongoData(AsyncData):
         return mongo[self.name]
 
     async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
-        cursor = await self._db()[collection].aggregate(pipeline)
+        cursor = await self._db()[collection].aggregate(pipeline, **_max_time())
         return await cursor.to_list(None)
 
     async def _find_one(self, collection: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
-        return await self._db()[collection].find_one(query)
+        return await self._db()[collection].find_one(query, max_time_ms=_max_time().get("maxTimeMS"))
 
     async def _distinct(self, collection: str, path: str) -> list[Any]:
-        return await self._db()[collection].distinct(path)
+        return await self._db()[collection].distinct(path, **_max_time())
 
     async def _index_information(self, collection: str) -> Mapping[str, Any]:
         return await self._db()[collection].index_information()
@@ -252,7 +254,10 @@ class MongoData(AsyncData):
 
 
 class MockData(AsyncData):
-    """The ``mongomock://`` backend: sync mongomock calls run in a worker thread, one at a time."""
+    """The ``mongomock://`` backend: sync mongomock calls run in a worker thread, one at a time.
+
+    mongomock has no time limits: the App's query timeout does nothing here.
+    """
 
     def __init__(self, binding: Binding) -> None:
         super().__init__(binding)
@@ -299,13 +304,21 @@ def open_data(binding: Binding | None = None) -> AsyncData:
     return MockData(binding) if binding.is_mock else MongoData(binding)
 
 
+def _max_time() -> dict[str, int]:
+    """``maxTimeMS`` of the context's query time limit (the App sets one per request)."""
+    return timeouts.options(timeouts.resolve(None))
+
+
 @contextlib.contextmanager
 def _translated(uri: str) -> Iterator[None]:
-    """Turn driver failures into labellens errors: unreachable server, rejected query."""
+    """Turn driver failures into labellens errors: unreachable server, query past its time
+    limit (QueryTimeoutError), rejected query."""
     try:
         yield
     except (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect) as exc:
         raise client.unavailable(uri, exc) from None
+    except timeouts.ExecutionTimeout:
+        raise timeouts.timed_out(timeouts.resolve(None)) from None
     except OperationFailure as exc:
         detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
         raise ValidationError(

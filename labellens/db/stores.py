@@ -17,7 +17,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from labellens.background import BackgroundWriter
-from labellens.db import ops, pipelines
+from labellens.db import ops, pipelines, timeouts
 from labellens.db.client import Binding
 from labellens.errors import StageError
 
@@ -48,26 +48,34 @@ class SampleStore:
     def is_mock(self) -> bool:
         return self.binding.is_mock
 
-    def aggregate(self, pipeline: Sequence[Mapping[str, Any]], *, batch_size: int | None = None
-                  ) -> Iterator[dict[str, Any]]:
+    def aggregate(self, pipeline: Sequence[Mapping[str, Any]], *, batch_size: int | None = None,
+                  timeout: float | None = None) -> Iterator[dict[str, Any]]:
         """Stream a pipeline's results; a pipeline the server rejects raises StageError."""
-        return itertools.chain.from_iterable(self.batches(pipeline, batch_size=batch_size))
+        return itertools.chain.from_iterable(self.batches(pipeline, batch_size=batch_size, timeout=timeout))
 
-    def batches(self, pipeline: Sequence[Mapping[str, Any]], *, batch_size: int | None = None
-                ) -> Iterator[list[dict[str, Any]]]:
+    def batches(self, pipeline: Sequence[Mapping[str, Any]], *, batch_size: int | None = None,
+                timeout: float | None = None) -> Iterator[list[dict[str, Any]]]:
         """A pipeline's results in lists of ``batch_size`` (:data:`READ_CHUNK` when not given).
 
         A pipeline that is a plain query runs as ``find`` (:func:`~labellens.db.pipelines.as_find`);
-        a pipeline the server rejects raises StageError.
+        a pipeline the server rejects raises StageError, one running past ``timeout`` seconds
+        (default: the context's, :mod:`~labellens.db.timeouts`) QueryTimeoutError.
         """
         query = pipelines.as_find(pipeline)
         size = batch_size or READ_CHUNK
+        limit = timeouts.resolve(timeout)  # checked now, before the generator's first step
+        return self._batches(pipeline, query, size, batch_size, limit)
+
+    def _batches(self, pipeline: Sequence[Mapping[str, Any]], query: dict[str, Any] | None, size: int,
+                 batch_size: int | None, limit: timeouts.Limit | None) -> Iterator[list[dict[str, Any]]]:
+        max_time = timeouts.options(limit)
         try:  # as ops.translate_errors, without its two Python calls: this runs on every read
             if query is None:
-                cursor = self._collection.aggregate(list(pipeline), allowDiskUse=True,
+                cursor = self._collection.aggregate(list(pipeline), allowDiskUse=True, **max_time,
                                                     **({"batchSize": batch_size} if batch_size else {}))
             else:
-                cursor = self._collection.find(**query, allow_disk_use=True, batch_size=batch_size or 0)
+                cursor = self._collection.find(**query, allow_disk_use=True, batch_size=batch_size or 0,
+                                               max_time_ms=max_time.get("maxTimeMS"))
             # pymongo's to_list takes a server batch at once, not a document per next().
             take = cursor.to_list if hasattr(cursor, "to_list") else (
                 lambda n: list(itertools.islice(cursor, n)))  # mongomock's cursors lack it
@@ -77,14 +85,21 @@ class SampleStore:
                     return
         except ops.UNREACHABLE as exc:
             raise ops.unreachable(exc) from None
+        except timeouts.ExecutionTimeout:
+            raise timeouts.timed_out(limit) from None
         except ops.OperationFailure as exc:
             detail = str((exc.details or {}).get("errmsg") or exc).splitlines()[0][:300]
             raise StageError(f"the database rejected this view ({detail}); change the view or its "
                              "filters") from None
 
-    def count(self) -> int:
-        with ops.translate_errors():
-            return self._collection.count_documents({})
+    def count(self, *, timeout: float | None = None) -> int:
+        """The number of documents (QueryTimeoutError past ``timeout`` seconds, as :meth:`batches`)."""
+        limit = timeouts.resolve(timeout)
+        try:
+            with ops.translate_errors():
+                return self._collection.count_documents({}, **timeouts.options(limit))
+        except timeouts.ExecutionTimeout:
+            raise timeouts.timed_out(limit) from None
 
     def writer(self, depth: int = 2) -> BackgroundWriter:
         """A write-behind for this collection (inline on mongomock, which is not thread-safe)."""
