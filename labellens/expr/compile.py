@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from bson import ObjectId
 
+from labellens.codec import INT64_MAX, INT64_MIN
 from labellens.errors import StageError
 from labellens.expr.nodes import Call, Expr, Field, Literal
 
@@ -132,9 +133,18 @@ def _literal(value: Any) -> Any:
         return [_literal(v) for v in value]
     if isinstance(value, dict):
         return {"$literal": value}
-    if value is None or isinstance(value, (str, int, float, bool, dt.datetime, ObjectId)):
+    if isinstance(value, int):
+        return _check_int64(value, "an expression")
+    if value is None or isinstance(value, (str, float, dt.datetime, ObjectId)):
         return value
     raise StageError(f"cannot use {type(value).__name__} value {value!r} in an expression")
+
+
+def _check_int64(value: int, where: str) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise StageError(f"{where} holds the integer {str(value)[:40]}, beyond MongoDB's 64 bits; "
+                         "use a float or a smaller number")
+    return value
 
 
 def _args(node: Call, element: bool) -> list[Any]:
@@ -258,8 +268,11 @@ _RULES: dict[str, Callable[[Call, bool], Any]] = {
 
 
 def check_safe(value: Any, where: str = "query") -> None:
-    """Refuse server-side JavaScript and output stages anywhere in a query or expression dict."""
-    if isinstance(value, dict):
+    """Refuse server-side JavaScript and output stages anywhere in a query or expression dict,
+    and integers MongoDB cannot store (beyond 64 bits)."""
+    if isinstance(value, int):
+        _check_int64(value, where)
+    elif isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise StageError(f"{where} keys must be strings, got {key!r}")

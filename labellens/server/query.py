@@ -31,6 +31,7 @@ from labellens.validation import string_list
 
 GROUND_TRUTH_NAMES = ("ground_truth", "gt", "label", "labels")
 MAX_ARRAY_ITEMS = 4096
+MAX_OFFSET = 2**53 - 1  # the largest integer the browser's numbers hold exactly
 # Where a label's JSON carries the softmax of its logits: to_json drops every stored key that
 # starts with "_" (but _cls), so this name never hides a stored attribute.
 PROBABILITIES = "_probabilities"
@@ -138,11 +139,11 @@ def build_view(dataset: Any, body: Mapping[str, Any]) -> Any:
 
 
 def page_bounds(body: Mapping[str, Any], max_limit: int) -> tuple[int, int]:
-    """The ``(offset, limit)`` of a page request, checked."""
+    """The ``(offset, limit)`` of a page request, checked (an offset is at most :data:`MAX_OFFSET`)."""
     offset, limit = body.get("offset", 0), body.get("limit", 50)
     for name, value in (("offset", offset), ("limit", limit)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationError(f"{name} must be a non-negative integer, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_OFFSET:
+            raise ValidationError(f"{name} must be an integer from 0 to {MAX_OFFSET}, got {value!r:.40}")
     if not 1 <= limit <= max_limit:
         raise ValidationError(f"limit must be between 1 and {max_limit}, got {limit}")
     return offset, limit
@@ -214,8 +215,18 @@ def _mapping(value: Any, name: str) -> Mapping[str, Any]:
 
 def number_range(bounds: Any, name: str) -> tuple[float, float]:
     """``[low, high]`` from a request as two floats (ValidationError unless both are finite numbers)."""
-    if (not isinstance(bounds, list) or len(bounds) != 2
-            or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b)
-                       for b in bounds)):
+    values = [_finite(b) for b in bounds] if isinstance(bounds, list) and len(bounds) == 2 else [None]
+    if None in values:
         raise ValidationError(f"the range of {name!r} must be [low, high] with finite numbers")
-    return float(bounds[0]), float(bounds[1])
+    return values[0], values[1]  # type: ignore[return-value]
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or None (not a number, NaN, infinite or beyond a float's range)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return number if math.isfinite(number) else None

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from bson import ObjectId
 
+from labellens.codec import INT64_MAX
 from labellens.errors import FieldNotFoundError, StageError
 from labellens.validation import string_list
 
@@ -98,6 +99,8 @@ def require_int(value: Any, name: str, minimum: int = 0) -> int:
         raise StageError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if value < minimum:
         raise StageError(f"{name} must be >= {minimum}, got {value}")
+    if value > INT64_MAX:
+        raise StageError(f"{name} must be at most {INT64_MAX} (MongoDB's integers have 64 bits), got {value}")
     return value
 
 
