@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import webbrowser
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from labellens.dataset import Dataset, View
 from labellens.errors import ValidationError
 from labellens.server import snapshot
 from labellens.server.app import create_app
+from labellens.server.identity import check_reviewer_names
 from labellens.server.state import AppState
 
 DEFAULT_PORT = 5151
@@ -60,14 +62,22 @@ class Session:
         (when this machine has a display).
     token
         The secret every request must carry; None for loopback addresses.
+    reviewers
+        Names of reviewers (1-64 printable characters each, unique). Each gets a
+        URL with a secret token of its own (``reviewer_urls``), and the label
+        history records the name from the token, whatever a request says. Every
+        request then needs a token, on loopback too; ``url`` (the session's own
+        token) records ``LABELLENS_REVIEWER`` / the OS user, so keep it to yourself.
     """
 
     def __init__(self, dataset_or_view: Dataset | View | None = None, *, port: int = DEFAULT_PORT,
                  address: str = "127.0.0.1", auto: bool = True, token: str | None = None,
-                 cache_dir: str | Path | None = None) -> None:
-        if token is None and address not in LOCAL_ADDRESSES:
+                 reviewers: Sequence[str] | None = None, cache_dir: str | Path | None = None) -> None:
+        names = check_reviewer_names(reviewers) if reviewers is not None else []
+        if token is None and (names or address not in LOCAL_ADDRESSES):
             token = secrets.token_urlsafe(24)
         self._token = token
+        self._reviewer_tokens = {name: secrets.token_urlsafe(24) for name in names}
         self._address = address
         self._state = AppState()
         self._view: View | None = None
@@ -79,7 +89,8 @@ class Session:
             previous.close()
         sock = _bind(address, port)
         self._port = sock.getsockname()[1]
-        app = create_app(self._state, token=token, cache_dir=cache_dir)
+        app = create_app(self._state, token=token, cache_dir=cache_dir,
+                         reviewers={secret: name for name, secret in self._reviewer_tokens.items()})
         config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
@@ -89,6 +100,10 @@ class Session:
         with _running_lock:
             _running[self._port] = self
         print(f"App launched. Point your browser to {self.url}")
+        if names:
+            print("Reviewer URLs (each records its reviewer's name; send each only to that reviewer):")
+            for name, url in self.reviewer_urls.items():
+                print(f"  {name}: {url}")
         if auto:
             self.show()
 
@@ -148,13 +163,21 @@ class Session:
 
     @property
     def url(self) -> str:
-        """The App's address (with the token, when one is required)."""
+        """The App's address (with the session's token, when one is required)."""
+        return self._url_with(self._token)
+
+    @property
+    def reviewer_urls(self) -> dict[str, str]:
+        """``{reviewer name: the App's address with that reviewer's token}`` (empty without reviewers)."""
+        return {name: self._url_with(secret) for name, secret in self._reviewer_tokens.items()}
+
+    def _url_with(self, token: str | None) -> str:
         host = self._address
         if host in ("0.0.0.0", "::", ""):
             host = socket.gethostname()
         elif ":" in host:
             host = f"[{host}]"
-        query = f"?token={self._token}" if self._token else ""
+        query = f"?token={token}" if token else ""
         return f"http://{host}:{self._port}/{query}"
 
     @property
@@ -258,8 +281,8 @@ def launch_app(dataset_or_view: Dataset | View | None = None, port: int = DEFAUL
                address: str = "127.0.0.1", *, auto: bool = True, **kwargs: Any) -> Session:
     """Launch the App showing a dataset or view and return its :class:`Session`.
 
-    See :class:`Session` for the parameters; ``kwargs`` passes ``token`` and
-    ``cache_dir`` through.
+    See :class:`Session` for the parameters; ``kwargs`` passes ``token``,
+    ``reviewers`` and ``cache_dir`` through.
     """
     return Session(dataset_or_view, port=port, address=address, auto=auto, **kwargs)
 
