@@ -39,9 +39,10 @@ from labellens.errors import (
     FieldNotFoundError,
     LabelLensError,
     NotFoundError,
+    QueryTimeoutError,
     ValidationError,
 )
-from labellens.server import identity, media, routes, routes_panels, routes_review, routes_session
+from labellens.server import identity, limits, media, routes, routes_panels, routes_review, routes_session
 from labellens.server.state import AppState, ServerContext
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -60,7 +61,8 @@ log = logging.getLogger("labellens.server")
 
 def create_app(state: AppState | None = None, *, token: str | None = None,
                reviewers: Mapping[str, str] | None = None, cache_dir: str | Path | None = None,
-               data: AsyncData | None = None) -> Starlette:
+               data: AsyncData | None = None, max_body_bytes: int | None = None,
+               query_timeout: float | None = None) -> Starlette:
     """A new App server (ASGI) showing ``state`` (default: no dataset chosen yet).
 
     Parameters
@@ -79,6 +81,12 @@ def create_app(state: AppState | None = None, *, token: str | None = None,
         :func:`labellens.server.media.default_cache_dir`).
     data
         The async data access (default: the configured database).
+    max_body_bytes
+        The largest request body accepted; larger ones are answered 413 unread
+        (default: ``LABELLENS_MAX_BODY_BYTES``, else 1 MiB; :mod:`labellens.server.limits`).
+    query_timeout
+        Seconds each query of a request may run before the database stops it and the
+        App answers 504 (default: ``LABELLENS_QUERY_TIMEOUT``, else 30).
     """
     reviewer_tokens = _reviewer_tokens(reviewers or {}, token)
     context = ServerContext(state=state or AppState(), data=data or open_data(),
@@ -105,6 +113,8 @@ def create_app(state: AppState | None = None, *, token: str | None = None,
         lifespan=lifespan,
     )
     app.state.labellens = context
+    app.add_middleware(limits.Limits, max_body_bytes=limits.max_body_bytes(max_body_bytes),
+                       query_timeout=limits.query_timeout(query_timeout))
     app.add_middleware(_Guard, token=token, reviewers=reviewer_tokens)
     return app
 
@@ -125,6 +135,8 @@ async def _labellens_error(request: Request, exc: Exception) -> Response:
         status = 404
     elif isinstance(exc, DatabaseUnavailableError):
         status = 503
+    elif isinstance(exc, QueryTimeoutError):
+        status = 504
     else:
         status = 400
     return error_response(status, str(exc))
