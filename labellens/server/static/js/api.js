@@ -7,11 +7,21 @@ function withToken(path) {
   return path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(TOKEN);
 }
 
-export class ApiError extends Error {}
+// An answer of the server that is not OK: its error message and HTTP status (409: a conflict).
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// The page's token as a header: every request that writes sends it (a cookie may be another reviewer's).
+export function tokenHeaders() {
+  return TOKEN ? { "X-LabelLens-Token": TOKEN } : {};
+}
 
 export async function api(path, body) {
-  const options = { headers: {} };
-  if (TOKEN) options.headers["X-LabelLens-Token"] = TOKEN;
+  const options = { headers: tokenHeaders() };
   if (body !== undefined) {
     options.method = "POST";
     options.headers["Content-Type"] = "application/json";
@@ -24,7 +34,7 @@ export async function api(path, body) {
   } catch (err) {
     data = {};
   }
-  if (!response.ok) throw new ApiError(data.error || `${response.status} ${response.statusText}`);
+  if (!response.ok) throw new ApiError(data.error || `${response.status} ${response.statusText}`, response.status);
   return data;
 }
 

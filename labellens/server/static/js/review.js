@@ -3,10 +3,12 @@
 // The tab leases the next few samples of the queue (prefetching their images), shows the current
 // one and renews the leases while it holds them. A decision is sent to the server and the next
 // sample is shown without waiting for the write; Z waits for the last write, then undoes it.
+// Each decision carries the label the card showed and an id made here: the server refuses it (409)
+// when the label changed meanwhile, and a retry after a lost answer (same id) is written once.
 // Keys: Enter accept · K keep · 1-9, 0 pick a numbered class · X unusable · S skip · Z undo ·
 // ← → move · / or any other letter: filter the classes · Esc: clear the filter, then leave.
 
-import { api, dsPath, mediaUrl } from "./api.js";
+import { ApiError, api, dsPath, mediaUrl, tokenHeaders } from "./api.js";
 import { chip, el } from "./dom.js";
 import { formatNumber } from "./grid.js";
 
@@ -15,6 +17,8 @@ const PROGRESS_MS = 1500;  // the header's counts are re-read from the server th
 const RENEW_MS = 10000;
 const NUMBERED = 10;
 const COMMANDS = new Set(["k", "x", "s", "z"]);
+const RETRY_MS = [500, 1500, 4000];  // waits before resending a decision whose answer was lost
+const RETRY_STATUS = new Set([502, 503, 504]);
 
 function testid(node, id) {
   node.dataset.testid = id;
@@ -25,10 +29,24 @@ function percent(value) {
   return value === null || value === undefined ? "–" : `${(value * 100).toFixed(0)}%`;
 }
 
-function clientId() {
-  const bytes = new Uint8Array(9);
+// A random id ([a-z0-9-]); crypto.getRandomValues, since crypto.randomUUID is missing on plain-http pages.
+function randomId(prefix, size) {
+  const bytes = new Uint8Array(size);
   crypto.getRandomValues(bytes);
-  return "tab-" + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return prefix + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// send() again (the same request, so the same decision id) while the network or a proxy fails.
+async function retried(send) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await send();
+    } catch (err) {
+      const lost = !(err instanceof ApiError) || RETRY_STATUS.has(err.status);
+      if (!lost || attempt >= RETRY_MS.length) throw err;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS[attempt]));
+    }
+  }
 }
 
 // "#review" or "#review?field=ground_truth&order=label_issue&reviewed=1": what labellens.review() asks.
@@ -82,7 +100,8 @@ export class Review {
     this.getFilters = getFilters;
     this.onClose = onClose;
     this.onError = onError;
-    this.client = clientId();
+    this.client = randomId("tab-", 9);
+    this.reviewer = null;
     this.root = document.getElementById("review");
     this.isOpen = false;
     document.addEventListener("keydown", (event) => this.key(event));
@@ -91,7 +110,7 @@ export class Review {
       if (!this.isOpen) return;
       const ids = this.items.filter((item) => !item.entry).map((item) => item.id);
       fetch(dsPath(this.dataset, "/review/release"), {
-        method: "POST", keepalive: true, headers: { "Content-Type": "application/json" },
+        method: "POST", keepalive: true, headers: { ...tokenHeaders(), "Content-Type": "application/json" },
         body: JSON.stringify({ client: this.client, ids }),
       }).catch(() => {});
     });
@@ -115,6 +134,8 @@ export class Review {
     this.isOpen = true;
     this.build();
     this.root.hidden = false;
+    this.renderWho();
+    api("api/whoami").then(({ reviewer }) => { this.reviewer = reviewer; this.renderWho(); }).catch(() => {});
     try {
       const queue = await this.post("/review/queue", {});
       this.config = queue;
@@ -188,18 +209,54 @@ export class Review {
   decide(decision, label = null) {
     const item = this.items[this.pos];
     if (!item) return;
-    const body = { sample_id: item.id, decision, label, score: item.score, suggestion: item.suggestion };
+    // the server writes only if the label is still the one this card shows (seen_label)
+    const body = { sample_id: item.id, decision, label, seen_label: item.label ?? null,
+      decision_id: randomId("d-", 12), score: item.score, suggestion: item.suggestion };
     this.pending += 1;
     this.paintPending();
     item.decision = decision;
+    item.conflict = null;
     item.label = decision === "keep" || decision === "unusable" ? item.label : label;
     // writes of one sample go in order; the next sample shows at once
-    item.write = item.write.then(() => this.post("/review/decide", body))
+    item.write = item.write.then(() => retried(() => this.post("/review/decide", body)))
       .then(({ entry }) => { this.count(item, entry, 1); item.entry = entry; return entry; })
-      .catch((err) => { this.onError(err); item.decision = null; return null; })
-      .finally(() => { this.pending -= 1; this.paintPending(); this.scheduleProgress(); });
+      .catch((err) => { this.refused(item, err); return null; })
+      .finally(() => { this.pending -= 1; this.paintPending(); this.scheduleProgress(); this.showIf(item); });
     this.undoStack.push(item);
     this.move(1);
+  }
+
+  // A decision not written: say why; on a conflict (409) the card is undecided again with the label now stored.
+  refused(item, err) {
+    item.decision = null;
+    if (!(err instanceof ApiError) || err.status !== 409) {
+      this.onError(err);
+      return;
+    }
+    item.entry = null;
+    this.conflict(item, `Not decided: ${err.message}`);
+  }
+
+  conflict(item, message) {
+    item.conflict = message;
+    this.onError(message);
+    this.showIf(item);
+    return this.refreshLabel(item);
+  }
+
+  async refreshLabel(item) {
+    try {
+      const sample = await api(dsPath(this.dataset, `/samples/${item.id}`));
+      const stored = sample[this.request.label_field];
+      item.label = stored && stored.label !== undefined ? stored.label : null;
+    } catch (err) {
+      this.onError(err);
+    }
+    this.showIf(item);
+  }
+
+  showIf(item) {
+    if (this.items[this.pos] === item) this.show();
   }
 
   async undo() {
@@ -221,8 +278,11 @@ export class Review {
       }
       item.entry = null;
       item.decision = null;
+      item.conflict = null;
     } catch (err) {
-      this.onError(err);
+      // 409: the label changed after this decision; the decision stays and the card shows the label now
+      if (err instanceof ApiError && err.status === 409) await this.conflict(item, `Not undone: ${err.message}`);
+      else this.onError(err);
     } finally {
       this.pending -= 1;
       this.paintPending();
@@ -362,8 +422,9 @@ export class Review {
     const exit = testid(el("button", "small", "✕ Exit review (Esc)"), "review-exit");
     exit.addEventListener("click", () => this.close());
     this.titleNode = el("span", "review-title");
+    this.whoNode = testid(el("span", "review-who muted"), "review-reviewer");
     this.progressNode = testid(el("div", "review-progress"), "review-progress");
-    head.append(exit, this.titleNode, el("span", "spacer"), this.progressNode);
+    head.append(exit, this.titleNode, this.whoNode, el("span", "spacer"), this.progressNode);
 
     this.img = testid(el("img"), "review-img");
     this.img.alt = "";
@@ -383,11 +444,18 @@ export class Review {
     const keys = el("div", "review-keys muted",
       "Enter accept · K keep · 1–9, 0 pick · X unusable · S skip · Z undo · ← → move · type to filter · Esc exit");
     this.statusNode = testid(el("div", "review-status muted"), "review-status");
+    this.conflictNode = testid(el("div", "review-conflict"), "review-conflict");
     const side = el("div", "review-side");
-    side.append(this.facts, this.top, this.filterInput, this.classList, keys, this.statusNode);
+    side.append(this.facts, this.conflictNode, this.top, this.filterInput, this.classList, keys, this.statusNode);
     const body = el("div", "review-body");
     body.append(media, side);
     this.root.replaceChildren(head, body);
+  }
+
+  // Who the history records, when the URL's token names a reviewer (the server ignores any other name).
+  renderWho() {
+    this.whoNode.textContent = this.reviewer ? `signed in as ${this.reviewer}` : "";
+    this.whoNode.hidden = !this.reviewer;
   }
 
   renderTitle() {
@@ -429,12 +497,15 @@ export class Review {
       this.top.replaceChildren();
       this.classList.replaceChildren();
       this.statusNode.textContent = "";
+      this.conflictNode.hidden = true;
       return;
     }
     this.img.src = mediaUrl(this.dataset, item.id, false);
     this.renderFacts(item);
     this.renderTop(item);
     this.renderClasses();
+    this.conflictNode.textContent = item.conflict || "";
+    this.conflictNode.hidden = !item.conflict;
     const state = item.entry ? `decided: ${item.entry.decision}` : item.decision ? `saving: ${item.decision}…`
       : item.skipped ? "skipped" : "";
     this.statusNode.textContent = `${this.pos + 1} of ${this.items.length} fetched${state ? " · " + state : ""}`;
