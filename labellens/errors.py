@@ -7,6 +7,9 @@ Messages say what went wrong and what to do about it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class LabelLensError(Exception):
     """Base class of every labellens error."""
@@ -94,3 +97,29 @@ class DownloadError(LabelLensError, ConnectionError):
 
 class QueryTimeoutError(LabelLensError, TimeoutError):
     """The database stopped a query that ran past its time limit (the App answers 504)."""
+
+
+class ConflictError(LabelLensError, RuntimeError):
+    """A write found its data changed since it was read (another reviewer, tab or process), so it
+    wrote nothing for the samples in ``sample_ids`` (the App answers 409).
+
+    ``written``: what a bulk call wrote for its other samples (label-history entries).
+    """
+
+    def __init__(self, message: str, *, sample_ids: Sequence[str] = (),
+                 written: Sequence[dict[str, Any]] = ()) -> None:
+        super().__init__(message)
+        self.sample_ids = list(sample_ids)
+        self.written = list(written)
+
+
+class DocumentTooLargeError(ValidationError):
+    """A sample would exceed MongoDB's 16 MiB limit on one stored document (nothing was written).
+
+    ``index``: the position of the document in the batch that held it; ``size``: its bytes.
+    """
+
+    def __init__(self, message: str, *, index: int = 0, size: int = 0) -> None:
+        super().__init__(message)
+        self.index = index
+        self.size = size

@@ -18,6 +18,7 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import (
     AutoReconnect,
+    BulkWriteError,
     ConnectionFailure,
     DuplicateKeyError,
     OperationFailure,
@@ -30,6 +31,7 @@ from labellens.db import client
 
 SORT_ASCENDING = ASCENDING
 SORT_DESCENDING = DESCENDING
+_DUPLICATE_KEY = 11000
 
 
 class translate_errors(contextlib.AbstractContextManager[None]):  # noqa: N801 (used like a function)
@@ -176,6 +178,70 @@ def _mock_update_by_id(collection: Any,
     return matched
 
 
+def insert_new(collection: Collection, docs: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert documents in one unordered call; the positions of those a unique index refused.
+
+    Nothing is written for a refused document; the others are inserted.
+    """
+    if not docs:
+        return []
+    try:
+        with translate_errors():
+            collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+            raise
+        return sorted(error["index"] for error in errors)
+    return []
+
+
+Condition = tuple[Mapping[str, Any], Mapping[str, Any]]
+
+
+def update_where(collection: Collection, requests: Sequence[Condition]) -> list[bool]:
+    """``(filter, update)`` pairs, each on the one document its filter's ``_id`` names, in one
+    unordered bulk write; whether each matched (a filter that fails changes nothing).
+
+    The driver's bulk result counts matches without saying which request matched, so each
+    update is sent as an upsert: a filter that fails on an existing document then fails on
+    its own with a duplicate ``_id``, and a document deleted meanwhile gets a stub, which is
+    deleted again at once. mongomock takes the requests one by one.
+    """
+    if not requests:
+        return []
+    if is_mock(collection):
+        with translate_errors():
+            return [collection.update_one(dict(flt), dict(update)).matched_count > 0
+                    for flt, update in requests]
+    matched = [True] * len(requests)
+    operations = [UpdateOne(dict(flt), dict(update), upsert=True) for flt, update in requests]
+    try:
+        with translate_errors():
+            upserted = collection.bulk_write(operations, ordered=False).upserted_ids
+    except BulkWriteError as exc:
+        upserted = {item["index"]: item["_id"] for item in exc.details.get("upserted", [])}
+        errors = exc.details.get("writeErrors", [])
+        stubs_only = all(e.get("code") == _DUPLICATE_KEY and set(e.get("keyPattern") or {"_id": 1}) == {"_id"}
+                         for e in errors)
+        if not stubs_only:
+            _delete_stubs(collection, upserted)
+            raise
+        for error in errors:
+            matched[error["index"]] = False
+    for index in _delete_stubs(collection, upserted):
+        matched[index] = False
+    return matched
+
+
+def _delete_stubs(collection: Collection, upserted: Mapping[int, Any]) -> list[int]:
+    """Delete the documents :func:`update_where`'s upserts made (their samples were gone)."""
+    if upserted:
+        with translate_errors():
+            collection.delete_many({"_id": {"$in": list(upserted.values())}})
+    return list(upserted)
+
+
 def update_many_matching(collection: Collection, ids: Sequence[ObjectId], update: dict[str, Any],
                          batch_size: int = 10_000) -> None:
     """Apply one update document to the given ids, in batches of ``$in`` queries."""
@@ -211,5 +277,5 @@ def explain_find(collection: Collection, query: dict[str, Any]) -> dict[str, Any
 
 __all__ = ["OperationFailure", "PreparedUpdates", "PyMongoError", "SORT_ASCENDING", "SORT_DESCENDING",
            "background_writer", "delete_all", "delete_by_ids", "explain_aggregate", "explain_find",
-           "insert_many", "insert_one_unique", "prepare_set_fields", "prepare_updates", "translate_errors",
-           "update_many_by_id", "update_many_matching", "write_updates"]
+           "insert_many", "insert_new", "insert_one_unique", "prepare_set_fields", "prepare_updates",
+           "translate_errors", "update_many_by_id", "update_many_matching", "update_where", "write_updates"]

@@ -27,6 +27,7 @@ READ_CHUNK = 1000  # documents per list handed to Python when the caller gives n
 
 _catalog_lock = threading.Lock()
 _catalog_opened: set[tuple[str, str]] = set()
+_indexed: set[tuple[str, str, str, str]] = set()  # (uri, database, collection, key) indexed by ensure_index
 
 
 class SampleStore:
@@ -121,6 +122,26 @@ class SampleStore:
     def write(self, prepared: ops.PreparedUpdates) -> int:
         """Send a bulk update made by :meth:`prepare_set_fields`; the number of documents matched."""
         return ops.write_updates(self._collection, prepared)
+
+    def update_where(self, requests: Sequence[ops.Condition]) -> list[bool]:
+        """Conditional ``(filter, update)`` pairs, one document each (the filter names its ``_id``),
+        in one bulk write; whether each matched (see :func:`~labellens.db.ops.update_where`)."""
+        return ops.update_where(self._collection, requests)
+
+    def insert_new(self, docs: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert documents in one call; the positions of those a unique index refused (not written)."""
+        return ops.insert_new(self._collection, docs)
+
+    def ensure_index(self, key: str, *, unique: bool = False, sparse: bool = False) -> None:
+        """Index ``key`` on first use in this process (later calls cost nothing)."""
+        collection = self._collection
+        marker = (self.binding.uri, self.binding.name, self.collection_name, key)
+        if marker not in _indexed:
+            with _catalog_lock:
+                if marker not in _indexed:
+                    with ops.translate_errors():
+                        collection.create_index(key, unique=unique, sparse=sparse)
+                    _indexed.add(marker)
 
     def update_matching(self, ids: Sequence[ObjectId], update: dict[str, Any]) -> None:
         ops.update_many_matching(self._collection, ids, update)

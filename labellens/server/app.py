@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labellens.db.aio import AsyncData, open_data
 from labellens.errors import (
+    ConflictError,
     DatabaseUnavailableError,
     FieldNotFoundError,
     LabelLensError,
@@ -137,6 +138,8 @@ async def _labellens_error(request: Request, exc: Exception) -> Response:
         status = 503
     elif isinstance(exc, QueryTimeoutError):
         status = 504
+    elif isinstance(exc, ConflictError):
+        status = 409
     else:
         status = 400
     return error_response(status, str(exc))
