@@ -13,6 +13,7 @@ from typing import Any
 from labellens.annotation.base import AnnotationBackend, AnnotationServerError, AnnotationTask
 from labellens.dataset import LabelChange
 from labellens.errors import LabelLensError
+from labellens.fields import CLASSIFICATION
 
 RUN_KIND = "annotation"
 
@@ -73,6 +74,7 @@ def load_annotations(dataset: Any, anno_key: str, *, dest_field: str | None = No
     """Write finished tasks' labels into the label field (or ``dest_field``) through the label history.
 
     Returns ``{"imported", "changed", "unfinished", "unchanged"}``; a second call imports nothing.
+    A ``dest_field`` the dataset lacks is declared a Classification field first.
     """
     config = dataset.get_run(RUN_KIND, anno_key)["config"]
     conn = get_backend(config["backend"], url or config.get("url"), api_key)
@@ -89,6 +91,8 @@ def load_annotations(dataset: Any, anno_key: str, *, dest_field: str | None = No
                if not (cur == by_id[i].label and "reviewed" in (tg or []))]
     changed = sum(1 for i, cur in zip(ids, current) if cur != by_id[i].label)
     if changes:
+        if field not in dataset.get_field_schema():  # label decisions change declared fields only
+            dataset.add_sample_field(field, CLASSIFICATION)
         dataset.apply_label_changes(field, changes)
     return {"imported": len(changes), "changed": changed, "unfinished": unfinished,
             "unchanged": len(results) - len(changes)}

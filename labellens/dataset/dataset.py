@@ -378,8 +378,17 @@ class Dataset(SampleCollection):
 
     def apply_label_changes(self, field: str, changes: Sequence[history.LabelChange], *,
                             tag_samples: bool = True) -> list[dict[str, Any]]:
-        """Write label decisions in bulk, tag ``reviewed``/``relabeled``; the history entries written."""
-        return history.apply(self, self._record.samples.related("history"), field, changes,
+        """Write label decisions in bulk, tag ``reviewed``/``relabeled``; the history entries written.
+
+        ``field`` is a declared top-level Classification field. Each sample's write is
+        conditional on its label (``LabelChange.seen_label``, else the label read just
+        before): a sample whose label is not the expected one at the read fails the whole
+        call with ConflictError before anything is written; one changed by another writer in
+        the instant between that read and the write is left alone, the others are written,
+        and ConflictError lists it (``sample_ids``; ``written``: the entries written).
+        """
+        samples = self._record.samples
+        return history.apply(self, samples, samples.related("history"), field, changes,
                              tag_samples=tag_samples)
 
     def label_history(self, sample_id: str | None = None, field: str | None = None) -> list[dict[str, Any]]:
@@ -388,13 +397,22 @@ class Dataset(SampleCollection):
 
     def revert_labels(self, entries: Sequence[dict[str, Any]] | None = None, *,
                       since: dt.datetime | None = None,
-                      decision: Literal["revert", "undo"] = "revert") -> list[dict[str, Any]]:
-        """Restore the labels before ``entries`` (or all since ``since``); recorded as ``decision``."""
-        store = self._record.samples.related("history")
+                      decision: Literal["revert", "undo"] = "revert", force: bool = False,
+                      reviewer: str | None = None) -> list[dict[str, Any]]:
+        """Restore the label documents before ``entries`` (or all since ``since``); recorded as ``decision``
+        by ``reviewer`` (default: ``LABELLENS_REVIEWER``, else the OS user).
+
+        Only where the label is still the one the newest of those entries wrote: a later
+        decision on a sample raises ConflictError naming it and nothing is reverted, unless
+        ``force=True``.
+        """
+        samples = self._record.samples
+        store = samples.related("history")
         if (entries is None) == (since is None):
             raise ValidationError("pass either entries (from label_history) or since=datetime")
         selected = history.entries(store, since=since) if since is not None else list(entries or [])
-        return history.revert(self, store, history.check_entries(selected), decision=decision)
+        return history.revert(self, samples, store, history.check_entries(selected), decision=decision,
+                              force=force, reviewer=reviewer)
 
 
 def load_dataset(name: str) -> Dataset:

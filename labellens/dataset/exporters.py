@@ -105,7 +105,8 @@ def import_labels(dataset: ReadableCollection, path: str | os.PathLike[str],
     ``path`` is a ``labels.csv`` / ``labels.json`` file, or an export folder (its
     ``labels.csv`` or ``labels.json``, else its class folders). Rows with an empty
     label are skipped. Unknown sample ids, unknown classes (when the dataset has
-    ``default_classes``) and duplicate ids fail before anything is written.
+    ``default_classes``) and duplicate ids fail before anything is written. A
+    ``label_field`` the dataset lacks is declared a Classification field first.
     """
     reviewed = _read_reviewed(Path(path), format)
     if tag is not None and (not isinstance(tag, str) or not tag):
@@ -115,6 +116,8 @@ def import_labels(dataset: ReadableCollection, path: str | os.PathLike[str],
     current = _current_labels(dataset, label_field, list(labelled))
     changed = [sid for sid, label in labelled.items() if current[sid] != label]
     if changed:
+        if label_field not in dataset.get_field_schema():  # label decisions change declared fields only
+            dataset.dataset.add_sample_field(label_field, CLASSIFICATION)
         dataset.dataset.apply_label_changes(
             label_field, [LabelChange(sample_id=s, new_label=labelled[s], decision="import")
                           for s in changed], tag_samples=False)

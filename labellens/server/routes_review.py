@@ -1,12 +1,21 @@
 """JSON handlers of review mode: the queue, leases, decisions, undo, bulk accept and label history.
 
 Every browser tab sends its own ``client`` id (leases are per tab, so two tabs
-of one OS user never get the same sample) and, optionally, a ``reviewer`` name
-for the history (default: ``LABELLENS_REVIEWER``, else the OS user). A tab
-claims the next few queued samples (``/review/next``), renews their leases while
-it holds them, and each decision is written at once through
-``dataset.apply_label_changes`` (labels, ``reviewed``/``relabeled`` tags and a
-history entry), which also frees the sample's lease.
+of one OS user never get the same sample). The history's reviewer is the name the
+request's reviewer token carries (:mod:`labellens.server.identity`; a body's
+``reviewer`` is then ignored), else the body's ``reviewer`` (1-64 printable
+characters), else ``LABELLENS_REVIEWER`` or the OS user. A tab claims the next few
+queued samples (``/review/next``), renews their leases while it holds them, and
+each decision is written at once through ``dataset.apply_label_changes`` (labels,
+``reviewed``/``relabeled`` tags and a history entry), which also frees the sample's
+lease.
+
+A decision carries the label the tab showed (``seen_label``) and a tab-made
+``decision_id``: it is written only if the sample's label is still the one shown
+(else 409 naming who changed it and when), a repeat of the id answers the first
+entry, and a sample another tab holds answers 409. Undo applies only while the
+label is still the one the decision wrote. ``label_field`` must be a declared
+top-level Classification field (else 400 naming those).
 """
 
 from __future__ import annotations
@@ -22,9 +31,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from labellens.dataset import LabelChange
-from labellens.errors import HistoryEntryNotFoundError, ValidationError
+from labellens.dataset.history import check_decision_id, check_field
+from labellens.errors import ConflictError, HistoryEntryNotFoundError, ValidationError
 from labellens.fields import STRING
-from labellens.server import review_queue
+from labellens.server import identity, review_queue
 from labellens.server.query import to_json
 from labellens.server.review_queue import Queue
 from labellens.server.routes import MAX_IDS, json_body, open_dataset, sample_ids
@@ -104,13 +114,17 @@ async def release(request: Request) -> Response:
 
 
 async def decide(request: Request) -> Response:
-    """``POST .../review/decide {client, sample_id, decision, label, score, suggestion, ...}``.
+    """``POST .../review/decide {client, sample_id, decision, label, seen_label, decision_id, score, ...}``.
 
     ``decision`` is accept / pick (with ``label``), keep or unusable. Written at
-    once; returns the history entry.
+    once, if the label is still ``seen_label``; returns the history entry.
     """
     body = await json_body(request)
     client = _client_of(body)
+    decision_id = check_decision_id(body.get("decision_id"))
+    if "seen_label" not in body or not (body["seen_label"] is None or isinstance(body["seen_label"], str)):
+        raise ValidationError("seen_label must be the label the tab showed (a string, or null when the "
+                              "sample had none)")
     decision = body.get("decision")
     if decision not in REVIEW_DECISIONS:
         raise ValidationError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}, got {decision!r}")
@@ -124,18 +138,21 @@ async def decide(request: Request) -> Response:
     suggestion = body.get("suggestion")
     if suggestion is not None and not isinstance(suggestion, str):
         raise ValidationError(f"suggestion must be a string or null, got {suggestion!r}")
-    change = LabelChange(sample_id, label, decision, reviewer=_reviewer_of(body), score=score,
-                         suggestion=suggestion)
+    change = LabelChange(sample_id, label, decision, reviewer=_reviewer_of(request, body), score=score,
+                         suggestion=suggestion, seen_label=body["seen_label"], decision_id=decision_id)
     dataset = await open_dataset(request)
-    (entry,) = await run_in_threadpool(dataset.apply_label_changes, _field_of(body), [change])
+    field = await run_in_threadpool(_field_of, dataset, body)
+    _check_lease(request, client, sample_id)
+    (entry,) = await run_in_threadpool(dataset.apply_label_changes, field, [change])
     context_of(request).leases.release(client, sample_id)
-    return JSONResponse(to_json({"entry": entry}))
+    return JSONResponse({"entry": _entry_json(entry)})
 
 
 async def undo(request: Request) -> Response:
-    """``POST .../review/undo {client, sample_id, entry_id}``: restore the label and tags before it.
+    """``POST .../review/undo {client, sample_id, entry_id, label_field?}``: restore what the entry changed.
 
-    Recorded as an ``undo`` entry; the tab holds the sample's lease again.
+    Only while the label is still the one the entry wrote (else 409 naming the later
+    entry). Recorded as an ``undo`` entry; the tab holds the sample's lease again.
     """
     body = await json_body(request)
     client = _client_of(body)
@@ -147,9 +164,14 @@ async def undo(request: Request) -> Response:
     if entry is None:
         raise HistoryEntryNotFoundError(f"no history entry {entry_id!r} for sample {sample_id!r}; "
                                         "undo takes the entry a decision returned")
-    (restored,) = await run_in_threadpool(partial(dataset.revert_labels, [entry], decision="undo"))
+    field = await run_in_threadpool(_field_of, dataset, {"label_field": entry["field"], **body})
+    if field != entry["field"]:
+        raise ValidationError(f"history entry {entry_id!r} is of field {entry['field']!r}, not {field!r}")
+    _check_lease(request, client, sample_id)
+    (restored,) = await run_in_threadpool(partial(dataset.revert_labels, [entry], decision="undo",
+                                                  reviewer=_reviewer_of(request, body)))
     context_of(request).leases.claim(client, [sample_id])
-    return JSONResponse(to_json({"entry": restored}))
+    return JSONResponse({"entry": _entry_json(restored)})
 
 
 async def bulk_accept(request: Request) -> Response:
@@ -162,15 +184,25 @@ async def bulk_accept(request: Request) -> Response:
     ids = _ids_of(body.get("ids") or [])
     if not ids:
         raise ValidationError("select samples first: ids is empty")
-    field = _field_of(body)
     suggestion_field = body.get("suggestion_field") or "label_issue_suggestion"
+    if not isinstance(suggestion_field, str):
+        raise ValidationError(f"suggestion_field must be a field name, got {suggestion_field!r:.60}")
+    reviewer = _reviewer_of(request, body)
     dataset = await open_dataset(request)
+    field = await run_in_threadpool(_field_of, dataset, body)
     plan = await run_in_threadpool(_bulk_plan, dataset, ids, field, suggestion_field)
     written = 0
     if body.get("confirm") is True and plan:
-        reviewer = _reviewer_of(body)
-        changes = [LabelChange(sid, new, "accept", reviewer=reviewer, suggestion=new) for sid, _, new in plan]
-        written = len(await run_in_threadpool(dataset.apply_label_changes, field, changes))
+        # Each write is conditional on the label this plan read: a sample changed since answers 409.
+        changes = [LabelChange(sid, new, "accept", reviewer=reviewer, suggestion=new, seen_label=old)
+                   for sid, old, new in plan]
+        try:
+            written = len(await run_in_threadpool(dataset.apply_label_changes, field, changes))
+        except ConflictError as exc:
+            if exc.written:
+                context_of(request).state.publish("tagged")
+            raise ConflictError(f"{exc}; the other {len(exc.written)} samples were written",
+                                sample_ids=exc.sample_ids, written=exc.written) from None
         context_of(request).state.publish("tagged")
     return JSONResponse({"selected": len(ids), "samples": len(plan),
                          "changes": sum(old != new for _, old, new in plan), "written": written})
@@ -195,7 +227,7 @@ async def history(request: Request) -> Response:
     dataset = await open_dataset(request)
     sample_id = request.path_params["sample_id"]
     entries = await run_in_threadpool(partial(dataset.label_history, sample_id=sample_id))
-    return JSONResponse(to_json({"entries": entries}))
+    return JSONResponse({"entries": [_entry_json(entry) for entry in entries]})
 
 
 def _ids_of(value: Any) -> list[str]:
@@ -214,20 +246,31 @@ def _sample_id_of(body: Mapping[str, Any]) -> str:
     return _ids_of([body.get("sample_id")])[0]
 
 
-def _field_of(body: Mapping[str, Any]) -> str:
-    field = body.get("label_field", "ground_truth")
-    if not isinstance(field, str) or not field:
-        raise ValidationError("label_field must be a field name")
-    return field
+def _field_of(dataset: Any, body: Mapping[str, Any]) -> str:
+    """The body's ``label_field``: a declared top-level Classification field (else a 400 naming those)."""
+    return check_field(dataset.get_field_schema(), body.get("label_field", "ground_truth"))
 
 
-def _reviewer_of(body: Mapping[str, Any]) -> str | None:
+def _reviewer_of(request: Request, body: Mapping[str, Any]) -> str | None:
+    """The reviewer token's name; without one the body's ``reviewer``; None: the default."""
+    named = identity.reviewer_of(request)
+    if named is not None:
+        return named
     reviewer = body.get("reviewer")
-    if reviewer is None or reviewer == "":
-        return None
-    if not isinstance(reviewer, str) or len(reviewer) > 100:
-        raise ValidationError("reviewer must be a name of at most 100 characters")
-    return reviewer
+    return None if reviewer is None else identity.check_reviewer_name(reviewer)
+
+
+def _check_lease(request: Request, client: str, sample_id: str) -> None:
+    if sample_id in context_of(request).leases.held_by_others(client):
+        raise ConflictError(f"sample {sample_id!r} is held by another review tab; nothing was written: "
+                            "take the next sample (its lease ends when that tab decides or closes)",
+                            sample_ids=[sample_id])
+
+
+def _entry_json(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A history entry as JSON (with the label document before it as stored)."""
+    old = entry.get("old_doc")
+    return to_json({**entry, "old_doc": old.to_mongo()} if old is not None else entry)
 
 
 ROUTES = [

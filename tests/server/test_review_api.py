@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,15 @@ def post(client: TestClient, dataset: ll.Dataset, rest: str, body: dict[str, Any
     response = client.post(path(dataset, rest), json=body)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+_DECISION_IDS = itertools.count()
+
+
+def decision(card: dict[str, Any], decision: str, label: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A decide body for a card: its label as ``seen_label``, a new ``decision_id``."""
+    return {"client": "a", "sample_id": card["id"], "decision": decision, "label": label,
+            "seen_label": card["label"], "decision_id": f"d-{next(_DECISION_IDS)}", **extra}
 
 
 def labels_and_tags(dataset: ll.Dataset, sample_id: str) -> tuple[str | None, list[str]]:
@@ -84,16 +94,16 @@ def test_decisions_write_labels_tags_history_and_progress(client: TestClient, da
     cards = post(client, dataset, "next", {"client": "a", "count": 4})["samples"]
     a, b, c, d = (card["id"] for card in cards)
     old = {card["id"]: card["label"] for card in cards}
-    entry = post(client, dataset, "decide", {"client": "a", "sample_id": a, "decision": "accept",
-                                             "label": cards[0]["suggestion"], "score": cards[0]["score"],
-                                             "suggestion": cards[0]["suggestion"]})["entry"]
+    entry = post(client, dataset, "decide", decision(cards[0], "accept", cards[0]["suggestion"],
+                                                     score=cards[0]["score"],
+                                                     suggestion=cards[0]["suggestion"]))["entry"]
     assert (entry["old_label"], entry["new_label"], entry["decision"], entry["reviewer"]) == \
         (old[a], cards[0]["suggestion"], "accept", "ana")
     assert labels_and_tags(dataset, a) == (cards[0]["suggestion"], ["relabeled", "reviewed", "test"])
-    post(client, dataset, "decide", {"client": "a", "sample_id": b, "decision": "keep", "reviewer": "bo"})
-    post(client, dataset, "decide", {"client": "a", "sample_id": c, "decision": "unusable"})
+    post(client, dataset, "decide", decision(cards[1], "keep", reviewer="bo"))
+    post(client, dataset, "decide", decision(cards[2], "unusable"))
     pick = "ship" if old[d] != "ship" else "cat"
-    post(client, dataset, "decide", {"client": "a", "sample_id": d, "decision": "pick", "label": pick})
+    post(client, dataset, "decide", decision(cards[3], "pick", pick))
     assert labels_and_tags(dataset, b)[0] == old[b] and "reviewed" in labels_and_tags(dataset, b)[1]
     assert "unusable" in labels_and_tags(dataset, c)[1]
     assert labels_and_tags(dataset, d)[0] == pick
@@ -117,8 +127,7 @@ def test_undo_restores_the_label_and_tags_and_is_recorded(client: TestClient, da
     (card,) = post(client, dataset, "next", {"client": "a", "count": 1})["samples"]
     before = labels_and_tags(dataset, card["id"])
     pick = "ship" if card["label"] != "ship" else "cat"
-    entry = post(client, dataset, "decide", {"client": "a", "sample_id": card["id"], "decision": "pick",
-                                             "label": pick})["entry"]
+    entry = post(client, dataset, "decide", decision(card, "pick", pick))["entry"]
     assert labels_and_tags(dataset, card["id"])[0] == pick
     undone = post(client, dataset, "undo", {"client": "a", "sample_id": card["id"],
                                             "entry_id": entry["id"]})["entry"]
@@ -138,6 +147,7 @@ def test_undo_restores_the_label_and_tags_and_is_recorded(client: TestClient, da
 def test_two_concurrent_reviewers_never_share_a_sample_and_lose_no_decision(client: TestClient,
                                                                             dataset: ll.Dataset) -> None:
     shown: dict[str, list[str]] = {"ana": [], "bo": []}
+    shown_cards: dict[str, list[dict[str, Any]]] = {"ana": [], "bo": []}
     errors: list[BaseException] = []
 
     def review(name: str) -> None:
@@ -149,9 +159,10 @@ def test_two_concurrent_reviewers_never_share_a_sample_and_lose_no_decision(clie
                     return
                 held += [card["id"] for card in got]
                 shown[name] += [card["id"] for card in got]
+                shown_cards[name] += got
                 sample = held.pop(0)
-                post(client, dataset, "decide", {"client": name, "sample_id": sample, "decision": "keep",
-                                                 "reviewer": name})
+                card = next(c for c in shown_cards[name] if c["id"] == sample)
+                post(client, dataset, "decide", decision(card, "keep", client=name, reviewer=name))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
             errors.append(exc)
 
@@ -215,6 +226,8 @@ def test_bulk_accept_says_how_many_labels_change_before_writing(client: TestClie
 def test_bad_requests_write_nothing(client: TestClient, dataset: ll.Dataset, rest: str, body: dict[str, Any],
                                     message: str) -> None:
     body = {k: (dataset.first().id if v == "ID" else v) for k, v in body.items()}
+    if rest == "decide":
+        body = {"decision_id": "d-1", "seen_label": dataset.first().ground_truth.label, **body}
     before = dataset.values("ground_truth.label")
     response = client.post(path(dataset, rest), json=body)
     assert response.status_code == 400 and message in response.json()["error"]
@@ -224,7 +237,8 @@ def test_bad_requests_write_nothing(client: TestClient, dataset: ll.Dataset, res
 def test_deciding_on_a_sample_that_does_not_exist_is_a_404(client: TestClient, dataset: ll.Dataset) -> None:
     before = dataset.values("ground_truth.label")
     response = client.post(path(dataset, "decide"), json={"client": "a", "sample_id": "0" * 24,
-                                                          "decision": "keep"})
+                                                          "decision": "keep", "seen_label": None,
+                                                          "decision_id": "d-1"})
     assert response.status_code == 404 and "no samples with ids" in response.json()["error"]
     assert dataset.values("ground_truth.label") == before and dataset.label_history() == []
 
@@ -245,6 +259,124 @@ def test_a_thousand_classes_send_the_top_five_and_every_name(backend: str, tmp_p
         assert queue["classes"] == classes
         (card,) = post(client, dataset, "next", {"client": "a", "count": 1})["samples"]
         assert [t["label"] for t in card["top"]][:2] == [classes[7], classes[3]] and len(card["top"]) == 5
-        post(client, dataset, "decide", {"client": "a", "sample_id": card["id"], "decision": "pick",
-                                         "label": classes[999]})
+        post(client, dataset, "decide", decision(card, "pick", classes[999]))
     assert dataset[card["id"]].ground_truth.label == classes[999]
+
+
+# -- issue 27: decisions that cannot be lost or forged --------------------------------------------
+
+
+def next_card(client: TestClient, dataset: ll.Dataset, tab: str = "a") -> dict[str, Any]:
+    (card,) = post(client, dataset, "next", {"client": tab, "count": 1})["samples"]
+    return card
+
+
+@pytest.mark.parametrize("field", ["ground_truth.label", "nope", "mistakenness", ""])
+@pytest.mark.parametrize("rest", ["decide", "bulk", "undo"])
+def test_a_review_field_is_a_declared_top_level_classification(client: TestClient, dataset: ll.Dataset,
+                                                               rest: str, field: str) -> None:
+    card = next_card(client, dataset)
+    entry = post(client, dataset, "decide", decision(card, "keep"))["entry"]
+    bodies = {"decide": decision(card, "pick", "ship", label_field=field),
+              "bulk": {"ids": [card["id"]], "confirm": True, "label_field": field},
+              "undo": {"client": "a", "sample_id": card["id"], "entry_id": entry["id"], "label_field": field}}
+    schema = dataset.get_field_schema()
+    response = client.post(path(dataset, rest), json=bodies[rest])
+    assert response.status_code == 400, response.text
+    assert "(ground_truth, predictions)" in response.json()["error"]
+    assert dataset.get_field_schema() == schema and len(dataset.label_history()) == 1
+    assert dataset[card["id"]].ground_truth.label == card["label"]
+    summary = client.get(f"/api/datasets/{dataset.name}")
+    assert summary.status_code == 200, summary.text  # no Classification stored inside a label string
+
+
+def test_a_decision_on_predictions_keeps_their_logits(client: TestClient, dataset: ll.Dataset) -> None:
+    card = next_card(client, dataset)
+    before = dataset[card["id"]].predictions
+    label = "ship" if before.label != "ship" else "cat"
+    body = {**decision(card, "pick", label, label_field="predictions"), "seen_label": before.label}
+    post(client, dataset, "decide", body)
+    after = dataset[card["id"]].predictions
+    assert after.label == label and after.confidence is None
+    assert after.logits.tolist() == pytest.approx(before.logits.tolist())
+
+
+def test_a_stale_seen_label_is_409_naming_who_changed_it(client: TestClient, dataset: ll.Dataset) -> None:
+    card = next_card(client, dataset)
+    other = "ship" if card["label"] != "ship" else "cat"
+    won = post(client, dataset, "decide", decision(card, "pick", other, reviewer="bo"))["entry"]
+    response = client.post(path(dataset, "decide"), json=decision(card, "keep", reviewer="ana"))
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["status"] == 409 and f"is now {other!r}: bo changed it at 20" in body["error"]
+    assert won["id"] in body["error"]
+    assert [e["reviewer"] for e in dataset.label_history()] == ["bo"]
+
+
+def test_a_sample_another_tab_holds_is_409(client: TestClient, dataset: ll.Dataset) -> None:
+    card = next_card(client, dataset, "a")
+    response = client.post(path(dataset, "decide"), json=decision(card, "keep", client="b"))
+    assert response.status_code == 409 and "held by another review tab" in response.json()["error"]
+    assert dataset.label_history() == [] and "reviewed" not in dataset[card["id"]].tags
+    post(client, dataset, "decide", decision(card, "keep", client="a"))
+
+
+def test_a_repeated_decision_id_answers_the_first_entry(client: TestClient, dataset: ll.Dataset) -> None:
+    card = next_card(client, dataset)
+    other = "ship" if card["label"] != "ship" else "cat"
+    body = decision(card, "pick", other)
+    first = post(client, dataset, "decide", body)["entry"]
+    again = post(client, dataset, "decide", body)["entry"]  # a retry after a lost answer
+    assert again == first and len(dataset.label_history()) == 1
+    for bad in ({**body, "decision_id": "no spaces"}, {k: v for k, v in body.items() if k != "decision_id"},
+                {k: v for k, v in body.items() if k != "seen_label"}, {**body, "seen_label": 3}):
+        response = client.post(path(dataset, "decide"), json=bad)
+        assert response.status_code == 400 and ("decision_id" in response.json()["error"]
+                                                or "seen_label" in response.json()["error"])
+    assert len(dataset.label_history()) == 1
+
+
+def test_undo_after_another_reviewers_decision_is_409(client: TestClient, dataset: ll.Dataset) -> None:
+    card = next_card(client, dataset)
+    other = "ship" if card["label"] != "ship" else "cat"
+    mine = post(client, dataset, "decide", decision(card, "pick", other, reviewer="ana"))["entry"]
+    later = post(client, dataset, "decide", {**decision(card, "unusable", reviewer="bo"),
+                                             "seen_label": other})["entry"]
+    response = client.post(path(dataset, "undo"), json={"client": "a", "sample_id": card["id"],
+                                                        "entry_id": mine["id"]})
+    assert response.status_code == 409, response.text
+    error = response.json()["error"]
+    assert "changed again by bo at 20" in error and later["id"] in error
+    label, tags = labels_and_tags(dataset, card["id"])
+    assert label == other and {"relabeled", "reviewed", "unusable"} <= set(tags)
+    assert len(dataset.label_history()) == 2
+
+
+@pytest.mark.parametrize("reviewer", ["x" * 65, "a\nb", 7])
+def test_a_reviewer_name_is_1_to_64_printable_characters(client: TestClient, dataset: ll.Dataset,
+                                                         reviewer: Any) -> None:
+    card = next_card(client, dataset)
+    response = client.post(path(dataset, "decide"), json=decision(card, "keep", reviewer=reviewer))
+    assert response.status_code == 400 and "reviewer name" in response.json()["error"]
+    assert dataset.label_history() == []
+
+
+def test_a_reviewer_token_names_the_reviewer_whatever_the_body_says(dataset: ll.Dataset,
+                                                                   tmp_path: Path) -> None:
+    app = create_app(AppState(dataset.name), reviewers={"alice-secret": "alice"}, cache_dir=tmp_path / "t")
+    with TestClient(app, base_url="http://127.0.0.1",
+                    headers={"X-LabelLens-Token": "alice-secret"}) as client:
+        card = next_card(client, dataset)
+        entry = post(client, dataset, "decide", decision(card, "keep", reviewer="mallory"))["entry"]
+    assert entry["reviewer"] == "alice" and dataset.label_history()[0]["reviewer"] == "alice"
+
+
+def test_the_history_route_sends_the_label_document_before_each_decision(client: TestClient,
+                                                                         dataset: ll.Dataset) -> None:
+    card = next_card(client, dataset)
+    dataset.set_values("ground_truth.confidence", [0.25], ids=[card["id"]])
+    card = {**card, "label": dataset[card["id"]].ground_truth.label}
+    post(client, dataset, "decide", decision(card, "pick", "ship" if card["label"] != "ship" else "cat"))
+    (entry,) = client.get(f"/api/datasets/{dataset.name}/samples/{card['id']}/history").json()["entries"]
+    assert entry["old_doc"]["label"] == card["label"] and entry["old_doc"]["confidence"] == 0.25
+    assert entry["old_doc"]["id"] == dataset[card["id"]].ground_truth.id
