@@ -222,9 +222,8 @@ def update_where(collection: Collection, requests: Sequence[Condition]) -> list[
     except BulkWriteError as exc:
         upserted = {item["index"]: item["_id"] for item in exc.details.get("upserted", [])}
         errors = exc.details.get("writeErrors", [])
-        stubs_only = all(e.get("code") == _DUPLICATE_KEY and set(e.get("keyPattern") or {"_id": 1}) == {"_id"}
-                         for e in errors)
-        if not stubs_only:
+        # A duplicate key is a refused insert, i.e. a filter that failed (nothing was written for it).
+        if any(error.get("code") != _DUPLICATE_KEY for error in errors):
             _delete_stubs(collection, upserted)
             raise
         for error in errors:

@@ -309,3 +309,24 @@ def test_annotations_loaded_into_a_new_field_declare_it_first(dataset: ll.Datase
     assert counts["imported"] == 2 and dataset.values("annotated.label")[:2] == ["frog", "frog"]
     assert dataset.get_field_schema()["annotated"] == "EmbeddedDocumentField(Classification)"
     assert {e["reviewer"] for e in dataset.label_history(field="annotated")} == {"lee"}
+
+
+def test_a_sample_deleted_under_a_decision_is_reported_and_leaves_no_trace(
+        dataset: ll.Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = dataset.values("id")
+    samples = dataset._record.samples
+    real = type(samples).update_where
+
+    def deleting(self: object, requests: list) -> list[bool]:  # another process deletes a sample first
+        monkeypatch.setattr(type(samples), "update_where", real)
+        dataset.delete_samples([ids[1]])
+        return real(self, requests)
+
+    monkeypatch.setattr(type(samples), "update_where", deleting)
+    gone = f"sample '{ids[1]}' cannot change: the sample was deleted"
+    with pytest.raises(ConflictError, match=gone) as error:
+        dataset.apply_label_changes("ground_truth", [LabelChange(ids[0], "dog", "pick"),
+                                                     LabelChange(ids[1], "cat", "pick")])
+    assert error.value.sample_ids == [ids[1]] and len(dataset) == 3
+    assert dataset.values("id") == [ids[0], *ids[2:]] and dataset.values("ground_truth.label")[0] == "dog"
+    assert [e["sample_id"] for e in dataset.label_history()] == [ids[0]]
