@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import bson
 import numpy as np
 from bson import Binary, Int64, ObjectId
 
@@ -28,6 +29,9 @@ from labellens.errors import SchemaError
 NDARRAY = "ndarray"
 LOGITS_DTYPE = np.dtype("<f4")
 INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+"""MongoDB's limit on one stored document: the size of its BSON encoding."""
 
 PLAIN = frozenset({str, int, float, bool, type(None)})
 """Types whose stored form is the value itself (ints must still fit in 64 bits)."""
@@ -115,6 +119,32 @@ def encode(value: Any) -> Any:
         raise SchemaError("cannot store raw bytes; store them as a numpy array "
                           "(np.frombuffer(data, np.uint8)) or a string")
     raise SchemaError(f"cannot store a value of type {kind.__name__}: {value!r:.80}")
+
+
+def stored_size(stored: Any) -> int:
+    """The exact BSON size of a stored value (:func:`encode`'s output) as one field of a document."""
+    return len(bson.encode({"": stored}))
+
+
+_SMALL = frozenset({int, float, bool, type(None), Int64, ObjectId, dt.datetime})
+
+
+def stored_size_bound(value: Any) -> int:
+    """An upper bound of :func:`stored_size`, cheap for strings, numbers and labels.
+
+    ``value`` is a stored value or a label left for late encoding (:data:`LATE_TYPES`,
+    which bound their own size); containers are encoded to measure them.
+    """
+    kind = type(value)
+    if kind is str:
+        return 4 * len(value) + 16  # UTF-8 takes at most 4 bytes a character
+    if kind in _SMALL:
+        return 24
+    if kind in LATE_TYPES:
+        return value.stored_size_bound() + 16
+    if kind is bytes or kind is Binary:
+        return len(value) + 24
+    return stored_size(value)
 
 
 def decode(value: Any) -> Any:

@@ -60,6 +60,22 @@ class EmbeddedDocument(BaseModel):
 
     __hash__ = None  # type: ignore[assignment]
 
+    @classmethod
+    def stored_attribute(cls, name: str, value: Any) -> Any:
+        """The stored form of ``value`` as attribute ``name``, validated as assigning it would be.
+
+        For writes of one attribute of stored documents (``set_values("ground_truth.confidence")``):
+        a declared field goes through its validator (ValidationError naming it) and compact form.
+        """
+        probe = cls.model_construct()
+        setattr(probe, name, value)
+        checked = getattr(probe, name)
+        return checked if type(checked) in _SELF_STORED else cls._compact.get(name, codec.encode)(checked)
+
+    def stored_size_bound(self) -> int:
+        """An upper bound of the stored form's BSON size in bytes (exact here; labels bound it cheaply)."""
+        return codec.stored_size(self.to_mongo())
+
     def field_values(self) -> dict[str, Any]:
         """Declared fields then extra attributes, in order, as Python values."""
         values = {name: getattr(self, name) for name in type(self).model_fields}
@@ -180,6 +196,8 @@ class Classification(Label):
             raise ValueError("logits must be a 1-D sequence of numbers") from None
         if array.ndim != 1:
             raise ValueError(f"logits must be 1-D, got shape {array.shape}")
+        if not array.size:
+            raise ValueError("logits must have one value per class, got none; leave logits unset instead")
         # The float64 sum of squares is finite exactly when every logit is (float32 squares
         # cannot overflow it; a NaN or infinity makes it NaN or infinite): twice as fast
         # as np.isfinite(array).all() on short rows, and this runs in every ingest loop.
@@ -187,6 +205,16 @@ class Classification(Label):
         if not math.isfinite(wide.dot(wide)):
             raise ValueError("logits must be finite (no NaN or infinity)")
         return array
+
+    def stored_size_bound(self) -> int:
+        """An upper bound of the stored form's BSON size, from the lengths of its values (no encoding:
+        bulk writes check every label against MongoDB's document limit with it)."""
+        if self.__pydantic_extra__:
+            return super().stored_size_bound()
+        tags, logits = self.tags, self.logits
+        # UTF-8 takes at most 4 bytes a character; 160 bytes cover the keys, the ids and the numbers.
+        return (160 + 4 * len(self.label) + 4 * sum(map(len, tags)) + 16 * len(tags)
+                + (0 if logits is None else logits.nbytes))
 
     @classmethod
     def _from_fields(cls, doc: dict[str, Any]) -> EmbeddedDocument:

@@ -32,6 +32,7 @@ def test_logits_are_stored_as_binary_not_an_array_of_doubles():
     ({"label": "cat", "logits": [0.5, float("-inf")]}, "finite"),
     ({"label": "cat", "logits": [float("inf"), float("-inf")]}, "finite"),
     ({"label": "cat", "logits": ["a"]}, "logits must be a 1-D sequence"),
+    ({"label": "cat", "logits": []}, "logits must have one value per class, got none"),
 ])
 def test_invalid_labels_raise_clear_errors(kwargs, message):
     with pytest.raises(ValidationError, match=message.replace("[", r"\[").replace("]", r"\]")):
