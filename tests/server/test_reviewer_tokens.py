@@ -143,3 +143,21 @@ def test_loopback_without_reviewers_needs_no_token(dataset, tmp_path, monkeypatc
     with launch_app(dataset, port=0, auto=False, cache_dir=tmp_path / "thumbs") as session:
         assert "token" not in session.url and session.reviewer_urls == {}
         assert read(session.url + "api/whoami") == (200, {"reviewer": None})
+
+
+
+def test_an_undo_and_a_bulk_accept_are_recorded_under_the_tokens_reviewer(reviewed, dataset):
+    bob = {"X-LabelLens-Token": "tok-bob-0123456789"}
+    cats = dataset.match({"ground_truth.label": "cat"})
+    sample = cats.first()
+    entry = decide(reviewed, sample.id, "tok-alice-0123456789").json()["entry"]
+    undo = reviewed.post("/api/datasets/app-test/review/undo", headers=bob, json={
+        "client": "tab-1", "sample_id": sample.id, "entry_id": entry["id"], "reviewer": "mallory"})
+    assert undo.status_code == 200, undo.text
+    assert [(e["decision"], e["reviewer"]) for e in dataset.label_history(sample_id=sample.id)] == \
+        [("undo", "bob"), ("pick", "alice")]
+    dataset.set_values("label_issue_suggestion", ["dog"] * len(dataset))
+    bulk = reviewed.post("/api/datasets/app-test/review/bulk", headers=bob,
+                         json={"ids": cats.values("id"), "confirm": True, "reviewer": "mallory"})
+    assert bulk.status_code == 200, bulk.text
+    assert {e["reviewer"] for e in dataset.label_history() if e["decision"] == "accept"} == {"bob"}
