@@ -107,12 +107,13 @@ class DatasetRecord:
             self.reload()
         return self.schema()
 
-    def declare(self, name: str, kind: str) -> str | None:
-        """Declare field ``name`` with type ``kind`` unless it exists; returns the type it has."""
+    def declare(self, name: str, kind: str) -> tuple[str | None, bool]:
+        """Declare field ``name`` with type ``kind`` unless it exists; returns the type it has and
+        whether this call declared it."""
         if self.update({"$set": {f"sample_fields.{name}": kind}, "$inc": {"schema_version": 1}},
                        {f"sample_fields.{name}": {"$exists": False}}):
-            return kind
-        return self.schema().get(name)
+            return kind, True
+        return self.schema().get(name), False
 
     def set_fields(self, fields: Mapping[str, str]) -> None:
         """Replace the user fields' types (a rename keeps their order)."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import bson
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.collection import Collection
@@ -20,6 +21,7 @@ from pymongo.errors import (
     AutoReconnect,
     BulkWriteError,
     ConnectionFailure,
+    DocumentTooLarge,
     DuplicateKeyError,
     OperationFailure,
     PyMongoError,
@@ -27,7 +29,9 @@ from pymongo.errors import (
 )
 
 from labellens.background import BackgroundWriter
+from labellens.codec import MAX_DOCUMENT_BYTES
 from labellens.db import client
+from labellens.errors import DocumentTooLargeError
 
 SORT_ASCENDING = ASCENDING
 SORT_DESCENDING = DESCENDING
@@ -75,10 +79,31 @@ def insert_one_unique(collection: Collection, doc: dict[str, Any]) -> bool:
 
 
 def insert_many(collection: Collection, docs: Sequence[dict[str, Any]]) -> None:
-    """Insert documents in one ordered call (ids are set by the caller)."""
-    if docs:
+    """Insert documents in one ordered call (ids are set by the caller).
+
+    A document over MongoDB's size limit raises DocumentTooLargeError (its ``index``), found
+    when the driver or server refuses the insert (the documents before it may be written);
+    mongomock, which would store it, is checked first.
+    """
+    if not docs:
+        return
+    if is_mock(collection):
+        _check_sizes(docs)
+    try:
         with translate_errors():
             collection.insert_many(docs, ordered=True)
+    except (DocumentTooLarge, OperationFailure):
+        _check_sizes(docs)
+        raise
+
+
+def _check_sizes(docs: Sequence[dict[str, Any]]) -> None:
+    """DocumentTooLargeError for the first document whose BSON is over the limit."""
+    for index, doc in enumerate(docs):
+        size = len(bson.encode(doc))
+        if size > MAX_DOCUMENT_BYTES:
+            raise DocumentTooLargeError(f"document {index} is {size:,} bytes; MongoDB stores at most "
+                                        f"{MAX_DOCUMENT_BYTES:,}", index=index, size=size)
 
 
 Updates = Sequence[tuple[ObjectId, Mapping[str, Any], Sequence[str]]]
