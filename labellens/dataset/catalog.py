@@ -21,8 +21,10 @@ from bson import ObjectId
 
 from labellens import db
 from labellens.db.stores import CatalogStore
-from labellens.errors import DatasetExistsError, DatasetNotFoundError
+from labellens.errors import DatasetExistsError, DatasetNotFoundError, ValidationError
 
+MAX_NAME_LENGTH = 100
+NAME_PUNCTUATION = frozenset(" _.-")
 COMPANIONS = ("history",)  # collections named "<prefix>.<sample collection>", dropped with the dataset
 _HOST = socket.gethostname()
 _lock = threading.Lock()
@@ -41,6 +43,30 @@ def store() -> CatalogStore:
                 _delete_orphans(catalog)
                 _opened.add(key)
     return catalog
+
+
+def check_name(name: Any) -> str:
+    """``name`` if it is a valid name for a new dataset, else a ValidationError saying the rule.
+
+    Letters and digits (any script), space, ``_``, ``.`` and ``-``; 1 to 100 characters, the
+    first a letter, digit or ``_`` (not ``.``, ``..`` nor an option-like ``-x``), no space at
+    the end, not ``system.`` (MongoDB's reserved prefix). Such a name is one URL path segment
+    once percent-encoded, so every dataset opens in the App. Datasets made under older
+    rules still load.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValidationError(f"a dataset name must be a non-empty string, got {name!r:.100}")
+    bad = next((c for c in name if not (c.isalnum() or c in NAME_PUNCTUATION)), None)
+    problem = (f"it has {len(name)} characters, more than {MAX_NAME_LENGTH}" if len(name) > MAX_NAME_LENGTH
+               else f"it contains {bad!r}" if bad is not None
+               else "it must start with a letter, a digit or '_'" if not (name[0].isalnum() or name[0] == "_")
+               else "it ends with a space" if name.endswith(" ")
+               else "names starting with 'system.' are reserved by MongoDB" if name.startswith("system.")
+               else None)
+    if problem:
+        raise ValidationError(f"invalid dataset name {name!r:.120}: {problem}. Dataset names use letters, "
+                              f"digits, space, '_', '.' and '-' (up to {MAX_NAME_LENGTH} characters)")
+    return name
 
 
 def new_record(name: str, persistent: bool) -> dict[str, Any]:

@@ -45,15 +45,15 @@ class Dataset(SampleCollection):
     """A named, optionally persistent collection of samples.
 
     ``Dataset()`` makes a new dataset (a generated name when ``name`` is None); an
-    existing name raises DatasetExistsError unless ``overwrite=True``.
+    existing name raises DatasetExistsError unless ``overwrite=True``. Names use letters,
+    digits, space, ``_``, ``.`` and ``-``, up to 100 characters (:func:`catalog.check_name`).
     """
 
     def __init__(self, name: str | None = None, persistent: bool = False,
                  overwrite: bool = False) -> None:
         if name is None:
             name = dt.datetime.now().strftime("%Y.%m.%d.%H.%M.%S.") + str(ObjectId())[-6:]
-        if not isinstance(name, str) or not name.strip():
-            raise ValidationError(f"a dataset name must be a non-empty string, got {name!r}")
+        catalog.check_name(name)
         if not isinstance(persistent, bool):
             raise ValidationError(f"persistent must be True or False, got {persistent!r}")
         store = catalog.store()

@@ -60,10 +60,33 @@ def test_bad_default_classes_are_refused_and_change_nothing(backend, bad):
     assert ll.load_dataset("classes").default_classes == []
 
 
-@pytest.mark.parametrize("bad", ["", 3])
-def test_bad_names_are_refused(backend, bad):
-    with pytest.raises(ValidationError):
+@pytest.mark.parametrize("bad, problem", [
+    ("", "non-empty string"), (3, "non-empty string"), (["pets"], "non-empty string"),
+    ("a/b", "contains '/'"), ("cats$", "contains '\\$'"), ("a%20b", "contains '%'"), ("a\nb", "contains"),
+    ("a\x00b", "contains"), ("what?", "contains '\\?'"), ("tab\there", "contains"),
+    ("x" * 101, "101 characters, more than 100"), (".", "must start with"), ("..", "must start with"),
+    ("-rf", "must start with"), (" pets", "must start with"), ("pets ", "ends with a space"),
+    ("system.views", "reserved by MongoDB"),
+])
+def test_bad_names_are_refused(backend, bad, problem):
+    with pytest.raises(ValidationError, match=problem):
         ll.Dataset(bad)
+    assert ll.list_datasets() == []
+
+
+@pytest.mark.parametrize("name", ["my data.v2-final_3", "x" * 100, "_private", "9", "données 2024", "a..b",
+                                  "v1."])
+def test_names_of_the_documented_characters_are_accepted(backend, name):
+    ll.Dataset(name, persistent=True)
+    assert ll.load_dataset(name).name == name and ll.list_datasets() == [name]
+
+
+def test_datasets_named_under_older_rules_still_load(backend):
+    from labellens.dataset import catalog
+
+    catalog.create_record(catalog.store(), "old/name?", True)  # as a release without the name check did
+    assert ll.load_dataset("old/name?").name == "old/name?"
+    ll.delete_dataset("old/name?")
 
 
 def test_print_dataset_matches_the_tutorial(backend):
