@@ -156,11 +156,21 @@ def render_html(snapshot: Snapshot) -> str:
         samples.append(sample)
     data = {"classes": snapshot.classes, "labelFields": snapshot.label_fields,
             "scoreField": snapshot.score_field, "samples": samples}
-    # "</" never appears inside the script element, whatever the labels or paths hold.
-    payload = json.dumps(data).replace("</", "<\\/")
     return _PAGE.format(title=html.escape(snapshot.title), subtitle=html.escape(snapshot.subtitle),
                         css=(STATIC_DIR / "app.css").read_text(encoding="utf-8"),
-                        script=bundle_modules(GRID_MODULES), data=payload)
+                        script=bundle_modules(GRID_MODULES), data=script_json(data))
+
+
+# Characters that could end or change a script element's text (</script>, <!--, a CDATA end),
+# or end a JavaScript line (U+2028, U+2029): written as JSON escapes, which JSON.parse and a
+# JavaScript literal read back as the same characters.
+_SCRIPT_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                                 "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that is safe inside an HTML ``<script>`` element, whatever its strings hold."""
+    return json.dumps(value).translate(_SCRIPT_ESCAPES)
 
 
 GRID_MODULES = ("colors.js", "api.js", "dom.js", "grid.js")

@@ -1,0 +1,45 @@
+"""A frozen snapshot's embedded JSON cannot end or change its script element, whatever the labels hold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image
+
+import labellens as ll
+from labellens.server.snapshot import collect, render_html, script_json
+
+
+def make_samples(folder: Path, labels: list[str]) -> list[ll.Sample]:
+    """One tiny PNG per label, each label as the sample's ground truth and tag."""
+    folder.mkdir(parents=True, exist_ok=True)
+    samples = []
+    for i, label in enumerate(labels):
+        path = folder / f"{i}.png"
+        Image.new("RGB", (8, 8), (i * 40 % 256, 90, 160)).save(path)
+        samples.append(ll.Sample(str(path), tags=[label], ground_truth=ll.Classification(label=label)))
+    return samples
+
+
+HOSTILE = ["<!--", "<script>", "</script><script>alert(1)</script>", "a & b > c", "\u2028\u2029"]
+
+
+def test_snapshot_json_cannot_end_or_change_its_script(backend: str, tmp_path: Path) -> None:
+    dataset = ll.Dataset("hostile")
+    dataset.add_samples(make_samples(tmp_path / "images", HOSTILE))
+    page = render_html(collect(dataset, [], {}, limit=10))
+    script = page.split("<script>\n", 1)[1]
+    data = script.split("const data = ", 1)[1].split(";\n__colors", 1)[0]
+    # The page's only script ends where the page put its end; nothing in the data opens a comment.
+    assert script.count("</script>") == 1 and script.rstrip().endswith("</script></body></html>")
+    assert not set("<>&\u2028\u2029") & set(data)
+    samples = json.loads(data)["samples"]
+    assert sorted(sample["ground_truth"]["label"] for sample in samples) == sorted(HOSTILE)
+    assert sorted(tag for sample in samples for tag in sample["tags"]) == sorted(HOSTILE)
+
+
+def test_script_json_reads_back_the_same_value() -> None:
+    value = {"k<!--": ["</script>", "&amp;", "\u2028", "é", 1.5, None]}
+    text = script_json(value)
+    assert json.loads(text) == value and not set("<>&\u2028\u2029") & set(text)
