@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from browser_support import BROWSER_MARKS
 from PIL import Image
 
 import labellens as ll
@@ -43,3 +45,19 @@ def test_script_json_reads_back_the_same_value() -> None:
     value = {"k<!--": ["</script>", "&amp;", "\u2028", "é", 1.5, None]}
     text = script_json(value)
     assert json.loads(text) == value and not set("<>&\u2028\u2029") & set(text)
+
+
+@pytest.mark.parametrize("backend", ["mongomock"], indirect=True)
+@BROWSER_MARKS[0]
+@BROWSER_MARKS[1]
+def test_a_frozen_snapshot_of_such_labels_shows_every_tile_in_a_browser(backend: str, tmp_path: Path,
+                                                                          page) -> None:
+    dataset = ll.Dataset("hostile")
+    dataset.add_samples(make_samples(tmp_path / "images", HOSTILE))
+    frozen = tmp_path / "frozen.html"
+    frozen.write_text(render_html(collect(dataset, [], {}, limit=10)), encoding="utf-8")
+    page.goto(frozen.as_uri())
+    page.wait_for_selector("[data-testid=tile]")
+    chips = page.eval_on_selector_all(".tile .chip", "chips => chips.map(c => c.lastChild.textContent)")
+    assert sorted(chip.strip() for chip in chips) == sorted(label.strip() for label in HOSTILE)
+    assert len(page.query_selector_all("[data-testid=tile]")) == len(HOSTILE)
