@@ -61,16 +61,22 @@ class EmbeddedDocument(BaseModel):
     __hash__ = None  # type: ignore[assignment]
 
     @classmethod
-    def stored_attribute(cls, name: str, value: Any) -> Any:
-        """The stored form of ``value`` as attribute ``name``, validated as assigning it would be.
+    def attribute_encoder(cls, name: str) -> Callable[[Any], Any]:
+        """A function: value -> its stored form as attribute ``name``, validated as assigning it would be.
 
         For writes of one attribute of stored documents (``set_values("ground_truth.confidence")``):
-        a declared field goes through its validator (ValidationError naming it) and compact form.
+        a declared field goes through its validator (ValidationError naming it) and compact form,
+        an extra attribute through the codec.
         """
-        probe = cls.model_construct()
-        setattr(probe, name, value)
-        checked = getattr(probe, name)
-        return checked if type(checked) in _SELF_STORED else cls._compact.get(name, codec.encode)(checked)
+        probe = cls.model_construct()  # one per encoder: constructing is a hundred times an assignment
+        compact = cls._compact.get(name, codec.encode)
+
+        def encode(value: Any) -> Any:
+            setattr(probe, name, value)
+            checked = getattr(probe, name)
+            return checked if type(checked) in _SELF_STORED else compact(checked)
+
+        return encode
 
     def stored_size_bound(self) -> int:
         """An upper bound of the stored form's BSON size in bytes (exact here; labels bound it cheaply)."""

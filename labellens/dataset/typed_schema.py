@@ -149,6 +149,7 @@ def _attribute_encoder(model: Any, name: str, path: str) -> Callable[[Sequence[A
     required = field is not None and field.is_required()
 
     def encode(values: Sequence[Any]) -> list[Any]:
+        attribute = model.attribute_encoder(name)
         stored = []
         for i, value in enumerate(values):
             if value is None:
@@ -158,7 +159,7 @@ def _attribute_encoder(model: Any, name: str, path: str) -> Callable[[Sequence[A
                 stored.append(None)
                 continue
             try:
-                stored.append(model.stored_attribute(name, value))
+                stored.append(attribute(value))
             except (ValidationError, SchemaError) as exc:
                 raise type(exc)(f"value {i} for {path!r}: {exc} (nothing was written)") from None
         return stored

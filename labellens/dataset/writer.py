@@ -227,15 +227,15 @@ class SampleWriter:
                         "(nothing was written)")
 
     def _lacking(self, field: str, oids: Sequence[ObjectId]) -> ObjectId | None:
-        """One of ``oids`` whose sample has no embedded document in ``field``, or None."""
-        for start in range(0, len(oids), WRITE_BATCH):
-            query = {"_id": {"$in": list(oids[start:start + WRITE_BATCH])},
-                     field: {"$not": {"$type": "object"}}}
-            found = next(self._store.batches([{"$match": query}, {"$limit": 1}, {"$project": {"_id": 1}}]),
-                         None)
-            if found:
-                return found[0]["_id"]
-        return None
+        """One of ``oids`` whose sample has no embedded document in ``field``, or None.
+
+        One read of the ids of every sample without one (no ``$in`` of the ids: mongomock
+        would compare each id with each sample).
+        """
+        pipeline = [{"$match": {field: {"$not": {"$type": "object"}}}}, {"$project": {"_id": 1}}]
+        lacking = {doc["_id"] for docs in self._store.batches(pipeline, batch_size=WRITE_BATCH)
+                   for doc in docs}
+        return next((oid for oid in oids if oid in lacking), None) if lacking else None
 
     @staticmethod
     def _check_logits(value: Any, classes: Sequence[str], field: str, sample: Callable[[], str],
