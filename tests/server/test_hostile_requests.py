@@ -143,7 +143,9 @@ def test_bad_limits_are_refused_when_the_app_is_made(options, env, monkeypatch):
 class _Recording(MockData):
     """The mongomock backend, noting the time limit each aggregation runs under."""
 
-    seen: list[dict] = []
+    def __init__(self, binding) -> None:
+        super().__init__(binding)
+        self.seen: list[dict] = []
 
     async def _aggregate(self, collection, pipeline):
         self.seen.append(timeouts.options(timeouts.resolve(None)))
@@ -159,7 +161,6 @@ def test_every_app_query_gets_a_time_limit(backend, dataset, tmp_path, monkeypat
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     data = _Recording(db.binding())
-    data.seen = []
     app = create_app(AppState(dataset.name), cache_dir=tmp_path, data=data, **options)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         assert client.post(f"/api/datasets/{dataset.name}/samples", json={}).status_code == 200
