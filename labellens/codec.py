@@ -138,10 +138,10 @@ def stored_size_bound(value: Any) -> int:
     kind = type(value)
     if kind is str:
         return 4 * len(value) + 16  # UTF-8 takes at most 4 bytes a character
-    if kind in _SMALL:
-        return 24
     if kind in LATE_TYPES:
         return value.stored_size_bound() + 16
+    if kind in _SMALL:
+        return 24
     if kind is bytes or kind is Binary:
         return len(value) + 24
     return stored_size(value)

@@ -217,10 +217,11 @@ class Classification(Label):
         bulk writes check every label against MongoDB's document limit with it)."""
         if self.__pydantic_extra__:
             return super().stored_size_bound()
-        tags, logits = self.tags, self.logits
+        fields = self.__dict__  # one lookup, not one per attribute: this runs for every label of a bulk write
+        tags, logits = fields["tags"], fields["logits"]
         # UTF-8 takes at most 4 bytes a character; 160 bytes cover the keys, the ids and the numbers.
-        return (160 + 4 * len(self.label) + 4 * sum(map(len, tags)) + 16 * len(tags)
-                + (0 if logits is None else logits.nbytes))
+        return (160 + 4 * len(fields["label"]) + (0 if logits is None else logits.nbytes)
+                + (4 * sum(map(len, tags)) + 16 * len(tags) if tags else 0))
 
     @classmethod
     def _from_fields(cls, doc: dict[str, Any]) -> EmbeddedDocument:

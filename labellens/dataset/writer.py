@@ -19,7 +19,7 @@ import bson
 from bson import ObjectId
 
 from labellens.background import BackgroundWriter
-from labellens.codec import LOGITS_DTYPE, MAX_DOCUMENT_BYTES, stored_size, stored_size_bound
+from labellens.codec import LATE_TYPES, LOGITS_DTYPE, MAX_DOCUMENT_BYTES, stored_size, stored_size_bound
 from labellens.dataset import codec
 from labellens.dataset.sample import Sample
 from labellens.dataset.typed_schema import Column, Schema, type_key
@@ -258,9 +258,9 @@ class SampleWriter:
         theirs); only samples whose changes are over :data:`LARGE_CHANGE` are measured exactly.
         """
         if len(encoded) == 1:
-            sizes: Iterable[int] = map(stored_size_bound, encoded[0])
+            sizes: Iterable[int] = _size_bounds(encoded[0])
         else:
-            sizes = map(sum, zip(*(map(stored_size_bound, column) for column in encoded)))
+            sizes = map(sum, zip(*map(_size_bounds, encoded)))
         large = [i for i, size in enumerate(sizes) if size > LARGE_CHANGE]
         if large:
             self._check_sizes([(ids[i], {path: column[i] for path, column in zip(paths, encoded)}, i)
@@ -337,6 +337,16 @@ def _batches(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
 
 _LIMIT = (f"MongoDB stores at most {MAX_DOCUMENT_BYTES:,} bytes (16 MiB) per sample: keep large data "
           "in files and store their paths")
+
+
+def _size_bounds(column: Sequence[Any]) -> Iterator[int]:
+    """:func:`~labellens.codec.stored_size_bound` of each value; a column of labels of one type
+    (the common case) calls their own bound directly, twice as fast."""
+    kinds = set(map(type, column))
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind in LATE_TYPES:
+        return map(kind.stored_size_bound, column)  # type: ignore[union-attr]
+    return map(stored_size_bound, column)
 
 
 def _new_sample(samples: Sequence[Sample], offset: int, index: int) -> str:

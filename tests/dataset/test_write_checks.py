@@ -33,6 +33,14 @@ def test_set_values_checks_every_document_before_the_first_batch(backend: str) -
     assert ds.count("v") == 0
 
 
+def test_a_label_over_the_limit_is_refused(backend: str) -> None:
+    ds = make(2)
+    huge = ll.Classification(label="cat", logits=np.zeros(4_200_000, np.float32))  # 16.8 MB of logits
+    with pytest.raises(DocumentTooLargeError, match=r"value 1 for 'pred' of sample \w+ would be 16,800,\d+"):
+        ds.set_values("pred", [ll.Classification(label="dog"), huge])
+    assert "pred" not in ds.get_field_schema()
+
+
 def test_a_value_that_would_make_its_sample_too_large_is_refused(backend: str) -> None:
     ds = make(3)
     first = ds.first()
