@@ -187,8 +187,6 @@ async def bulk_accept(request: Request) -> Response:
     suggestion_field = body.get("suggestion_field") or "label_issue_suggestion"
     if not isinstance(suggestion_field, str):
         raise ValidationError(f"suggestion_field must be a field name, got {suggestion_field!r:.60}")
-    if not isinstance(suggestion_field, str):
-        raise ValidationError(f"suggestion_field must be a field name, got {suggestion_field!r:.60}")
     reviewer = _reviewer_of(request, body)
     dataset = await open_dataset(request)
     field = await run_in_threadpool(_field_of, dataset, body)
