@@ -47,3 +47,18 @@ def all_images_loaded(page) -> None:
         "() => document.images.length > 0 && "
         "[...document.images].every(i => !i.getAttribute('src') || (i.complete && i.naturalWidth > 0))"),
         "the images to load")
+
+
+def shown(page) -> str:
+    """The id of the sample review mode shows."""
+    return page.get_attribute("[data-testid=review]", "data-sample-id") or ""
+
+
+def settled(page) -> bool:
+    """Whether review mode has no decision in flight."""
+    return page.get_attribute("[data-testid=review]", "data-pending") in (None, "0")
+
+
+def label_of(dataset, sample_id: str) -> str:
+    """The stored ground-truth label of one sample (what a decision wrote)."""
+    return dataset[sample_id].ground_truth.label

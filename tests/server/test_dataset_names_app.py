@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from PIL import Image
+from labelled_images import make_samples
 from starlette.testclient import TestClient
 
 import labellens as ll
@@ -16,17 +16,6 @@ from labellens.server import AppState, create_app
 from labellens.server.app import STATIC_DIR
 
 NAMES = ["my data.v2-final_3", "a..b", "v1.", "données 2024", "x" * 100]
-
-
-def make_samples(folder: Path, labels: list[str]) -> list[ll.Sample]:
-    """One tiny PNG per label, each label as the sample's ground truth and tag."""
-    folder.mkdir(parents=True, exist_ok=True)
-    samples = []
-    for i, label in enumerate(labels):
-        path = folder / f"{i}.png"
-        Image.new("RGB", (8, 8), (i * 40 % 256, 90, 160)).save(path)
-        samples.append(ll.Sample(str(path), tags=[label], ground_truth=ll.Classification(label=label)))
-    return samples
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -5,24 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import BROWSER_MARKS, all_images_loaded, wait_until
+from browser_support import BROWSER_MARKS, all_images_loaded, label_of, settled, shown, wait_until
 
-import labellens as ll
 from labellens.session import launch_app
 
 pytestmark = BROWSER_MARKS
-
-
-def shown(page) -> str:
-    return page.get_attribute("[data-testid=review]", "data-sample-id") or ""
-
-
-def settled(page) -> bool:
-    return page.get_attribute("[data-testid=review]", "data-pending") in (None, "0")
-
-
-def label_of(dataset: ll.Dataset, sample_id: str) -> str:
-    return dataset[sample_id].ground_truth.label
 
 
 @pytest.mark.parametrize("backend", ["mongod"], indirect=True)

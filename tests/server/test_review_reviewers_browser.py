@@ -6,25 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from browser_support import BROWSER_MARKS, wait_until
+from browser_support import BROWSER_MARKS, label_of, settled, shown, wait_until
 
-import labellens as ll
 from labellens.dataset import LabelChange
 from labellens.session import launch_app
 
 pytestmark = BROWSER_MARKS
-
-
-def shown(page) -> str:
-    return page.get_attribute("[data-testid=review]", "data-sample-id") or ""
-
-
-def settled(page) -> bool:
-    return page.get_attribute("[data-testid=review]", "data-pending") in (None, "0")
-
-
-def label_of(dataset: ll.Dataset, sample_id: str) -> str:
-    return dataset[sample_id].ground_truth.label
 
 
 def conflict_text(page) -> str:

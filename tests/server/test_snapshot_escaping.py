@@ -7,22 +7,10 @@ from pathlib import Path
 
 import pytest
 from browser_support import BROWSER_MARKS
-from PIL import Image
+from labelled_images import make_samples
 
 import labellens as ll
 from labellens.server.snapshot import collect, render_html, script_json
-
-
-def make_samples(folder: Path, labels: list[str]) -> list[ll.Sample]:
-    """One tiny PNG per label, each label as the sample's ground truth and tag."""
-    folder.mkdir(parents=True, exist_ok=True)
-    samples = []
-    for i, label in enumerate(labels):
-        path = folder / f"{i}.png"
-        Image.new("RGB", (8, 8), (i * 40 % 256, 90, 160)).save(path)
-        samples.append(ll.Sample(str(path), tags=[label], ground_truth=ll.Classification(label=label)))
-    return samples
-
 
 HOSTILE = ["<!--", "<script>", "</script><script>alert(1)</script>", "a & b > c", "\u2028\u2029"]
 
