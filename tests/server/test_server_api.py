@@ -183,7 +183,8 @@ def test_index_and_assets_are_served_locally(client):
     assert "static/js/main.js" in index.text
     assert "http://" not in index.text and "https://" not in index.text
     for asset in ("static/app.css", "static/js/main.js", "static/js/grid.js", "static/js/modal.js",
-                  "static/js/sidebar.js", "static/js/api.js", "static/js/colors.js", "static/js/dom.js"):
+                  "static/js/sidebar.js", "static/js/api.js", "static/js/colors.js", "static/js/dom.js",
+                  "static/js/panels.js", "static/js/review.js", "static/js/review-session.js"):
         response = client.get("/" + asset)
         assert response.status_code == 200, asset
         assert "https://" not in response.text

@@ -128,9 +128,9 @@ def test_frozen_snapshot_colours_equal_the_live_app_without_default_classes(back
                             "return names.map((name) => __colors.classColor(name)); }", [classes, names])
     expected = [f"hsl({class_hue(name, classes)}, {SATURATION:.0%}, {LIGHTNESS:.0%})" for name in names]
     assert in_page == expected
-    # and the PNG sheet writes scores as the page's grid.js does
+    # and the PNG sheet writes scores as the page's dom.js does
     values = [2.0, -3.0, 0.125, 0.0625, -0.0625, 1.005, -0.0001, 1 / 3, 99.9996, 123.45, 250.25, 100.05, 1e21]
-    written = page.evaluate("(values) => values.map((v) => __grid.formatNumber(v))", values)
+    written = page.evaluate("(values) => values.map((v) => __dom.formatNumber(v))", values)
     assert written == [snapshot.format_number(v) for v in values]
 
 

@@ -2,7 +2,7 @@
 // The one tile renderer: the live App and the frozen snapshot (server/snapshot.py) both draw with it.
 
 import { mediaUrl } from "./api.js";
-import { chip, el } from "./dom.js";
+import { chip, el, formatNumber, testid } from "./dom.js";
 
 export function get(doc, path) {
   let value = doc;
@@ -11,12 +11,6 @@ export function get(doc, path) {
     value = value[part];
   }
   return value;
-}
-
-export function formatNumber(value) {
-  if (typeof value !== "number") return String(value);
-  if (Number.isInteger(value)) return String(value);
-  return Math.abs(value) >= 100 ? value.toFixed(1) : value.toFixed(3);
 }
 
 export class Grid {
@@ -52,9 +46,8 @@ export class Grid {
 
   tile(sample) {
     const { dataset, labelFields, scoreField } = this.config;
-    const tile = el("div", "tile");
+    const tile = testid(el("div", "tile"), "tile");
     tile.dataset.id = sample.id;
-    tile.dataset.testid = "tile";
     if (this.selected.has(sample.id)) tile.classList.add("selected");
 
     const thumb = el("div", "thumb");
@@ -88,8 +81,7 @@ export class Grid {
     if (scoreField) {
       const score = get(sample, scoreField);
       if (typeof score === "number") {
-        const badge = el("span", "score", formatNumber(score));
-        badge.dataset.testid = "score";
+        const badge = testid(el("span", "score", formatNumber(score)), "score");
         badge.title = scoreField;
         const heat = Math.max(0, Math.min(1, score));
         badge.style.color = `hsl(${(1 - heat) * 120}, 80%, 65%)`;

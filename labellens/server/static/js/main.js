@@ -3,6 +3,7 @@
 
 import { api, dsPath, openEvents } from "./api.js";
 import { setClasses } from "./colors.js";
+import { el } from "./dom.js";
 import { Grid } from "./grid.js";
 import { Modal } from "./modal.js";
 import { Panels } from "./panels.js";
@@ -17,7 +18,6 @@ const app = {
   panelStages: [], // stages a panel adds to the view (a confusion-matrix cell, a lasso, an issue)
   version: -1,
   summary: null,
-  filters: Sidebar.empty(),
   nextOffset: 0,
   count: null,
   loading: null,
@@ -54,14 +54,12 @@ const modal = new Modal({
 
 const review = new Review({
   getDataset: () => app.dataset,
-  getView: () => app.view,
-  getFilters: () => app.filters,
+  getBody: (extra) => requestBody(extra, false),
   onClose: () => { refreshTagCounts(); reload(); },
   onError: toast,
 });
 
 const sidebar = new Sidebar((filters) => {
-  app.filters = filters;
   api("api/session/ui", { filters }).catch(() => {});
   reload();
 }, {
@@ -91,20 +89,21 @@ function describeView(stages) {
 
 function scoreField() {
   const numbers = app.summary ? app.summary.numeric_fields : [];
-  const sorted = app.filters.sort && app.filters.sort.field;
+  const sorted = sidebar.filters.sort && sidebar.filters.sort.field;
   if (sorted && numbers.includes(sorted)) return sorted;
   // The server picks the default by the one rule (labellens.brain.score_fields.default_score_field).
   return (app.summary && app.summary.default_score_field) || null;
 }
 
-function requestBody(extra = {}) {
-  return { view: [...app.view, ...app.panelStages], filters: app.filters, ...extra };
+// What a request about the view's samples carries: the view, with the stages a panel set unless `panel`
+// is false (review, and every panel but the map), and the sidebar's filters; then `extra`.
+function requestBody(extra = {}, panel = true) {
+  return { view: panel ? [...app.view, ...app.panelStages] : app.view, filters: sidebar.filters, ...extra };
 }
 
 const panels = new Panels({
   getDataset: () => app.dataset,
-  getBody: (withPanel) => ({
-    view: withPanel ? [...app.view, ...app.panelStages] : app.view, filters: app.filters }),
+  getBody: requestBody,
   setStages: (stages) => { app.panelStages = stages; reload(); },
   select: (ids) => api("api/session/selected", { ids }).catch(toast),
   onError: toast,
@@ -115,7 +114,6 @@ async function applySession(state) {
   app.dataset = state.dataset;
   app.view = state.view || [];
   app.panelStages = [];
-  app.filters = Sidebar.empty();
   sidebar.reset();
   modal.close();
   grid.setSelection([]);
@@ -134,8 +132,7 @@ async function showPicker() {
   $("dataset-name").textContent = "no dataset";
   grid.clear({});
   const buttons = datasets.map((name) => {
-    const button = document.createElement("button");
-    button.textContent = name;
+    const button = el("button", "", name);
     button.addEventListener("click", async () => {
       app.dataset = name;
       app.view = [];
@@ -145,9 +142,7 @@ async function showPicker() {
     });
     return button;
   });
-  const title = document.createElement("h2");
-  title.textContent = datasets.length ? "Choose a dataset" : "No datasets yet";
-  picker.replaceChildren(title, ...buttons);
+  picker.replaceChildren(el("h2", "", datasets.length ? "Choose a dataset" : "No datasets yet"), ...buttons);
   picker.hidden = false;
 }
 

@@ -3,9 +3,7 @@
 // Arrow keys move to the previous / next sample of the grid, Esc closes.
 
 import { api, dsPath, mediaUrl } from "./api.js";
-import { el } from "./dom.js";
-import { formatNumber } from "./grid.js";
-import { historyTable } from "./review.js";
+import { barRow, el, formatNumber, historyTable, testid } from "./dom.js";
 
 function describe(value) {
   if (value === null || value === undefined) return "None";
@@ -102,19 +100,17 @@ export class Modal {
     this.renderLogits(full);
     side.dataset.sampleId = sample.id;
     side.setAttribute("aria-busy", "false");
-    historyTable(dataset, sample.id)
-      .then((node) => { if (request === this.request) document.getElementById("modal-logits").append(node); })
+    api(dsPath(dataset, `/samples/${sample.id}/history`))
+      .then(({ entries }) => {
+        if (request === this.request) document.getElementById("modal-logits").append(historyTable(entries));
+      })
       .catch(this.onError);
   }
 
   renderFields(doc) {
     const table = document.getElementById("modal-fields");
     const rows = [];
-    const add = (name, value) => {
-      const row = el("tr");
-      row.append(el("td", "", name), el("td", "", value));
-      rows.push(row);
-    };
+    const add = (name, value) => rows.push(el("tr", "", el("td", "", name), el("td", "", value)));
     const entries = Object.entries(doc).sort(([a], [b]) => (b === "id") - (a === "id"));
     for (const [name, value] of entries) {
       if (value && typeof value === "object" && !Array.isArray(value)) {
@@ -141,23 +137,13 @@ export class Modal {
       if (!charted(value)) continue;
       const probs = value._probabilities;
       const best = value.logits.indexOf(Math.max(...value.logits));
-      const chart = el("div", "chart");
-      chart.dataset.testid = "logits-chart";
-      chart.append(el("h4", "", `${name} · logits (bars: softmax)`));
-      value.logits.forEach((logit, i) => {
-        const label = classes[i] !== undefined ? classes[i] : String(i);
-        const row = el("div", "bar-row");
-        if (i === best) row.classList.add("pred");
-        if (label === truth) row.classList.add("gt");
-        const bar = el("div", "bar");
-        const fill = el("span");
-        fill.style.width = `${(probs[i] * 100).toFixed(1)}%`;
-        bar.append(fill);
-        row.title = `${label}: logit ${formatNumber(logit)}, p=${probs[i].toFixed(3)}`;
-        row.append(el("span", "name", label), bar, el("span", "v", formatNumber(logit)));
-        chart.append(row);
-      });
-      charts.push(chart);
+      charts.push(testid(el("div", "chart", el("h4", "", `${name} · logits (bars: softmax)`),
+        ...value.logits.map((logit, i) => {
+          const label = classes[i] !== undefined ? classes[i] : String(i);
+          const row = barRow(label, probs[i], formatNumber(logit), { gt: label === truth, pred: i === best });
+          row.title = `${label}: logit ${formatNumber(logit)}, p=${probs[i].toFixed(3)}`;
+          return row;
+        })), "logits-chart"));
     }
     root.replaceChildren(...charts);
   }

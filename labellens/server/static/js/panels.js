@@ -4,35 +4,16 @@
 
 import { api, dsPath, mediaUrl } from "./api.js";
 import { classColor } from "./colors.js";
+import { bar, el, option, testid } from "./dom.js";
 
 const MAP_SIZE = 400;
 const HOVER_PX = 6;
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("data-")) node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  node.append(...children);
-  return node;
-}
-
-function select(options, value, onChange, testid) {
-  const node = el("select", { "data-testid": testid });
-  for (const option of options) node.append(el("option", { value: option, text: option }));
+function select(options, value, onChange, id) {
+  const node = testid(el("select", "", ...options.map((name) => option(name, name))), id);
   if (value !== null && value !== undefined) node.value = value;
   node.addEventListener("change", () => onChange(node.value));
   return node;
-}
-
-// A bar's filled part, `share` in [0, 1] (set through the CSSOM: the page's CSP allows no inline styles).
-function fill(share) {
-  const span = document.createElement("span");
-  span.style.width = `${(100 * share).toFixed(1)}%`;
-  return span;
 }
 
 // Whether point (x, y) lies inside the polygon `points` ([[x, y], ...]), by ray casting.
@@ -89,12 +70,11 @@ export class Panels {
     try {
       const path = { evaluation: "/evaluation", map: "/embeddings", issues: "/issues" }[this.tab];
       const withPanel = this.tab === "map";
-      const data = await api(dsPath(this.getDataset(), path),
-        { ...this.getBody(withPanel), ...this.options[this.tab] });
+      const data = await api(dsPath(this.getDataset(), path), this.getBody(this.options[this.tab], withPanel));
       if (generation !== this.generation) return;
       const render = { evaluation: this.renderEvaluation, map: this.renderMap, issues: this.renderIssues };
       body.replaceChildren(data.available ? render[this.tab].call(this, data)
-        : el("p", { class: "muted", text: data.reason }));
+        : el("p", "muted", data.reason));
       body.dataset.ready = String(generation);
     } catch (err) {
       this.onError(err);
@@ -105,26 +85,22 @@ export class Panels {
 
   renderEvaluation(data) {
     const pick = (key) => (value) => { this.options.evaluation[key] = value; this.refresh(); };
-    const head = el("div", { class: "row panel-row" },
-      el("span", { class: "muted", text: "truth" }),
-      select(data.label_fields, data.gt_field, pick("gt_field"), "eval-gt"),
-      el("span", { class: "muted", text: "pred" }),
-      select(data.label_fields, data.pred_field, pick("pred_field"), "eval-pred"));
-    const accuracy = el("div", { class: "eval-accuracy", "data-testid": "eval-accuracy",
-      text: `accuracy ${(100 * data.accuracy).toFixed(1)}% on ${data.count.toLocaleString()} samples` });
+    const head = el("div", "row panel-row",
+      el("span", "muted", "truth"), select(data.label_fields, data.gt_field, pick("gt_field"), "eval-gt"),
+      el("span", "muted", "pred"), select(data.label_fields, data.pred_field, pick("pred_field"), "eval-pred"));
+    const accuracy = testid(el("div", "eval-accuracy",
+      `accuracy ${(100 * data.accuracy).toFixed(1)}% on ${data.count.toLocaleString()} samples`), "eval-accuracy");
     accuracy.dataset.value = String(data.accuracy);
-    const table = el("table", { class: "confusion", "data-testid": "confusion" });
     const names = data.classes;
-    const header = el("tr", {}, el("th", { text: "true \\ pred" }),
-      ...names.map((n) => el("th", { class: "col", text: n, title: n })));
-    table.append(header);
+    const titled = (node, title) => Object.assign(node, { title });
+    const table = testid(el("table", "confusion", el("tr", "", el("th", "", "true \\ pred"),
+      ...names.map((n) => titled(el("th", "col", n), n)))), "confusion");
     data.matrix.forEach((row, i) => {
       const total = row.reduce((a, b) => a + b, 0) || 1;
-      const tr = el("tr", {}, el("th", { text: names[i], title: names[i] }));
+      const tr = el("tr", "", titled(el("th", "", names[i]), names[i]));
       row.forEach((count, j) => {
-        const cell = el("td", { text: count ? String(count) : "", title: `${names[i]} → ${names[j]}: ${count}`,
-          "data-testid": "eval-cell", "data-true": names[i], "data-pred": names[j],
-          "data-count": String(count) });
+        const cell = titled(el("td", "", count ? String(count) : ""), `${names[i]} → ${names[j]}: ${count}`);
+        Object.assign(cell.dataset, { testid: "eval-cell", true: names[i], pred: names[j], count: String(count) });
         const share = count / total;
         cell.style.background = i === j ? `rgba(62, 207, 142, ${0.15 + 0.75 * share})`
           : `rgba(255, 77, 94, ${count ? 0.12 + 0.88 * Math.min(1, share * 3) : 0})`;
@@ -133,19 +109,18 @@ export class Panels {
       });
       table.append(tr);
     });
-    const bars = el("div", { class: "pr-bars", "data-testid": "pr-bars" });
+    const bars = testid(el("div", "pr-bars"), "pr-bars");
     for (const name of names) {
       const metrics = data.per_class[name];
       if (!metrics) continue;
-      const bar = (value, kind) => el("div", { class: `bar ${kind}`, title: `${kind} ${value.toFixed(3)}` },
-        fill(value));
-      const swatch = el("span", { class: "swatch" });
+      const metric = (value, kind) => titled(bar(value, `bar ${kind}`), `${kind} ${value.toFixed(3)}`);
+      const swatch = el("span", "swatch");
       swatch.style.background = classColor(name);
-      bars.append(el("div", { class: "pr-row" }, swatch, el("span", { class: "pr-name", text: name }),
-        bar(metrics.precision, "precision"), bar(metrics.recall, "recall")));
+      bars.append(el("div", "pr-row", swatch, el("span", "pr-name", name),
+        metric(metrics.precision, "precision"), metric(metrics.recall, "recall")));
     }
-    const legend = el("div", { class: "muted small", text: "bars: precision (top), recall (bottom)" });
-    return el("div", {}, head, accuracy, el("div", { class: "confusion-wrap" }, table), legend, bars);
+    const legend = el("div", "muted small", "bars: precision (top), recall (bottom)");
+    return el("div", "", head, accuracy, el("div", "confusion-wrap", table), legend, bars);
   }
 
   cell(data, truth, pred) {
@@ -158,19 +133,19 @@ export class Panels {
 
   renderMap(data) {
     const pick = (key) => (value) => { this.options.map[key] = value; this.refresh(); };
-    const head = el("div", { class: "row panel-row" },
+    const head = el("div", "row panel-row",
       select(data.brain_keys, data.brain_key, pick("brain_key"), "map-key"),
-      el("span", { class: "muted", text: "colour" }),
-      select(data.color_fields, data.color_by, pick("color_by"), "map-color"));
-    const canvas = el("canvas", { width: MAP_SIZE, height: MAP_SIZE, "data-testid": "map-canvas" });
-    const tip = el("div", { class: "map-tip", hidden: true }, el("img", { alt: "" }), el("span"));
-    const status = el("div", { class: "muted small", "data-testid": "map-status",
-      text: `${data.ids.length.toLocaleString()} points; drag to lasso, the grid shows the selection` });
-    const wrap = el("div", { class: "map-wrap" }, canvas, tip);
+      el("span", "muted", "colour"), select(data.color_fields, data.color_by, pick("color_by"), "map-color"));
+    const canvas = testid(Object.assign(el("canvas"), { width: MAP_SIZE, height: MAP_SIZE }), "map-canvas");
+    const tip = el("div", "map-tip", Object.assign(el("img"), { alt: "" }), el("span"));
+    tip.hidden = true;
+    const status = testid(el("div", "muted small",
+      `${data.ids.length.toLocaleString()} points; drag to lasso, the grid shows the selection`), "map-status");
+    const wrap = el("div", "map-wrap", canvas, tip);
     this.map = this.layout(data);
     this.drawMap(canvas, null);
     this.wireMap(canvas, tip, status);
-    return el("div", {}, head, wrap, status);
+    return el("div", "", head, wrap, status);
   }
 
   layout(data) {
@@ -306,13 +281,13 @@ export class Panels {
   // -- issues -------------------------------------------------------------------------------------
 
   renderIssues(data) {
-    const list = el("div", { class: "issue-list", "data-testid": "issue-list" });
+    const list = testid(el("div", "issue-list"), "issue-list");
     for (const row of data.rows) {
-      const button = el("button", { class: "issue-row", "data-testid": "issue-row", "data-issue": row.issue,
-        "data-count": String(row.count), disabled: row.count === 0, title: row.description },
-      el("span", { class: "issue-name", text: row.issue.replaceAll("_", " ") }),
-      el("span", { class: "issue-bar" }, fill(row.fraction)),
-      el("span", { class: "n", text: `${row.count.toLocaleString()} (${(100 * row.fraction).toFixed(1)}%)` }));
+      const button = Object.assign(el("button", "issue-row",
+        el("span", "issue-name", row.issue.replaceAll("_", " ")), bar(row.fraction, "issue-bar"),
+        el("span", "n", `${row.count.toLocaleString()} (${(100 * row.fraction).toFixed(1)}%)`)),
+      { disabled: row.count === 0, title: row.description });
+      Object.assign(button.dataset, { testid: "issue-row", issue: row.issue, count: String(row.count) });
       button.addEventListener("click", () => {
         const stages = [{ _cls: "Match", kwargs: { filter: row.query } }];
         if (row.score_field) {
@@ -323,9 +298,9 @@ export class Panels {
       list.append(button);
     }
     const skipped = Object.entries(data.skipped || {}).map(([name, why]) => `${name}: ${why}`).join("; ");
-    return el("div", {},
-      el("div", { class: "muted small", text: `report ${data.key}, counted on the current view of ` +
-        `${data.view_count.toLocaleString()} samples` }),
-      list, skipped ? el("div", { class: "muted small", text: `not run: ${skipped}` }) : "");
+    return el("div", "",
+      el("div", "muted small", `report ${data.key}, counted on the current view of ` +
+        `${data.view_count.toLocaleString()} samples`),
+      list, skipped ? el("div", "muted small", `not run: ${skipped}`) : null);
   }
 }

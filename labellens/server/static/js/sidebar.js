@@ -2,26 +2,19 @@
 // It owns the filter object sent to the server: {tags, ranges, labels, sort}.
 
 import { classColor } from "./colors.js";
-import { el } from "./dom.js";
-import { formatNumber } from "./grid.js";
+import { el, formatNumber, option } from "./dom.js";
 
 const STEPS = 1000;
 
 function checkbox(label, count, checked, color, onToggle) {
-  const row = el("label");
   const input = el("input");
   input.type = "checkbox";
   input.checked = checked;
   input.value = label;
   input.addEventListener("change", () => onToggle(input.checked));
-  row.append(input);
-  if (color) {
-    const swatch = el("span", "swatch");
-    swatch.style.background = color;
-    row.append(swatch);
-  }
-  row.append(el("span", "name", label), el("span", "n", count === undefined ? "" : String(count)));
-  return row;
+  const swatch = color ? el("span", "swatch") : null;
+  if (swatch) swatch.style.background = color;
+  return el("label", "", input, swatch, el("span", "name", label), el("span", "n", count === undefined ? "" : count));
 }
 
 export class Sidebar {
@@ -58,7 +51,7 @@ export class Sidebar {
       }
     });
     document.getElementById("reset-filters").addEventListener("click", () => {
-      this.filters = Sidebar.empty();
+      this.reset();
       this.render(this.summary);
       this.changed();
     });
@@ -99,14 +92,7 @@ export class Sidebar {
 
   renderSort(summary) {
     const select = document.getElementById("sort-field");
-    const options = [el("option", "", "(view order)")];
-    options[0].value = "";
-    for (const field of summary.sort_fields) {
-      const option = el("option", "", field);
-      option.value = field;
-      options.push(option);
-    }
-    select.replaceChildren(...options);
+    select.replaceChildren(option("", "(view order)"), ...summary.sort_fields.map((field) => option(field, field)));
     select.value = this.filters.sort ? this.filters.sort.field : "";
     this.renderSortNotice();
   }
@@ -156,7 +142,7 @@ export class Sidebar {
         this.changed();
       })));
     document.getElementById("tag-options").replaceChildren(
-      ...[...names].map((tag) => Object.assign(el("option"), { value: tag })));
+      ...[...names].map((tag) => option(tag)));
   }
 
   updateTagCounts(counts) {
@@ -177,9 +163,8 @@ export class Sidebar {
   slider(field, min, max) {
     const box = el("div", "range");
     box.dataset.field = field;
-    const head = el("div", "range-head");
     const values = el("span", "range-values");
-    head.append(el("span", "", field), values);
+    const head = el("div", "range-head", el("span", "", field), values);
     const bars = el("div", "range-hist");
     bars.setAttribute("aria-label", `${field} histogram`);
     const track = el("div", "range-track");
@@ -251,10 +236,9 @@ export class Sidebar {
     document.getElementById("label-section").hidden = !summary.label_fields.length;
     root.replaceChildren(...summary.label_fields.map((field) => {
       const counts = summary.label_counts[field] || {};
-      const box = el("div", "label-field");
-      box.dataset.field = field;
-      box.append(el("div", "label-field-name", field));
       const list = el("div", "class-list");
+      const box = el("div", "label-field", el("div", "label-field-name", field), list);
+      box.dataset.field = field;
       const chosen = this.filters.labels[field] || [];
       const classes = summary.classes.filter((c) => c in counts || chosen.includes(c));
       list.append(...classes.map((name) => checkbox(
@@ -266,7 +250,6 @@ export class Sidebar {
           else delete this.filters.labels[field];
           this.changed();
         })));
-      box.append(list);
       return box;
     }));
   }
