@@ -2,7 +2,9 @@
 
 Pure maths lives in :mod:`~labellens.brain.scores`, :mod:`~labellens.brain.label_issues`,
 :mod:`~labellens.brain.noisy_logreg` and :mod:`~labellens.brain.issue_model`; the
-``compute_*`` functions read a dataset or view in batches and write scores back in bulk.
+``compute_*`` functions read a dataset or view in batches and write scores back in bulk,
+each through the one run contract of :mod:`~labellens.brain.run` and returning a
+:class:`RunSummary` (fields written, samples scored and skipped, seconds) with its own counts.
 Brain runs are listed, inspected and deleted with the dataset's ``list_brain_runs``,
 ``get_brain_info`` and ``delete_brain_run``.
 """
@@ -18,8 +20,9 @@ from labellens.brain.duplicates import DuplicatesSummary, compute_near_duplicate
 from labellens.brain.find_issues import IssuesReport, IssueTable, find_issues, load_issues_report
 from labellens.brain.image_quality import QualitySummary, compute_image_quality
 from labellens.brain.issue_model import IssueScores, find_label_issues
-from labellens.brain.outliers import compute_outliers
-from labellens.brain.uniqueness import compute_uniqueness
+from labellens.brain.outliers import OutliersSummary, compute_outliers
+from labellens.brain.run import Flag, RunSummary
+from labellens.brain.uniqueness import UniquenessSummary, compute_uniqueness
 from labellens.brain.visualization import VisualizationSummary, compute_visualization
 
 __all__ = ["IssueScores", "LabelIssuesSummary", "ScoreSummary", "compute_hardness", "compute_label_issues",
@@ -28,3 +31,4 @@ __all__ += ["DuplicatesSummary", "QualitySummary", "VisualizationSummary", "comp
             "compute_near_duplicates", "compute_outliers", "compute_uniqueness", "compute_visualization"]
 __all__ += ["OutOfSampleSummary", "compute_out_of_sample_predictions"]
 __all__ += ["IssueTable", "IssuesReport", "find_issues", "load_issues_report"]
+__all__ += ["Flag", "OutliersSummary", "RunSummary", "UniquenessSummary"]

@@ -3,22 +3,22 @@
 Each method checks its fields first (nothing is written on bad input), then
 streams only the label paths it needs in batches, scores each batch with the
 pure functions of :mod:`labellens.brain.scores`, and writes the batch back with
-one bulk ``set_values``: memory stays bounded by the batch size, not the
+one bulk write: memory stays bounded by the batch size, not the
 dataset. Every run is recorded as a brain run on the dataset.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from labellens.background import BackgroundWriter
 from labellens.brain import scores
 from labellens.brain.fields import (
-    check_outputs,
     check_same_kind,
     label_kind,
     label_paths,
@@ -27,28 +27,23 @@ from labellens.brain.fields import (
     stack_rows,
 )
 from labellens.brain.out_of_sample import in_sample_warning
+from labellens.brain.run import BrainRun, RunSummary
 from labellens.dataset.collection import SampleCollection
 from labellens.fields import FLOAT
-from labellens.progress import ProgressBar
-from labellens.reporting import warn_skipped
 
 BATCH_SIZE = 10_000
+NON_FINITE = "have NaN or infinite inputs and were skipped ({!r} left unset)"
 
 
-@dataclass
-class ScoreSummary:
-    """What a scoring run wrote: counts per outcome and the samples it skipped."""
+@dataclass(kw_only=True)
+class ScoreSummary(RunSummary):
+    """What a scoring run wrote: counts per outcome (``scored`` from the model's output, ``agreements``
+    among them, ``no_prediction`` scored 1.0, ``unset`` without a label) and the samples it skipped."""
 
-    score_field: str
-    scored: int = 0
     agreements: int = 0
     no_prediction: int = 0
     unset: int = 0
-    skipped_ids: list[str] = field(default_factory=list)
-
-    @property
-    def num_skipped(self) -> int:
-        return len(self.skipped_ids)
+    score_field = property(lambda self: self.brain_key)  # the names of older versions
 
 
 def compute_mistakenness(samples: SampleCollection, pred_field: str, label_field: str = "ground_truth", *,
@@ -87,36 +82,29 @@ def compute_mistakenness(samples: SampleCollection, pred_field: str, label_field
     kind = label_kind(samples, pred_field, "pred_field", schema=schema)
     check_same_kind(kind, label_kind(samples, label_field, "label_field", schema=schema), pred_field,
                     label_field)
-    check_outputs(schema, [(mistakenness_field, FLOAT)], (pred_field, label_field))
+    run = BrainRun(samples, mistakenness_field, "mistakenness", {
+        "pred_field": pred_field, "label_field": label_field, "mistakenness_field": mistakenness_field,
+        "use_logits": bool(use_logits)}, inputs=(pred_field, label_field),
+        outputs={mistakenness_field: FLOAT}, schema=schema)
     attribute = "logits" if use_logits else "confidence"
     require_attribute(samples, pred_field, attribute,
                       "run the model with store_logits=True, or pass use_logits=False" if use_logits
                       else "pass use_logits=True to score from logits")
-    pred_path, value_path = label_paths(pred_field, kind), f"{pred_field}.{attribute}"
-    truth_path = label_paths(label_field, kind)
-    summary = ScoreSummary(mistakenness_field)
-    with ProgressBar(len(samples), desc="mistakenness", unit="samples", enabled=progress) as bar, \
-            BackgroundWriter(depth=1) as writer:
-        for batch in samples.iter_batches([pred_path, value_path, truth_path], batch_size=BATCH_SIZE,
-                                          object_ids=True):
-            values = _mistakenness_batch(batch, pred_path, value_path, truth_path, kind, use_logits, summary)
-            writer.submit(samples.set_values, mistakenness_field, values, ids=batch["id"])
-            bar.update(len(values))
-    _warn_skipped(summary)
-    in_sample = in_sample_warning(summary.agreements / max(summary.scored, 1), summary.scored)
+    paths = (label_paths(pred_field, kind), f"{pred_field}.{attribute}", label_paths(label_field, kind))
+    counts: Counter[str] = Counter()
+    run.stream(paths, partial(_mistakenness_batch, run, counts, paths, kind, use_logits),
+               batch_size=BATCH_SIZE, progress=progress)
+    in_sample = in_sample_warning(counts["agreements"] / max(counts["scored"], 1), counts["scored"])
     if in_sample:
         warnings.warn(in_sample, stacklevel=2)
-    samples.dataset.register_brain_run(
-        mistakenness_field, {"method": "mistakenness", "pred_field": pred_field, "label_field": label_field,
-                             "mistakenness_field": mistakenness_field, "use_logits": bool(use_logits)},
-        [mistakenness_field])
-    return summary
+    return run.finish(ScoreSummary, **counts)
 
 
-def _mistakenness_batch(batch: dict[str, list[Any]], pred_path: str, value_path: str, truth_path: str,
-                        kind: str, use_logits: bool, summary: ScoreSummary) -> list[float | None]:
-    """Scores of one batch (None = leave unset), counting outcomes into ``summary``."""
-    preds, truths, raw = batch[pred_path], batch[truth_path], batch[value_path]
+def _mistakenness_batch(run: BrainRun, counts: Counter[str], paths: tuple[str, str, str], kind: str,
+                        use_logits: bool, batch: dict[str, list[Any]]) -> tuple[dict[str, Any], np.ndarray]:
+    """Scores of one batch and the mask of scored samples (``paths``: prediction, its value, truth),
+    counting outcomes into ``counts`` and skipped samples into ``run``."""
+    preds, raw, truths = (batch[path] for path in paths)
     has_truth = np.array([t is not None for t in truths], dtype=bool)
     has_pred = np.array([p is not None for p in preds], dtype=bool)
     out = np.full(len(preds), np.nan)
@@ -127,17 +115,15 @@ def _mistakenness_batch(batch: dict[str, list[Any]], pred_path: str, value_path:
         logits, finite = stack_rows([raw[i] for i in rows])
         if len(rows):
             out[rows[finite]] = scores.mistakenness_from_logits(logits[finite], agree[finite])
-        summary.skipped_ids += [str(batch["id"][i]) for i in rows[~finite]]
     else:
         confidence = np.array([raw[i] for i in rows], dtype=np.float64)
         finite = np.isfinite(confidence)
         out[rows[finite]] = scores.mistakenness_from_confidence(confidence[finite], agree[finite])
-        summary.skipped_ids += [str(batch["id"][i]) for i in rows[~finite]]
-    summary.scored += int(finite.sum())
-    summary.agreements += int(agree[finite].sum())
-    summary.no_prediction += int((has_truth & ~has_pred).sum())
-    summary.unset += int((~has_truth).sum())
-    return [None if np.isnan(v) else float(v) for v in out]
+    run.skip([batch["id"][i] for i in rows[~finite]], NON_FINITE.format(run.key))
+    counts.update(scored=int(finite.sum()), agreements=int(agree[finite].sum()),
+                  no_prediction=int((has_truth & ~has_pred).sum()), unset=int((~has_truth).sum()))
+    usable = ~np.isnan(out)
+    return {run.key: out[usable]}, usable
 
 
 def compute_hardness(samples: SampleCollection, label_field: str, hardness_field: str = "hardness", *,
@@ -150,32 +136,21 @@ def compute_hardness(samples: SampleCollection, label_field: str, hardness_field
     """
     schema = samples.get_field_schema()
     label_kind(samples, label_field, "label_field", schema=schema)
-    check_outputs(schema, [(hardness_field, FLOAT)], (label_field,))
+    run = BrainRun(samples, hardness_field, "hardness", {"label_field": label_field,
+                                                         "hardness_field": hardness_field},
+                   inputs=(label_field,), outputs={hardness_field: FLOAT}, schema=schema)
     require_attribute(samples, label_field, "logits", "run the model with store_logits=True")
-    path = f"{label_field}.logits"
-    summary = ScoreSummary(hardness_field)
-    with ProgressBar(len(samples), desc="hardness", unit="samples", enabled=progress) as bar, \
-            BackgroundWriter(depth=1) as writer:
-        for batch in samples.iter_batches([path], batch_size=BATCH_SIZE, object_ids=True):
-            raw = batch[path]
-            rows = np.array([i for i, v in enumerate(raw) if v is not None], dtype=int)
-            logits, finite = stack_rows([raw[i] for i in rows])
-            out = np.full(len(raw), np.nan)
-            if len(rows):
-                out[rows[finite]] = scores.hardness(logits[finite])
-            summary.scored += int(finite.sum())
-            summary.unset += len(raw) - len(rows)
-            summary.skipped_ids += [str(batch["id"][i]) for i in rows[~finite]]
-            writer.submit(samples.set_values, hardness_field,
-                          [None if np.isnan(v) else float(v) for v in out], ids=batch["id"])
-            bar.update(len(raw))
-    _warn_skipped(summary)
-    samples.dataset.register_brain_run(
-        hardness_field, {"method": "hardness", "label_field": label_field, "hardness_field": hardness_field},
-        [hardness_field])
-    return summary
+    counts: Counter[str] = Counter()
 
+    def score(batch: dict[str, list[Any]]) -> tuple[dict[str, Any], np.ndarray]:
+        raw = batch[f"{label_field}.logits"]
+        rows = np.array([i for i, v in enumerate(raw) if v is not None], dtype=int)
+        logits, finite = stack_rows([raw[i] for i in rows])
+        usable = np.zeros(len(raw), dtype=bool)
+        usable[rows[finite]] = True
+        counts.update(scored=int(finite.sum()), unset=len(raw) - len(rows))
+        run.skip([batch["id"][i] for i in rows[~finite]], NON_FINITE.format(hardness_field))
+        return {hardness_field: scores.hardness(logits[finite]) if len(rows) else []}, usable
 
-def _warn_skipped(summary: ScoreSummary) -> None:
-    warn_skipped(summary.skipped_ids, f"samples have NaN or infinite inputs and were skipped "
-                 f"({summary.score_field!r} left unset)", stacklevel=3)
+    run.stream([f"{label_field}.logits"], score, batch_size=BATCH_SIZE, progress=progress)
+    return run.finish(ScoreSummary, **counts)

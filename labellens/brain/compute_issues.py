@@ -4,7 +4,7 @@
 (several prediction fields = test-time augmentations, averaged) and optionally
 embeddings, one projection per batch; runs
 :func:`~labellens.brain.issue_model.find_label_issues`; writes a score, a flag
-and a suggested label per sample in three bulk writes, and records a brain run.
+and a suggested label per sample in one bulk write, and records a brain run.
 Without predictions it first cross-fits them on the embeddings
 (:mod:`~labellens.brain.out_of_sample`), as ``compute_out_of_sample_predictions``
 stores them.
@@ -12,33 +12,31 @@ stores them.
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from labellens.brain.fields import CLASSIFICATION, check_outputs, label_kind, require_attribute
+from labellens.brain.fields import CLASSIFICATION, label_kind, require_attribute
 from labellens.brain.issue_model import find_label_issues
 from labellens.brain.out_of_sample import in_sample_warning, out_of_sample_log_proba
+from labellens.brain.run import BrainRun, Flag, RunSummary
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
 from labellens.fields import BOOLEAN, FLOAT, STRING
 from labellens.labels import Classification
 from labellens.progress import ProgressBar
-from labellens.reporting import warn_skipped
 from labellens.validation import string_list
 
 BATCH_SIZE = 10_000
 MIN_SAMPLES = 10
-OUTPUT_TYPES = (FLOAT, BOOLEAN, STRING)  # score, flag, suggestion
 
 
-@dataclass
-class LabelIssuesSummary:
+@dataclass(kw_only=True)
+class LabelIssuesSummary(RunSummary):
     """What ``compute_label_issues`` found.
 
     ``estimated_issues`` is the expected number of wrong labels (the sum of the
@@ -46,16 +44,14 @@ class LabelIssuesSummary:
     counts (given label, likely true label) pairs, rows and columns in ``classes`` order.
     """
 
-    score_field: str
     classes: list[str]
-    num_samples: int
     estimated_issues: float
     num_flagged: int
     noise_rate: float
     issues_per_class: dict[str, float]
     confident_joint: np.ndarray
-    skipped_ids: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    score_field = property(lambda self: self.brain_key)  # the names of older versions
+    num_samples = property(lambda self: self.scored)
 
     def __str__(self) -> str:
         top = sorted(self.issues_per_class.items(), key=lambda kv: -kv[1])[:5]
@@ -106,7 +102,6 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
         Samples without a label, prediction or embedding, with non-finite values,
         or with a label outside the model's classes are skipped (fields unset) and reported.
     """
-    start = time.perf_counter()
     preds = _field_list(pred_field, "pred_field") if pred_field is not None else []
     embeds = _field_list(embeddings_field, "embeddings_field") if embeddings_field is not None else []
     if not preds and not embeds:
@@ -114,8 +109,14 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
                               "embeddings_field (it then cross-fits out-of-sample predictions on them)")
     flag_field = flag_field or f"{score_field}_flag"
     suggestion_field = suggestion_field or f"{score_field}_suggestion"
-    outputs = [score_field, flag_field, suggestion_field]
-    _check_inputs(samples, preds, label_field, embeds, outputs)
+    schema = _check_inputs(samples, preds, label_field, embeds)
+    run = BrainRun(samples, score_field, "label_issues", {
+        "pred_field": preds, "label_field": label_field, "embeddings_field": embeds,
+        "score_field": score_field, "flag_field": flag_field, "suggestion_field": suggestion_field,
+        "num_folds": num_folds, "neighbours": neighbours, "seed": seed},
+        inputs=[*preds, label_field, *embeds], schema=schema,
+        outputs=[(score_field, FLOAT), (flag_field, BOOLEAN), (suggestion_field, STRING)],
+        flags={"label": Flag(flag_field, score=score_field)})
     data = _read(samples, preds, label_field, embeds, progress)
     classes = _class_names(samples, data)
     usable, labels = _usable(data, classes)
@@ -139,38 +140,27 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
                                num_folds=num_folds, neighbours=neighbours, seed=seed, trusted=trusted)
     result.score[trusted], result.flag[trusted] = 0.0, False
     result.suggestion[trusted] = labels[rows[trusted]]
-    score: list[Any] = [None] * len(ids)
-    flag: list[Any] = [None] * len(ids)
-    suggestion: list[Any] = [None] * len(ids)
-    for row, s, f, g in zip(rows, result.score.tolist(), result.flag.tolist(), result.suggestion.tolist()):
-        score[row], flag[row], suggestion[row] = s, f, classes[g]
-    samples.set_fields(dict(zip(outputs, (score, flag, suggestion))), ids=ids)
-    skipped = [ids[i] for i in np.flatnonzero(~usable)]
-    warn_skipped(skipped, "samples lack a usable label, finite logits or embeddings and were skipped")
+    run.write(ids, {score_field: result.score, flag_field: result.flag,
+                    suggestion_field: [classes[g] for g in result.suggestion.tolist()]}, usable)
+    run.skip([ids[i] for i in np.flatnonzero(~usable)],
+             "lack a usable label, finite logits or embeddings and were skipped")
     per_class = np.bincount(labels[usable], weights=result.score, minlength=len(classes))
-    summary = LabelIssuesSummary(score_field, classes, int(usable.sum()), float(result.score.sum()),
-                                 int(result.flag.sum()), result.noise_rate,
-                                 dict(zip(classes, per_class.tolist())), result.confident_joint, skipped,
-                                 time.perf_counter() - start)
-    samples.dataset.register_brain_run(score_field, {
-        "method": "label_issues", "pred_field": preds, "label_field": label_field,
-        "embeddings_field": embeds, "score_field": score_field, "flag_field": flag_field,
-        "suggestion_field": suggestion_field, "num_folds": num_folds, "neighbours": neighbours, "seed": seed,
-        "estimated_issues": summary.estimated_issues, "noise_rate": summary.noise_rate}, outputs)
-    return summary
+    estimated = {"estimated_issues": float(result.score.sum()), "noise_rate": result.noise_rate}
+    run.config.update(estimated)
+    return run.finish(LabelIssuesSummary, scored=int(usable.sum()), classes=classes, **estimated,
+                      num_flagged=int(result.flag.sum()), confident_joint=result.confident_joint,
+                      issues_per_class=dict(zip(classes, per_class.tolist())))
 
 
-@dataclass
-class OutOfSampleSummary:
+@dataclass(kw_only=True)
+class OutOfSampleSummary(RunSummary):
     """What ``compute_out_of_sample_predictions`` stored: ``agreement`` is the fraction of
     predictions equal to the given label (a held-out accuracy against these labels)."""
 
-    pred_field: str
     classes: list[str]
-    num_samples: int
     agreement: float
-    skipped_ids: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    pred_field = property(lambda self: self.brain_key)  # the names of older versions
+    num_samples = property(lambda self: self.scored)
 
 
 def compute_out_of_sample_predictions(samples: SampleCollection, embeddings_field: str | Sequence[str],
@@ -205,12 +195,13 @@ def compute_out_of_sample_predictions(samples: SampleCollection, embeddings_fiel
         Classes (the dataset's ``default_classes``, else the labels sorted), the
         held-out agreement, and the samples skipped (no label or no finite embedding).
     """
-    start = time.perf_counter()
     embeds = _field_list(embeddings_field, "embeddings_field")
     if isinstance(num_folds, bool) or not isinstance(num_folds, int) or num_folds < 2:
         raise ValidationError(f"num_folds must be an integer >= 2, got {num_folds!r}")
-    _check_inputs(samples, [], label_field, embeds, [])
-    check_outputs(samples.get_field_schema(), [(pred_field, CLASSIFICATION)], [label_field, *embeds])
+    run = BrainRun(samples, pred_field, "out_of_sample_predictions", {
+        "embeddings_field": embeds, "label_field": label_field, "pred_field": pred_field,
+        "num_folds": num_folds, "seed": seed}, inputs=[label_field, *embeds],
+        outputs={pred_field: CLASSIFICATION}, schema=_check_inputs(samples, [], label_field, embeds))
     data = _read(samples, [], label_field, embeds, progress)
     classes = _class_names(samples, data)
     usable, labels = _usable(data, classes)
@@ -220,19 +211,13 @@ def compute_out_of_sample_predictions(samples: SampleCollection, embeddings_fiel
     log_p = out_of_sample_log_proba(data["embeddings"][usable], labels[usable], len(classes),
                                     num_folds=num_folds, seed=seed)
     best = log_p.argmax(axis=1)
-    predictions: list[Any] = [None] * len(data["id"])
-    for row, cls, conf, logits in zip(np.flatnonzero(usable), best, np.exp(log_p.max(axis=1)), log_p):
-        predictions[row] = Classification(label=classes[cls], confidence=float(conf), logits=logits)
-    samples.set_values(pred_field, predictions, ids=data["id"])
-    skipped = [data["id"][i] for i in np.flatnonzero(~usable)]
-    warn_skipped(skipped, f"samples lack a usable label or embedding and got no {pred_field!r}")
-    agreement = float((best == labels[usable]).mean())
-    samples.dataset.register_brain_run(pred_field, {
-        "method": "out_of_sample_predictions", "embeddings_field": embeds, "label_field": label_field,
-        "pred_field": pred_field, "num_folds": num_folds, "seed": seed, "agreement": agreement},
-        [pred_field])
-    return OutOfSampleSummary(pred_field, classes, int(usable.sum()), agreement, skipped,
-                              time.perf_counter() - start)
+    predictions = [Classification(label=classes[cls], confidence=float(conf), logits=logits)
+                   for cls, conf, logits in zip(best, np.exp(log_p.max(axis=1)), log_p)]
+    run.write(data["id"], {pred_field: predictions}, usable)
+    run.skip([data["id"][i] for i in np.flatnonzero(~usable)],
+             f"lack a usable label or embedding and got no {pred_field!r}")
+    run.config["agreement"] = agreement = float((best == labels[usable]).mean())
+    return run.finish(OutOfSampleSummary, scored=int(usable.sum()), classes=classes, agreement=agreement)
 
 
 def _field_list(value: str | Sequence[str], role: str) -> list[str]:
@@ -245,22 +230,22 @@ def _warn_in_sample(predicted: np.ndarray, labels: np.ndarray) -> None:
         warnings.warn(message, stacklevel=3)
 
 
-def _check_inputs(samples: SampleCollection, preds: list[str], label_field: str, embeds: list[str],
-                  outputs: list[str]) -> None:
-    """Every input exists with the right type, and no output overwrites an input."""
+def _check_inputs(samples: SampleCollection, preds: list[str], label_field: str, embeds: list[str]
+                  ) -> dict[str, str]:
+    """Every input exists with the right type; returns the schema read (once) for the checks."""
+    schema = samples.get_field_schema()
     for name in preds:
-        if label_kind(samples, name, "pred_field") != CLASSIFICATION:
+        if label_kind(samples, name, "pred_field", schema=schema) != CLASSIFICATION:
             raise SchemaError(f"pred_field {name!r} holds Classifications; label issues need single-label "
                               "Classification predictions")
         require_attribute(samples, name, "logits", "run the model with store_logits=True")
-    if label_kind(samples, label_field, "label_field") != CLASSIFICATION:
+    if label_kind(samples, label_field, "label_field", schema=schema) != CLASSIFICATION:
         raise SchemaError(f"label_field {label_field!r} must hold Classification labels")
-    schema = samples.get_field_schema()
     for name in embeds:
         if name not in schema:
             raise ValidationError(f"embeddings_field {name!r} does not exist; compute it first with "
                                   "labellens.inference.compute_embeddings(..., embeddings_field=...)")
-    check_outputs(schema, list(zip(outputs, OUTPUT_TYPES)), [*preds, label_field, *embeds])
+    return schema
 
 
 def _read(samples: SampleCollection, preds: list[str], label_field: str, embeds: list[str],

@@ -23,13 +23,9 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from labellens.brain.embedding_fields import (
-    check_embeddings_field,
-    check_outputs,
-    read_embeddings,
-    warn_skipped,
-)
+from labellens.brain.embedding_fields import check_embeddings_field, read_embeddings
 from labellens.brain.neighbors import knn
+from labellens.brain.run import BrainRun, Flag, RunSummary
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import ValidationError
 from labellens.fields import BOOLEAN, INT
@@ -40,11 +36,10 @@ HASH_WORKERS = 8
 HASH_CHUNK = 1 << 20
 
 
-@dataclass
-class DuplicatesSummary:
+@dataclass(kw_only=True)
+class DuplicatesSummary(RunSummary):
     """How many groups were found, how many samples they hold, and how many are copies to drop."""
 
-    brain_key: str
     num_groups: int
     num_in_groups: int
     num_exact: int
@@ -122,18 +117,21 @@ def compute_near_duplicates(samples: SampleCollection, embeddings_field: str | N
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 <= threshold < 2:
         raise ValidationError(f"threshold is a cosine distance in [0, 2), got {threshold!r}")
     schema = samples.get_field_schema()
-    outputs = {f"{brain_key}_group": INT, f"{brain_key}_keep": BOOLEAN, f"{brain_key}_exact": BOOLEAN}
+    group_field, keep_field, exact_field = (f"{brain_key}_{name}" for name in ("group", "keep", "exact"))
     if embeddings_field is not None:
         check_embeddings_field(schema, embeddings_field)
-    check_outputs(schema, outputs, [embeddings_field or "", "filepath"])
+    run = BrainRun(samples, brain_key, "near_duplicates", {
+        "embeddings_field": embeddings_field, "threshold": float(threshold), "hash_files": bool(hash_files),
+        "k": k}, inputs=[embeddings_field, "filepath"], schema=schema,
+        outputs={group_field: INT, keep_field: BOOLEAN, exact_field: BOOLEAN},
+        flags={"near_duplicate": Flag(keep_field, False)})
     pairs = [np.zeros((0, 2), dtype=np.int64)]
     if embeddings_field is not None:
-        ids, matrix, usable, columns = read_embeddings(samples, embeddings_field, ["filepath"])
+        ids, matrix, usable, columns = read_embeddings(run, embeddings_field, ["filepath"])
         rows = np.flatnonzero(usable)
         if len(rows) > 1:
             indices, distances = knn(matrix[rows], min(k, len(rows) - 1), metric="cosine")
             pairs.append(rows[pairs_within(indices, distances, threshold)])
-        warn_skipped(ids, usable, embeddings_field)
         paths = columns["filepath"]
     else:
         ids, paths = [], []
@@ -147,13 +145,9 @@ def compute_near_duplicates(samples: SampleCollection, embeddings_field: str | N
         pairs.append(same)
     group, keep = duplicate_groups(len(ids), np.concatenate(pairs))
     grouped = group >= 0
-    samples.set_values(f"{brain_key}_group", [int(g) if g >= 0 else None for g in group.tolist()], ids=ids)
-    samples.set_values(f"{brain_key}_keep", [bool(kept) if g else None for kept, g in zip(keep, grouped)],
-                       ids=ids)
-    samples.set_values(f"{brain_key}_exact", [True if e else None for e in exact.tolist()], ids=ids)
-    summary = DuplicatesSummary(brain_key, int(len(np.unique(group[grouped]))), int(grouped.sum()),
-                                int(exact.sum()))
-    samples.dataset.register_brain_run(brain_key, {
-        "method": "near_duplicates", "embeddings_field": embeddings_field, "threshold": float(threshold),
-        "hash_files": bool(hash_files), "k": k, "num_groups": summary.num_groups}, list(outputs))
-    return summary
+    run.write(ids, {group_field: [int(g) if g >= 0 else None for g in group.tolist()],
+                    keep_field: [bool(kept) if g else None for kept, g in zip(keep, grouped)],
+                    exact_field: [True if e else None for e in exact.tolist()]})
+    run.config["num_groups"] = num_groups = int(len(np.unique(group[grouped])))
+    return run.finish(DuplicatesSummary, scored=len(ids), num_groups=num_groups,
+                      num_in_groups=int(grouped.sum()), num_exact=int(exact.sum()))

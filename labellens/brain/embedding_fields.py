@@ -1,4 +1,4 @@
-"""Reading embedding fields and checking output fields for the embedding-based brain methods.
+"""Checking and reading embedding fields for the embedding-based brain methods.
 
 Shared by :mod:`~labellens.brain.visualization`, :mod:`~labellens.brain.uniqueness`,
 :mod:`~labellens.brain.duplicates` and :mod:`~labellens.brain.outliers`: inputs are
@@ -12,14 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from labellens import reporting
-from labellens.brain.fields import check_outputs
-from labellens.dataset.collection import SampleCollection
+from labellens.brain.run import BrainRun
 from labellens.errors import FieldNotFoundError, ValidationError
 
 BATCH_SIZE = 10_000
 
-__all__ = ["BATCH_SIZE", "check_embeddings_field", "check_outputs", "read_embeddings"]
+__all__ = ["BATCH_SIZE", "check_embeddings_field", "read_embeddings", "require_usable"]
 
 
 def check_embeddings_field(schema: Mapping[str, str], field: str) -> None:
@@ -31,17 +29,17 @@ def check_embeddings_field(schema: Mapping[str, str], field: str) -> None:
                                  "labellens.inference.compute_embeddings(..., embeddings_field=...)")
 
 
-def read_embeddings(samples: SampleCollection, field: str, extra: Sequence[str] = ()
+def read_embeddings(run: BrainRun, field: str, extra: Sequence[str] = ()
                     ) -> tuple[list[str], np.ndarray, np.ndarray, dict[str, list[Any]]]:
-    """Ids, (N, D) float32 embeddings, (N,) mask of usable rows, and the ``extra`` columns.
+    """Ids, (N, D) float32 embeddings, (N,) mask of usable rows and ``extra`` columns of ``run``'s samples.
 
-    Rows without a vector or with NaN/infinite values are zeros and not usable;
-    vectors of different lengths raise.
+    Rows without a vector or with NaN/infinite values are zeros, not usable, and
+    skipped by ``run``; vectors of different lengths raise.
     """
     ids: list[str] = []
     columns: dict[str, list[Any]] = {path: [] for path in extra}
     rows: list[Any] = []
-    for batch in samples.iter_batches([field, *extra], batch_size=BATCH_SIZE):
+    for batch in run.samples.iter_batches([field, *extra], batch_size=BATCH_SIZE):
         ids += batch["id"]
         rows += batch[field]
         for path in extra:
@@ -59,6 +57,8 @@ def read_embeddings(samples: SampleCollection, field: str, extra: Sequence[str] 
         matrix[i] = vector
         usable[i] = np.isfinite(vector).all()
     matrix[~usable] = 0.0
+    run.skip([ids[i] for i in np.flatnonzero(~usable)],
+             f"have no finite {field!r} embedding and were skipped")
     return ids, matrix, usable, columns
 
 
@@ -66,19 +66,3 @@ def require_usable(usable: np.ndarray, field: str, minimum: int) -> None:
     if int(usable.sum()) < minimum:
         raise ValidationError(f"only {int(usable.sum())} samples have a finite {field!r} embedding; "
                               f"this method needs at least {minimum}")
-
-
-def warn_skipped(ids: Sequence[str], usable: np.ndarray, field: str) -> list[str]:
-    """Name the samples without a usable embedding in one warning; return their ids."""
-    skipped = [ids[i] for i in np.flatnonzero(~usable)]
-    reporting.warn_skipped(skipped, f"samples have no finite {field!r} embedding and were skipped",
-                           stacklevel=3)
-    return skipped
-
-
-def scatter(values: np.ndarray, usable: np.ndarray) -> list[Any]:
-    """One value per sample: ``values`` (one per usable row) in place, None elsewhere."""
-    out: list[Any] = [None] * len(usable)
-    for row, value in zip(np.flatnonzero(usable), values.tolist()):
-        out[row] = value
-    return out

@@ -3,8 +3,9 @@
 Label issues (predictions with logits), outliers and near duplicates
 (embeddings), image quality (the files) and class imbalance (the labels): each
 check that has its inputs runs as its own brain method and writes its fields;
-the report has one table per issue type (how many samples, the worst ones,
-how many per class), sorted by the share of samples affected. The report is
+the report has one table per issue that a run declares it flags (its
+:class:`~labellens.brain.run.Flag`: the field that marks it, the score that ranks it):
+how many samples, the worst ones, how many per class, sorted by the share of samples affected. The report is
 kept as a run of kind ``"issues"`` so the App can show it and count each issue
 type on its current view (``IssueTable.query`` matches the flagged samples).
 """
@@ -17,9 +18,9 @@ from typing import Any
 from labellens.brain.compute_issues import compute_label_issues
 from labellens.brain.duplicates import compute_near_duplicates
 from labellens.brain.fields import CLASSIFICATION, CLASSIFICATIONS
-from labellens.brain.image_quality import ISSUES as QUALITY_ISSUES
 from labellens.brain.image_quality import compute_image_quality
 from labellens.brain.outliers import compute_outliers
+from labellens.brain.run import Flag, RunSummary
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
 
@@ -131,30 +132,25 @@ def find_issues(samples: SampleCollection, pred_field: str | None = None,
     if total == 0:
         raise ValidationError("find_issues needs at least one sample")
     skipped: dict[str, str] = {}
-    tables: list[IssueTable] = []
+    runs: list[RunSummary] = []
     if pred_field is not None and len(samples.exists(pred_field).exists(f"{pred_field}.logits", False)):
         skipped["label"] = (f"some {pred_field!r} predictions have no logits "
                             "(run the model with store_logits=True)")
     elif pred_field is not None and label is not None:
-        compute_label_issues(samples, pred_field, label_field=label, embeddings_field=embeddings_field,
-                             progress=progress)
-        tables.append(_table(samples, "label", {"label_issue_flag": True}, "label_issue", label, total))
+        runs.append(compute_label_issues(samples, pred_field, label_field=label,
+                                         embeddings_field=embeddings_field, progress=progress))
     else:
         skipped["label"] = "needs pred_field (with logits) and a Classification label_field"
     if embeddings_field is not None:
-        compute_outliers(samples, embeddings_field, label_field=label)
-        tables.append(_table(samples, "outlier", {"outlier_flag": True}, "outlier", label, total))
+        runs.append(compute_outliers(samples, embeddings_field, label_field=label))
     else:
         skipped["outlier"] = "needs embeddings_field"
-    compute_near_duplicates(samples, embeddings_field)
-    tables.append(_table(samples, "near_duplicate", {"near_dup_keep": False}, None, label, total))
+    runs.append(compute_near_duplicates(samples, embeddings_field))
     if image_quality:
-        compute_image_quality(samples, progress=progress)
-        for issue in QUALITY_ISSUES:
-            tables.append(_table(samples, issue, {f"quality_{issue}_flag": True}, f"quality_{issue}", label,
-                                 total, low_is_worse=True))
+        runs.append(compute_image_quality(samples, progress=progress))
     else:
         skipped["image quality"] = "image_quality=False"
+    tables = [_table(samples, issue, flag, label, total) for run in runs for issue, flag in run.flags.items()]
     if label is not None:
         tables.append(_imbalance(samples, label, total))
     else:
@@ -179,9 +175,10 @@ def _label_field(schema: dict[str, str], label_field: str | None) -> str | None:
     return label_field if schema[label_field] == CLASSIFICATION else None
 
 
-def _table(samples: SampleCollection, issue: str, query: dict[str, Any], score_field: str | None,
-           label: str | None, total: int, *, low_is_worse: bool = False) -> IssueTable:
-    table = IssueTable(issue, DESCRIPTIONS[issue], 0, 0.0, query, score_field, low_is_worse)
+def _table(samples: SampleCollection, issue: str, flag: Flag, label: str | None, total: int) -> IssueTable:
+    """The table of the samples a run flagged with ``issue``."""
+    description = DESCRIPTIONS.get(issue, issue.replace("_", " "))
+    table = IssueTable(issue, description, 0, 0.0, flag.query, flag.score, flag.low_is_worse)
     if not table.written(samples):
         return table
     matched = table.view(samples)
@@ -189,10 +186,10 @@ def _table(samples: SampleCollection, issue: str, query: dict[str, Any], score_f
     table.fraction = table.count / total
     if table.count:
         top = matched.limit(WORST)
-        scores = top.values(score_field) if score_field else [None] * min(WORST, table.count)
+        scores = top.values(flag.score) if flag.score else [None] * min(WORST, table.count)
         table.worst = list(zip(top.values("id"), scores))
         if label is not None:
-            counts = samples.match(query).count_values(f"{label}.label")
+            counts = samples.match(flag.query).count_values(f"{label}.label")
             table.per_class = {str(k): int(v) for k, v in counts.items() if k is not None}
     return table
 

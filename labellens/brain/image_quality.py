@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageFilter
 
-from labellens.brain.embedding_fields import check_outputs
+from labellens.brain.run import BrainRun, Flag, RunSummary
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import ValidationError
 from labellens.fields import BOOLEAN, FLOAT
@@ -49,12 +49,10 @@ BATCH_SIZE = 1000
 WORKERS = 4
 
 
-@dataclass
-class QualitySummary:
+@dataclass(kw_only=True)
+class QualitySummary(RunSummary):
     """How many images were scored in this run, which could not be read, and flags per issue."""
 
-    brain_key: str
-    scored: int = 0
     flagged: dict[str, int] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
 
@@ -94,58 +92,54 @@ def compute_image_quality(samples: SampleCollection, brain_key: str = "quality",
                           workers: int = WORKERS, progress: bool = True) -> QualitySummary:
     """Score and flag every image of ``samples`` for the CleanVision issues (see the module docstring).
 
-    Unreadable images get no fields and are listed in the summary. A brain run under ``brain_key``.
+    Unreadable images get no fields, are listed in the summary and named in a warning.
+    A brain run under ``brain_key``.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValidationError(f"workers must be a positive integer, got {workers!r}")
-    outputs = quality_fields(brain_key)
     schema = samples.get_field_schema()
-    check_outputs(schema, outputs, ["filepath"])
-    summary = QualitySummary(brain_key)
+    issues = {issue: Flag(f"{brain_key}_{issue}_flag", score=f"{brain_key}_{issue}", low_is_worse=True)
+              for issue in ISSUES}
+    outputs = {f"{brain_key}_size": FLOAT} | {name: kind for flag in issues.values()
+                                              for name, kind in ((flag.score, FLOAT), (flag.field, BOOLEAN))}
+    run = BrainRun(samples, brain_key, "image_quality", {"thresholds": THRESHOLDS}, inputs=["filepath"],
+                   outputs=outputs, flags=issues, schema=schema)
     size_field = f"{brain_key}_size"
     todo = samples if overwrite or size_field not in schema else samples.exists(size_field, False)
+    scored, unreadable = 0, []
     with ProgressBar(len(todo), desc="image quality", unit="images", enabled=progress) as bar:
         for batch in todo.iter_batches(["filepath"], batch_size=BATCH_SIZE):
             results = score_images(batch["filepath"], workers=workers)
-            summary.unreadable += [p for p, r in zip(batch["filepath"], results) if r is None]
-            readable = [i for i, r in enumerate(results) if r is not None]
-            ids = [batch["id"][i] for i in readable]
+            unreadable += [p for p, r in zip(batch["filepath"], results) if r is None]
+            run.skip([i for i, r in zip(batch["id"], results) if r is None], "have an unreadable image")
+            readable = [(i, r) for i, r in zip(batch["id"], results) if r is not None]
+            columns = {}
             for name in PER_IMAGE:
-                values = [results[i][name] for i in readable]
-                samples.set_values(f"{brain_key}_{name}", values, ids=ids)
+                columns[f"{brain_key}_{name}"] = values = [r[name] for _, r in readable]
                 if name != "size":
-                    samples.set_values(f"{brain_key}_{name}_flag", flags(name, np.array(values)).tolist(),
-                                       ids=ids)
-            summary.scored += len(readable)
+                    columns[f"{brain_key}_{name}_flag"] = flags(name, np.array(values)).tolist()
+            if readable:
+                run.write([i for i, _ in readable], columns)
+            scored += len(readable)
             bar.update(len(batch["id"]))
+    flagged = {}
     if size_field in samples.get_field_schema():
-        _write_odd_size(samples, brain_key)
-        for issue in ISSUES:
-            summary.flagged[issue] = len(samples.match({f"{brain_key}_{issue}_flag": True}))
-    samples.dataset.register_brain_run(brain_key, {"method": "image_quality", "thresholds": THRESHOLDS},
-                                       list(outputs))
-    return summary
+        _write_odd_size(run, brain_key)
+        flagged = {issue: len(samples.match(flag.query)) for issue, flag in run.flags.items()}
+    return run.finish(QualitySummary, scored=scored, flagged=flagged, unreadable=unreadable)
 
 
-def quality_fields(brain_key: str) -> dict[str, str]:
-    """Every field ``compute_image_quality`` writes under ``brain_key``, with its type."""
-    fields = {f"{brain_key}_size": FLOAT}
-    for issue in ISSUES:
-        fields[f"{brain_key}_{issue}"] = FLOAT
-        fields[f"{brain_key}_{issue}_flag"] = BOOLEAN
-    return fields
-
-
-def _write_odd_size(samples: SampleCollection, brain_key: str) -> None:
+def _write_odd_size(run: BrainRun, brain_key: str) -> None:
     """odd_size over every scored image of the collection (it depends on the median size)."""
+    samples = run.samples
     ids: list[str] = []
     sizes: list[float] = []
     for batch in samples.exists(f"{brain_key}_size").iter_batches([f"{brain_key}_size"]):
         ids += batch["id"]
         sizes += batch[f"{brain_key}_size"]
     scores = odd_size_scores(np.array(sizes))
-    samples.set_values(f"{brain_key}_odd_size", scores.tolist(), ids=ids)
-    samples.set_values(f"{brain_key}_odd_size_flag", flags("odd_size", scores).tolist(), ids=ids)
+    run.write(ids, {f"{brain_key}_odd_size": scores.tolist(),
+                    f"{brain_key}_odd_size_flag": flags("odd_size", scores).tolist()})
 
 
 def _score_file(path: str | None) -> dict[str, float] | None:

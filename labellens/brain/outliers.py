@@ -10,20 +10,18 @@ marks a robust z-score ``(d - median) / (1.4826 MAD)`` above ``FLAG_Z``.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from labellens.brain.embedding_fields import (
     check_embeddings_field,
-    check_outputs,
     read_embeddings,
     require_usable,
-    scatter,
-    warn_skipped,
 )
 from labellens.brain.fields import CLASSIFICATION, label_kind
 from labellens.brain.neighbors import knn
+from labellens.brain.run import BrainRun, Flag, RunSummary
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
 from labellens.fields import BOOLEAN, FLOAT
@@ -31,6 +29,16 @@ from labellens.fields import BOOLEAN, FLOAT
 NEIGHBOURS = 10
 FLAG_Z = 3.0
 MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(kw_only=True)
+class OutliersSummary(RunSummary):
+    """How many samples were scored and ``flagged``; ``summary["flagged"]`` reads as older versions' dict."""
+
+    flagged: int = 0
+
+    def __getitem__(self, name: str) -> int:
+        return getattr(self, name)
 
 
 def mean_knn_distance(embeddings: np.ndarray, k: int) -> np.ndarray:
@@ -63,12 +71,11 @@ def outlier_scores(distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def compute_outliers(samples: SampleCollection, embeddings_field: str, label_field: str | None = None, *,
-                     outlier_field: str = "outlier", k: int = NEIGHBOURS) -> dict[str, Any]:
+                     outlier_field: str = "outlier", k: int = NEIGHBOURS) -> OutliersSummary:
     """Write an outlier score in [0, 1] to ``outlier_field`` and a flag to ``<outlier_field>_flag``.
 
     With ``label_field`` (``Classification``), distance within the sample's class
-    counts as much as distance to everything. A brain run under ``outlier_field``;
-    returns ``{"scored", "flagged"}``.
+    counts as much as distance to everything. A brain run under ``outlier_field``.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValidationError(f"k must be a positive integer, got {k!r}")
@@ -80,9 +87,12 @@ def compute_outliers(samples: SampleCollection, embeddings_field: str, label_fie
             raise SchemaError(f"label_field {label_field!r} must hold Classification labels")
         extra = [f"{label_field}.label"]
     flag_field = f"{outlier_field}_flag"
-    check_outputs(schema, {outlier_field: FLOAT, flag_field: BOOLEAN},
-                  [embeddings_field, label_field or ""])
-    ids, matrix, usable, columns = read_embeddings(samples, embeddings_field, extra)
+    run = BrainRun(samples, outlier_field, "outliers", {"embeddings_field": embeddings_field,
+                                                        "label_field": label_field, "k": k},
+                   inputs=[embeddings_field, label_field], schema=schema,
+                   outputs={outlier_field: FLOAT, flag_field: BOOLEAN},
+                   flags={"outlier": Flag(flag_field, score=outlier_field)})
+    ids, matrix, usable, columns = read_embeddings(run, embeddings_field, extra)
     require_usable(usable, embeddings_field, 3)
     data = matrix[usable]
     distance = mean_knn_distance(data, k)
@@ -91,10 +101,5 @@ def compute_outliers(samples: SampleCollection, embeddings_field: str, label_fie
         _, labels = np.unique(names, return_inverse=True)
         distance = (distance + class_knn_distance(data, labels, k)) / 2
     score, flag = outlier_scores(distance)
-    samples.set_values(outlier_field, scatter(score, usable), ids=ids)
-    samples.set_values(flag_field, scatter(flag, usable), ids=ids)
-    warn_skipped(ids, usable, embeddings_field)
-    samples.dataset.register_brain_run(outlier_field, {
-        "method": "outliers", "embeddings_field": embeddings_field, "label_field": label_field, "k": k},
-        [outlier_field, flag_field])
-    return {"scored": int(usable.sum()), "flagged": int(flag.sum())}
+    run.write(ids, {outlier_field: score, flag_field: flag}, usable)
+    return run.finish(OutliersSummary, scored=int(usable.sum()), flagged=int(flag.sum()))

@@ -7,22 +7,31 @@ the most unique sample scores 1 and near duplicates score close to 0.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from labellens.brain.embedding_fields import (
     check_embeddings_field,
-    check_outputs,
     read_embeddings,
     require_usable,
-    scatter,
-    warn_skipped,
 )
 from labellens.brain.neighbors import knn
+from labellens.brain.run import BrainRun, RunSummary
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import ValidationError
 from labellens.fields import FLOAT
 
 WEIGHTS = (0.6, 0.3, 0.1)
+
+
+@dataclass(kw_only=True, eq=False)
+class UniquenessSummary(RunSummary):
+    """A :class:`RunSummary` that also compares equal to the count ``scored``, which older versions
+    returned."""
+
+    def __eq__(self, other: object) -> bool:
+        return self.scored == other if isinstance(other, int) else RunSummary.__eq__(self, other)
 
 
 def uniqueness_scores(distances: np.ndarray) -> np.ndarray:
@@ -36,8 +45,9 @@ def uniqueness_scores(distances: np.ndarray) -> np.ndarray:
 
 
 def compute_uniqueness(samples: SampleCollection, embeddings_field: str,
-                       uniqueness_field: str = "uniqueness", *, k: int = 3, metric: str = "cosine") -> int:
-    """Write uniqueness in [0, 1] to ``uniqueness_field`` (also the brain key); return how many were scored.
+                       uniqueness_field: str = "uniqueness", *, k: int = 3, metric: str = "cosine"
+                       ) -> UniquenessSummary:
+    """Write uniqueness in [0, 1] to ``uniqueness_field`` (also the brain key); ``scored``: how many.
 
     Neighbours are searched among the samples of ``samples`` that have an
     embedding; samples without one stay unset and are named in a warning.
@@ -46,13 +56,11 @@ def compute_uniqueness(samples: SampleCollection, embeddings_field: str,
         raise ValidationError(f"k must be a positive integer, got {k!r}")
     schema = samples.get_field_schema()
     check_embeddings_field(schema, embeddings_field)
-    check_outputs(schema, {uniqueness_field: FLOAT}, [embeddings_field])
-    ids, matrix, usable, _ = read_embeddings(samples, embeddings_field)
+    run = BrainRun(samples, uniqueness_field, "uniqueness", {"embeddings_field": embeddings_field, "k": k,
+                                                            "metric": metric},
+                   inputs=[embeddings_field], outputs={uniqueness_field: FLOAT}, schema=schema)
+    ids, matrix, usable, _ = read_embeddings(run, embeddings_field)
     require_usable(usable, embeddings_field, 2)
     _, distances = knn(matrix[usable], min(k, int(usable.sum()) - 1), metric=metric)
-    samples.set_values(uniqueness_field, scatter(uniqueness_scores(distances), usable), ids=ids)
-    warn_skipped(ids, usable, embeddings_field)
-    samples.dataset.register_brain_run(uniqueness_field, {
-        "method": "uniqueness", "embeddings_field": embeddings_field, "k": k, "metric": metric},
-        [uniqueness_field])
-    return int(usable.sum())
+    run.write(ids, {uniqueness_field: uniqueness_scores(distances)}, usable)
+    return run.finish(UniquenessSummary, scored=int(usable.sum()))

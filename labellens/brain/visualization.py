@@ -11,19 +11,17 @@ written as ``[x, y]`` to the field ``brain_key`` and the call is a brain run.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from labellens.brain.embedding_fields import (
     check_embeddings_field,
-    check_outputs,
     read_embeddings,
     require_usable,
-    scatter,
-    warn_skipped,
 )
 from labellens.brain.neighbors import knn
+from labellens.brain.run import BrainRun, RunSummary
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import MissingDependencyError, ValidationError
 from labellens.fields import LIST
@@ -33,14 +31,13 @@ PRE_PCA_DIMS = 50
 UMAP_NEIGHBORS = 15
 
 
-@dataclass
-class VisualizationSummary:
-    """What ``compute_visualization`` wrote: the points' field, how many, and the samples skipped."""
+@dataclass(kw_only=True)
+class VisualizationSummary(RunSummary):
+    """What ``compute_visualization`` wrote: the points' field, how many, and the samples skipped;
+    ``method`` is the reduction (umap, tsne or pca)."""
 
-    brain_key: str
     method: str
-    num_points: int
-    skipped_ids: list[str] = field(default_factory=list)
+    num_points = property(lambda self: self.scored)  # the name of older versions
 
 
 def reduce_dimensions(embeddings: np.ndarray, method: str = "umap", *, seed: int = 0) -> np.ndarray:
@@ -94,19 +91,17 @@ def compute_visualization(samples: SampleCollection, embeddings_field: str, meth
         raise ValidationError(f"method must be one of {METHODS}, got {method!r}")
     schema = samples.get_field_schema()
     check_embeddings_field(schema, embeddings_field)
-    check_outputs(schema, {brain_key: schema.get(brain_key, LIST)}, [embeddings_field])
+    run = BrainRun(samples, brain_key, "visualization", {"embeddings_field": embeddings_field,
+                                                         "reduction": method, "seed": seed, "num_dims": 2},
+                   inputs=[embeddings_field], outputs={brain_key: schema.get(brain_key, LIST)}, schema=schema)
     if brain_key in schema and brain_key not in samples.dataset.list_brain_runs():
         raise ValidationError(f"field {brain_key!r} exists and was not written by a brain run; "
                               "pick another brain_key")
-    ids, matrix, usable, _ = read_embeddings(samples, embeddings_field)
+    ids, matrix, usable, _ = read_embeddings(run, embeddings_field)
     require_usable(usable, embeddings_field, 3)
     points = reduce_dimensions(matrix[usable], method, seed=seed)
-    samples.set_values(brain_key, scatter(points.astype(np.float64), usable), ids=ids)
-    skipped = warn_skipped(ids, usable, embeddings_field)
-    samples.dataset.register_brain_run(brain_key, {
-        "method": "visualization", "embeddings_field": embeddings_field, "reduction": method, "seed": seed,
-        "num_dims": 2}, [brain_key])
-    return VisualizationSummary(brain_key, method, int(usable.sum()), skipped)
+    run.write(ids, {brain_key: points.astype(np.float64)}, usable)
+    return run.finish(VisualizationSummary, scored=int(usable.sum()), method=method)
 
 
 def _pad(points: np.ndarray) -> np.ndarray:

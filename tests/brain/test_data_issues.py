@@ -121,8 +121,10 @@ def test_image_quality_streams_resumes_and_counts_flags(backend: str, tmp_path: 
     ds.add_samples(ll.Sample(filepath=str(p)) for p in [*paths, tmp_path / "broken.png"])
     first = compute_image_quality(ds.limit(6), progress=False)
     assert first.scored == 6 and first.flagged["dark"] == 1 and first.flagged["blurry"] == 1
-    summary = compute_image_quality(ds, progress=False, workers=2)
+    with pytest.warns(UserWarning, match="1 samples have an unreadable image"):
+        summary = compute_image_quality(ds, progress=False, workers=2)
     assert summary.scored == 6 and summary.unreadable == [str(tmp_path / "broken.png")]
+    assert summary.skipped_ids == [ds.values("id")[-1]]
     assert ds.values("quality_dark_flag")[:5] == [False, False, False, True, False]
     assert ds.values("quality_blurry_flag")[4] is True and ds.values("quality_odd_size_flag")[4] is True
     assert ds.values("quality_dark")[-1] is None
