@@ -32,11 +32,11 @@ def mistakenness(name: str, pred_field: str, label_field: str, out_field: str, u
                  tags: tuple[str, ...], no_progress: bool) -> None:
     """Compute the tutorial's mistakenness score on dataset NAME."""
     samples = _samples(name, tags)
-    require("labellens.brain", "compute_mistakenness")(
+    summary = require("labellens.brain", "compute_mistakenness")(
         samples, pred_field, label_field=label_field, mistakenness_field=out_field,
         use_logits=use_logits, progress=not no_progress)
-    click.echo(f"wrote {out_field!r} for {len(samples)} samples of {name!r}; "
-               f"sort with: labellens app launch {name} --sort-by {out_field}")
+    click.echo(f"wrote {', '.join(map(repr, summary.fields))} for {len(samples)} samples of {name!r}; "
+               f"sort with: labellens app launch {name} --sort-by {summary.brain_key}")
 
 
 @brain.command("label-issues")
@@ -75,8 +75,8 @@ def label_issues(name: str, pred_field: tuple[str, ...], model_name: str | None,
         samples, preds or None, label_field=label_field, embeddings_field=embeds or None,
         score_field=out_field, progress=not no_progress)
     click.echo(str(summary))
-    click.echo(f"wrote {out_field!r} for {len(samples)} samples of {name!r}; "
-               f"sort with: labellens app launch {name} --sort-by {out_field}")
+    click.echo(f"wrote {', '.join(map(repr, summary.fields))} for {len(samples)} samples of {name!r}; "
+               f"sort with: labellens app launch {name} --sort-by {summary.brain_key}")
 
 
 def _predict(samples: SampleCollection, model_name: str, preds: list[str], embeds: list[str],

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from labellens.brain.find_issues import RUN_KIND as ISSUES_RUN
 from labellens.brain.find_issues import load_issues_report
+from labellens.brain.run import declared_outputs
 from labellens.errors import ValidationError
 from labellens.evaluation import summarize_classifications
 from labellens.evaluation.classification import EVALUATION
@@ -78,8 +79,8 @@ async def embeddings(request: Request) -> Response:
 def _embeddings(name: str, body: dict[str, Any]) -> dict[str, Any]:
     job = prepare(name, body)
     dataset = job.dataset
-    runs = [key for key in dataset.list_brain_runs()
-            if dataset.get_brain_info(key)["config"].get("method") == "visualization"]
+    infos = {key: dataset.get_brain_info(key) for key in dataset.list_brain_runs()}
+    runs = [key for key, info in infos.items() if info["config"].get("method") == "visualization"]
     if not runs:
         return {"available": False, "brain_keys": [],
                 "reason": "no embeddings map yet: run labellens.brain.compute_visualization(dataset, ...)"}
@@ -95,18 +96,19 @@ def _embeddings(name: str, body: dict[str, Any]) -> dict[str, Any]:
     color_by = body.get("color_by") or (colorable[0] if colorable else None)
     if color_by is not None and color_by not in colorable:
         raise ValidationError(f"cannot colour by {color_by!r}; choose one of {colorable}")
-    points = dataset.exists(brain_key)
+    field = next(iter(declared_outputs(infos[brain_key])), brain_key)  # the [x, y] points the run wrote
+    points = dataset.exists(field)
     if len(points) > MAX_POINTS:
         points = points.take(MAX_POINTS, seed=0)
-    paths = [brain_key] + ([color_by] if color_by else [])
+    paths = [field] + ([color_by] if color_by else [])
     ids: list[str] = []
     xs: list[float] = []
     ys: list[float] = []
     colors: list[Any] = []
     for batch in points.iter_batches(paths):
         ids += batch["id"]
-        xs += [p[0] for p in batch[brain_key]]
-        ys += [p[1] for p in batch[brain_key]]
+        xs += [p[0] for p in batch[field]]
+        ys += [p[1] for p in batch[field]]
         colors += batch[color_by] if color_by else [None] * len(batch["id"])
     in_view = set(job.view.values("id")) if job.view.stages else None
     return {"available": True, "brain_keys": runs, "brain_key": brain_key, "color_fields": colorable,
