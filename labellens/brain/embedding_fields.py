@@ -17,7 +17,7 @@ from labellens.errors import FieldNotFoundError, ValidationError
 
 BATCH_SIZE = 10_000
 
-__all__ = ["BATCH_SIZE", "check_embeddings_field", "read_embeddings", "require_usable"]
+__all__ = ["BATCH_SIZE", "check_embeddings_field", "read_embeddings"]
 
 
 def check_embeddings_field(schema: Mapping[str, str], field: str) -> None:
@@ -29,12 +29,12 @@ def check_embeddings_field(schema: Mapping[str, str], field: str) -> None:
                                  "labellens.inference.compute_embeddings(..., embeddings_field=...)")
 
 
-def read_embeddings(run: BrainRun, field: str, extra: Sequence[str] = ()
+def read_embeddings(run: BrainRun, field: str, extra: Sequence[str] = (), *, minimum: int = 0
                     ) -> tuple[list[str], np.ndarray, np.ndarray, dict[str, list[Any]]]:
     """Ids, (N, D) float32 embeddings, (N,) mask of usable rows and ``extra`` columns of ``run``'s samples.
 
     Rows without a vector or with NaN/infinite values are zeros, not usable, and
-    skipped by ``run``; vectors of different lengths raise.
+    skipped by ``run``; vectors of different lengths, or fewer than ``minimum`` usable rows, raise.
     """
     ids: list[str] = []
     columns: dict[str, list[Any]] = {path: [] for path in extra}
@@ -57,12 +57,9 @@ def read_embeddings(run: BrainRun, field: str, extra: Sequence[str] = ()
         matrix[i] = vector
         usable[i] = np.isfinite(vector).all()
     matrix[~usable] = 0.0
-    run.skip([ids[i] for i in np.flatnonzero(~usable)],
-             f"have no finite {field!r} embedding and were skipped")
-    return ids, matrix, usable, columns
-
-
-def require_usable(usable: np.ndarray, field: str, minimum: int) -> None:
     if int(usable.sum()) < minimum:
         raise ValidationError(f"only {int(usable.sum())} samples have a finite {field!r} embedding; "
                               f"this method needs at least {minimum}")
+    run.skip([ids[i] for i in np.flatnonzero(~usable)],
+             f"have no finite {field!r} embedding and were skipped")
+    return ids, matrix, usable, columns

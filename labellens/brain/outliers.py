@@ -14,11 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labellens.brain.embedding_fields import (
-    check_embeddings_field,
-    read_embeddings,
-    require_usable,
-)
+from labellens.brain.embedding_fields import check_embeddings_field, read_embeddings
 from labellens.brain.fields import CLASSIFICATION, label_kind
 from labellens.brain.neighbors import knn
 from labellens.brain.run import BrainRun, Flag, RunSummary
@@ -92,8 +88,7 @@ def compute_outliers(samples: SampleCollection, embeddings_field: str, label_fie
                    inputs=[embeddings_field, label_field], schema=schema,
                    outputs={outlier_field: FLOAT, flag_field: BOOLEAN},
                    flags={"outlier": Flag(flag_field, score=outlier_field)})
-    ids, matrix, usable, columns = read_embeddings(run, embeddings_field, extra)
-    require_usable(usable, embeddings_field, 3)
+    ids, matrix, usable, columns = read_embeddings(run, embeddings_field, extra, minimum=3)
     data = matrix[usable]
     distance = mean_knn_distance(data, k)
     if label_field is not None:

@@ -11,11 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labellens.brain.embedding_fields import (
-    check_embeddings_field,
-    read_embeddings,
-    require_usable,
-)
+from labellens.brain.embedding_fields import check_embeddings_field, read_embeddings
 from labellens.brain.neighbors import knn
 from labellens.brain.run import BrainRun, RunSummary
 from labellens.dataset.collection import SampleCollection
@@ -59,8 +55,7 @@ def compute_uniqueness(samples: SampleCollection, embeddings_field: str,
     run = BrainRun(samples, uniqueness_field, "uniqueness", {"embeddings_field": embeddings_field, "k": k,
                                                             "metric": metric},
                    inputs=[embeddings_field], outputs={uniqueness_field: FLOAT}, schema=schema)
-    ids, matrix, usable, _ = read_embeddings(run, embeddings_field)
-    require_usable(usable, embeddings_field, 2)
+    ids, matrix, usable, _ = read_embeddings(run, embeddings_field, minimum=2)
     _, distances = knn(matrix[usable], min(k, int(usable.sum()) - 1), metric=metric)
     run.write(ids, {uniqueness_field: uniqueness_scores(distances)}, usable)
     return run.finish(UniquenessSummary, scored=int(usable.sum()))

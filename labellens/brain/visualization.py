@@ -15,11 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labellens.brain.embedding_fields import (
-    check_embeddings_field,
-    read_embeddings,
-    require_usable,
-)
+from labellens.brain.embedding_fields import check_embeddings_field, read_embeddings
 from labellens.brain.neighbors import knn
 from labellens.brain.run import BrainRun, RunSummary
 from labellens.dataset.collection import SampleCollection
@@ -97,8 +93,7 @@ def compute_visualization(samples: SampleCollection, embeddings_field: str, meth
     if brain_key in schema and brain_key not in samples.dataset.list_brain_runs():
         raise ValidationError(f"field {brain_key!r} exists and was not written by a brain run; "
                               "pick another brain_key")
-    ids, matrix, usable, _ = read_embeddings(run, embeddings_field)
-    require_usable(usable, embeddings_field, 3)
+    ids, matrix, usable, _ = read_embeddings(run, embeddings_field, minimum=3)
     points = reduce_dimensions(matrix[usable], method, seed=seed)
     run.write(ids, {brain_key: points.astype(np.float64)}, usable)
     return run.finish(VisualizationSummary, scored=int(usable.sum()), method=method)
