@@ -15,7 +15,7 @@ import webbrowser
 from typing import Any
 from urllib.parse import urlencode
 
-from labellens.brain.score_fields import SCORE_PRIORITY
+from labellens.brain.score_fields import default_score_field
 from labellens.dataset import Dataset, View
 from labellens.errors import ValidationError
 from labellens.fields import CLASSIFICATION, NUMERIC
@@ -45,8 +45,8 @@ def review(samples: Dataset | View, label_field: str = "ground_truth", *, order_
     label_field
         The ``Classification`` field whose labels decisions change.
     order_by
-        The numeric score to review by, highest first (default: ``label_issue``,
-        else ``mistakenness``, else the next score field the dataset has).
+        The numeric score to review by, highest first (default: the App's default
+        sort, :func:`~labellens.brain.score_fields.default_score_field`).
     include_reviewed
         Also queue samples already tagged ``reviewed``.
     port, address, auto, kwargs
@@ -62,7 +62,7 @@ def review(samples: Dataset | View, label_field: str = "ground_truth", *, order_
     numeric = [name for name, kind in schema.items() if kind in NUMERIC]
     if order_by is not None and order_by not in numeric:
         raise ValidationError(f"order_by {order_by!r} is not a numeric field; numeric fields are: {numeric}")
-    if order_by is None and not any(name in numeric for name in SCORE_PRIORITY):
+    if order_by is None and default_score_field(numeric) is None:
         print("no score field yet: the queue is in view order (run compute_label_issues for a better order)")
     session = launch_app(samples, port=port, address=address, auto=False, **kwargs)
     url = review_url(session.url, label_field=label_field, order_by=order_by,

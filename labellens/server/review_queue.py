@@ -2,8 +2,7 @@
 
 A queue is the request's view (session stages plus sidebar filters), without the
 samples tagged ``reviewed`` unless asked, sorted by a score descending
-(``label_issue``, else ``mistakenness``, else the next of
-:data:`~labellens.brain.score_fields.SCORE_PRIORITY` the dataset has). Every view
+(:func:`~labellens.brain.score_fields.default_score_field`, the grid's default sort). Every view
 is built through the public view API (:func:`labellens.server.query.build_view`,
 ``match_tags``, ``exclude``, ``sort_by``, ``limit``); functions here are sync and
 run in a worker thread.
@@ -17,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from labellens.brain.score_fields import SCORE_PRIORITY
+from labellens.brain.score_fields import default_score_field
 from labellens.dataset import load_dataset
 from labellens.errors import RunNotFoundError, ValidationError
 from labellens.probability import softmax
@@ -75,7 +74,7 @@ def open_queue(name: str, body: Mapping[str, Any]) -> Queue:
     if label_field not in grid.label_fields:
         raise ValidationError(f"label_field must be a Classification field of {dataset.name!r}: "
                               f"{list(grid.label_fields) or 'none; add labels first'}")
-    score_field = body.get("order_by") or next((n for n in SCORE_PRIORITY if n in grid.numeric_fields), None)
+    score_field = body.get("order_by") or default_score_field(grid.numeric_fields)
     if score_field is not None and score_field not in grid.numeric_fields:
         raise ValidationError(f"order_by must be a numeric field: {list(grid.numeric_fields)}")
     config = _run_config(dataset, score_field)
