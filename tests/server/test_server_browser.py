@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from browser_support import BROWSER_MARKS, all_images_loaded, wait_until
 
-from labellens.server import snapshot
-from labellens.server.colors import LIGHTNESS, SATURATION, class_hue
+from labellens.server.colors import LIGHTNESS, SATURATION
 from labellens.session import launch_app
 
 pytestmark = BROWSER_MARKS
+RULES = json.loads((Path(__file__).parents[1] / "fixtures" / "js_python_rules.json").read_text("utf-8"))
 
 
 def tile_ids(page) -> list[str]:
@@ -120,18 +122,25 @@ def test_frozen_snapshot_colours_equal_the_live_app_without_default_classes(back
     page.screenshot(path=str(tmp_path / "frozen.png"))
     assert set(live) == {"cat", "dog", "ship"}
     assert frozen == live
-    # the page's colors.js and colors.py (the PNG sheet's colours) give every name the same hue,
-    # listed classes and the hash of other names alike
-    classes = ["cat", "dog", "ship", "airplane", "truck"]
-    names = [*classes, "zebra", "Ünïcode", "🦓 emoji"]
-    in_page = page.evaluate("([classes, names]) => { __colors.setClasses(classes); "
-                            "return names.map((name) => __colors.classColor(name)); }", [classes, names])
-    expected = [f"hsl({class_hue(name, classes)}, {SATURATION:.0%}, {LIGHTNESS:.0%})" for name in names]
-    assert in_page == expected
-    # and the PNG sheet writes scores as the page's dom.js does
-    values = [2.0, -3.0, 0.125, 0.0625, -0.0625, 1.005, -0.0001, 1 / 3, 99.9996, 123.45, 250.25, 100.05, 1e21]
+    # the page's colors.js, dom.js and grid.js follow the table that pins colors.py and snapshot.py
+    # (the PNG sheet's colours, score text and mismatch marks): listed classes and the hash of other names
+    for case in RULES["class_hue"]:
+        in_page = page.evaluate("([classes, names]) => { __colors.setClasses(classes); "
+                                "return names.map((name) => __colors.classColor(name)); }",
+                                [case["classes"], list(case["hues"])])
+        assert in_page == [f"hsl({hue}, {SATURATION:.0%}, {LIGHTNESS:.0%})" for hue in case["hues"].values()]
+    values = [case["value"] for case in RULES["format_number"]]
     written = page.evaluate("(values) => values.map((v) => __dom.formatNumber(v))", values)
-    assert written == [snapshot.format_number(v) for v in values]
+    assert written == [case["text"] for case in RULES["format_number"]]
+    marked = page.evaluate("""(cases) => cases.map((labels) => {
+        const grid = new __grid.Grid(document.createElement("div"), { onOpen() {}, onSelect() {} });
+        grid.clear({ labelFields: labels.map(([field]) => field), scoreField: null, selectable: false,
+                     media: () => null });
+        const sample = { id: "s", tags: [] };
+        for (const [field, label] of labels) sample[field] = { label };
+        return grid.tile(sample).classList.contains("mismatch");
+    })""", [case["labels"] for case in RULES["disagrees"]])
+    assert marked == [case["disagrees"] for case in RULES["disagrees"]]
 
 
 @pytest.mark.parametrize("backend", ["mongod"], indirect=True)

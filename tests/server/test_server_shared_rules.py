@@ -1,8 +1,11 @@
-"""Rules the App and the frozen snapshot share: class colours, the score priority, 404 answers."""
+"""Rules the App and the frozen snapshot share: class colours, score text, disagreement, the score
+priority, 404 answers."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -21,7 +24,11 @@ from labellens.errors import (
 from labellens.server import snapshot
 from labellens.server.app import create_app
 from labellens.server.colors import class_hue, class_order, class_rgb
+from labellens.server.review_queue import open_queue
 from labellens.server.state import AppState
+
+RULES = json.loads((Path(__file__).parents[1] / "fixtures" / "js_python_rules.json").read_text("utf-8"))
+"""The table that pins these Python copies to the App's JS (the browser test checks the JS side)."""
 
 
 def test_snapshot_colours_match_the_app_without_default_classes(client, dataset):
@@ -53,32 +60,27 @@ def test_one_score_priority_for_app_and_snapshot(client, dataset):
     assert default_score_field(["hardness", "mistakenness", "label_issue"]) == "label_issue"
     assert snapshot.collect(dataset, [], {}, limit=2).score_field == default_score_field(
         summary["numeric_fields"])
+    assert open_queue(dataset.name, {}).score_field == summary["default_score_field"]  # review mode too
 
 
-@pytest.mark.parametrize("labels, disagrees", [
-    ([("ground_truth", "cat"), ("predictions", "dog")], True),
-    ([("ground_truth", "cat"), ("predictions", "cat")], False),
-    ([("ground_truth", "cat"), ("predictions", None), ("other", "dog")], True),
-    ([("ground_truth", "cat"), ("predictions", None)], False),
+@pytest.mark.parametrize("case", RULES["disagrees"])
+def test_snapshot_tiles_disagree_as_the_app_grid_marks_them(case):
     # grid.js: without a ground truth nothing disagrees, whatever the other fields hold
-    ([("ground_truth", None), ("predictions", "cat"), ("other", "dog")], False),
-    ([("predictions", "cat")], False),
-    ([], False),
-])
-def test_snapshot_tiles_disagree_as_the_app_grid_marks_them(labels, disagrees):
+    labels = [tuple(pair) for pair in case["labels"]]
     tile = snapshot.Tile("a.png", labels, None, [])
-    assert tile.disagrees is disagrees
+    assert tile.disagrees is case["disagrees"]
     assert tile.shown_labels == [(field, label) for field, label in labels if label is not None]
 
 
-@pytest.mark.parametrize("value, text", [
-    # what grid.js's formatNumber writes (Number.prototype.toFixed rounds the exact value, ties up)
-    (2.0, "2"), (-3.0, "-3"), (0.125, "0.125"), (0.0625, "0.063"), (-0.0625, "-0.063"), (1.005, "1.005"),
-    (-0.0001, "-0.000"), (1 / 3, "0.333"), (99.9996, "100.000"), (123.45, "123.5"), (250.25, "250.3"),
-    (100.05, "100.0"), (1e21, "1e+21"),
-])
-def test_snapshot_scores_are_written_as_the_app_writes_them(value, text):
-    assert snapshot.format_number(value) == text
+@pytest.mark.parametrize("case", RULES["format_number"])
+def test_snapshot_scores_are_written_as_the_app_writes_them(case):
+    # what dom.js's formatNumber writes (Number.prototype.toFixed rounds the exact value, ties up)
+    assert snapshot.format_number(case["value"]) == case["text"]
+
+
+@pytest.mark.parametrize("case", RULES["class_hue"])
+def test_class_hues_are_the_app_colours(case):
+    assert {name: class_hue(name, case["classes"]) for name in case["hues"]} == case["hues"]
 
 
 @pytest.mark.parametrize("error, status", [
