@@ -9,7 +9,6 @@ fields they need.
 from __future__ import annotations
 
 import functools
-import importlib
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -427,16 +426,18 @@ class SampleCollection:
         """Remove ``tags`` from every sample of this collection."""
         self.dataset._writer.update_tags(self._ids(), string_list(tags, "tags"), add=False)
 
-    # Annotation runs live in labellens.annotation, a layer above the dataset (it writes labels through
-    # apply_label_changes): looked up by name on first use, so there is no import cycle and
-    # ``import labellens`` does not load it.
+    # Annotation and evaluation are layers above the dataset (they read and write through this API):
+    # these methods import them when called, so ``import labellens`` does not load them (evaluation
+    # loads the brain); .importlinter lists these two upward imports as its only exceptions.
     def annotate(self, anno_key: str, **options: Any) -> dict[str, Any]:
         """Send these samples to an annotation tool as run ``anno_key`` (labellens.annotation.annotate)."""
-        return ANNOTATION.annotate(self, anno_key, **options)
+        from labellens import annotation
+        return annotation.annotate(self, anno_key, **options)
 
     def load_annotations(self, anno_key: str, **options: Any) -> dict[str, int]:
         """Write run ``anno_key``'s finished labels back (see labellens.annotation.load_annotations)."""
-        return ANNOTATION.load_annotations(self.dataset, anno_key, **options)
+        from labellens import annotation
+        return annotation.load_annotations(self.dataset, anno_key, **options)
 
     def list_annotation_runs(self) -> list[str]:
         return self.dataset.list_runs("annotation")
@@ -445,36 +446,26 @@ class SampleCollection:
         return self.dataset.get_run("annotation", anno_key)
 
     def delete_annotation_run(self, anno_key: str, **options: Any) -> None:
-        ANNOTATION.delete_annotation_run(self.dataset, anno_key, **options)
+        from labellens import annotation
+        annotation.delete_annotation_run(self.dataset, anno_key, **options)
 
-    # Evaluation lives in labellens.evaluation, also a layer above (looked up the same way).
     def evaluate_classifications(self, pred_field: str, gt_field: str = "ground_truth", *,
                                  eval_key: str | None = "eval", **options: Any) -> Any:
         """Metrics of ``pred_field`` against ``gt_field`` (labellens.evaluation.evaluate_classifications)."""
-        return EVALUATION.evaluate_classifications(self, pred_field, gt_field, eval_key=eval_key, **options)
+        from labellens import evaluation
+        return evaluation.evaluate_classifications(self, pred_field, gt_field, eval_key=eval_key, **options)
 
     def list_evaluations(self) -> list[str]:
-        return EVALUATION.list_evaluations(self)
+        from labellens import evaluation
+        return evaluation.list_evaluations(self)
 
     def load_evaluation_results(self, eval_key: str) -> Any:
-        return EVALUATION.load_evaluation_results(self, eval_key)
+        from labellens import evaluation
+        return evaluation.load_evaluation_results(self, eval_key)
 
     def delete_evaluation(self, eval_key: str) -> None:
-        EVALUATION.delete_evaluation(self, eval_key)
-
-
-class _LazyLayer:
-    """A higher layer's module, imported by name on first attribute access."""
-
-    def __init__(self, module: str) -> None:
-        self._module = module
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(importlib.import_module(self._module), name)
-
-
-ANNOTATION = _LazyLayer("labellens.annotation")
-EVALUATION = _LazyLayer("labellens.evaluation")
+        from labellens import evaluation
+        evaluation.delete_evaluation(self, eval_key)
 
 
 def _object_id(sample_id: Any) -> ObjectId:
