@@ -63,6 +63,16 @@ def test_one_score_priority_for_app_and_snapshot(client, dataset):
     assert open_queue(dataset.name, {}).score_field == summary["default_score_field"]  # review mode too
 
 
+def test_without_a_priority_score_app_snapshot_and_review_sort_by_the_first_numeric_field(client, dataset):
+    dataset.rename_sample_field("mistakenness", "uniqueness")
+    summary = client.get(f"/api/datasets/{dataset.name}").json()
+    assert summary["default_score_field"] == "uniqueness"
+    assert snapshot.collect(dataset, [], {}, limit=2).score_field == "uniqueness"
+    queue = open_queue(dataset.name, {})
+    assert queue.score_field == "uniqueness"
+    assert queue.view.values("id") == dataset.sort_by("uniqueness", reverse=True).values("id")
+
+
 @pytest.mark.parametrize("case", RULES["disagrees"])
 def test_snapshot_tiles_disagree_as_the_app_grid_marks_them(case):
     # grid.js: without a ground truth nothing disagrees, whatever the other fields hold
