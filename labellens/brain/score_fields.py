@@ -1,4 +1,4 @@
-"""Which score field the App, the frozen snapshot and the session sort by by default."""
+"""The one rule for the default score: what the App's grid and review queue and the snapshot sort by."""
 
 from __future__ import annotations
 
