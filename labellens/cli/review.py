@@ -14,7 +14,8 @@ from labellens.dataset.collection import SampleCollection
 @click.option("--label-field", default="ground_truth", show_default=True,
               help="The Classification field whose labels the decisions change.")
 @click.option("--order-by", default=None,
-              help="Score to review by, highest first (default: label_issue, else mistakenness, ... else the first numeric field).")
+              help="Score to review by, highest first (default: the App's default sort: label_issue, else "
+                   "mistakenness, ... else the first numeric field).")
 @click.option("--view", "saved_view", default=None, help="Review this saved view of the dataset.")
 @click.option("--tag", "tags", multiple=True, help="Only samples with this tag (repeatable).")
 @click.option("--include-reviewed", is_flag=True, help="Also queue samples already tagged 'reviewed'.")
