@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import re
 import time as clock
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ REVIEW_TAGS = ("reviewed", "relabeled", "unusable")
 _KEEPS_LABEL = ("keep", "unusable")
 _RESTORES = ("undo", "revert")
 DECISION_ID_KEY = "decision_id"
+CLIENT_MADE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a decision id, and a review tab's client id
 _WAIT_FOR_WINNER = 1.0  # seconds a conflict waits for the winning decision's entry (step 5)
 
 
@@ -171,8 +173,7 @@ def _check(dataset: Any, changes: Sequence[LabelChange]) -> None:
 
 def check_decision_id(value: Any) -> str:
     """``value`` if it is a decision id: 1-64 letters, digits, ``_`` or ``-``."""
-    if (not isinstance(value, str) or not 1 <= len(value) <= 64
-            or not all(c.isascii() and (c.isalnum() or c in "_-") for c in value)):
+    if not isinstance(value, str) or not CLIENT_MADE_ID.fullmatch(value):
         raise ValidationError(f"decision_id must be 1-64 letters, digits, '_' or '-', got {value!r}")
     return value
 
@@ -499,5 +500,5 @@ def _check_latest(store: HistoryStore, groups: Mapping[tuple[str, str], list[dic
                             "pass force=True to overwrite it")
 
 
-__all__ = ["DECISIONS", "REVIEW_TAGS", "LabelChange", "apply", "check_decision_id", "check_entries",
-           "check_field", "default_reviewer", "entries", "review_fields", "revert"]
+__all__ = ["CLIENT_MADE_ID", "DECISIONS", "REVIEW_TAGS", "LabelChange", "apply", "check_decision_id",
+           "check_entries", "check_field", "default_reviewer", "entries", "review_fields", "revert"]

@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from labellens.dataset import LabelChange
-from labellens.dataset.history import check_decision_id, check_field
+from labellens.dataset.history import CLIENT_MADE_ID, check_decision_id, check_field
 from labellens.errors import ConflictError, HistoryEntryNotFoundError, ValidationError
 from labellens.fields import STRING
 from labellens.server import identity, review_queue
@@ -42,7 +42,6 @@ from labellens.server.state import context_of
 
 REVIEW_DECISIONS = ("accept", "keep", "pick", "unusable")
 MAX_PREFETCH = 20
-CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SAMPLE_ID = re.compile(r"[0-9a-f]{24}")
 
 
@@ -237,7 +236,7 @@ def _ids_of(value: Any) -> list[str]:
 
 def _client_of(body: Mapping[str, Any]) -> str:
     client = body.get("client")
-    if not isinstance(client, str) or not CLIENT_ID.fullmatch(client):
+    if not isinstance(client, str) or not CLIENT_MADE_ID.fullmatch(client):
         raise ValidationError("client must be the tab's id: 1-64 letters, digits, '_' or '-'")
     return client
 
