@@ -58,9 +58,9 @@ from _common import benchmark_server, print_table  # noqa: E402
 
 import labellens as ll  # noqa: E402
 from labellens import brain, inference, zoo  # noqa: E402
-from labellens.brain import label_issues as li  # noqa: E402
+from labellens.brain import confident_learning as li  # noqa: E402
 from labellens.brain import noise_model as nm  # noqa: E402
-from labellens.brain.issue_model import evidence  # noqa: E402
+from labellens.brain.mislabel_model import evidence  # noqa: E402
 from labellens.brain.noisy_logreg import cross_val_log_proba  # noqa: E402
 from labellens.brain.scores import mistakenness_from_logits  # noqa: E402
 from labellens.probability import softmax  # noqa: E402

@@ -18,6 +18,7 @@ Python ``bytes`` are refused, so raw binary never means anything else.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import bson
@@ -180,3 +181,17 @@ def _logits(value: Any) -> Any:
     if isinstance(value, list):
         return [_logits(v) for v in value]
     return decode(value)
+
+
+def encode_checked(values: Sequence[Any]) -> list[Any]:
+    """Each value's stored form (SchemaError for one that cannot be stored), except labels whose
+    encoding cannot fail (:data:`LATE_TYPES`, no extra attributes): they stay
+    as they are, for :func:`encode_late` to encode batch by batch while earlier batches are written."""
+    late = LATE_TYPES
+    return [v if type(v) in late and not v.__pydantic_extra__ else encode(v) for v in values]
+
+
+def encode_late(values: Sequence[Any]) -> list[Any]:
+    """The stored forms of a slice of :func:`encode_checked`'s output."""
+    late = LATE_TYPES
+    return [v.to_mongo() if type(v) in late else v for v in values]

@@ -15,7 +15,7 @@ import webbrowser
 from typing import Any
 from urllib.parse import urlencode
 
-from labellens.brain.score_fields import default_score_field
+from labellens.brain.default_score import default_score_field
 from labellens.dataset import Dataset, View
 from labellens.errors import ValidationError
 from labellens.fields import CLASSIFICATION, NUMERIC
@@ -46,7 +46,7 @@ def review(samples: Dataset | View, label_field: str = "ground_truth", *, order_
         The ``Classification`` field whose labels decisions change.
     order_by
         The numeric score to review by, highest first (default: the App's default
-        sort, :func:`~labellens.brain.score_fields.default_score_field`).
+        sort, :func:`~labellens.brain.default_score.default_score_field`).
     include_reviewed
         Also queue samples already tagged ``reviewed``.
     port, address, auto, kwargs

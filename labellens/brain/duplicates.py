@@ -23,7 +23,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from labellens.brain.embedding_fields import check_embeddings_field, read_embeddings
+from labellens.brain.embedding_inputs import check_embeddings_field, read_embeddings
 from labellens.brain.neighbors import knn
 from labellens.brain.run import BrainRun, Flag, RunSummary
 from labellens.dataset.collection import SampleCollection

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from labellens.brain.compute_issues import compute_label_issues
 from labellens.brain.duplicates import compute_near_duplicates
-from labellens.brain.fields import CLASSIFICATION, CLASSIFICATIONS
 from labellens.brain.image_quality import compute_image_quality
+from labellens.brain.label_inputs import CLASSIFICATION, CLASSIFICATIONS
+from labellens.brain.label_issues import compute_label_issues
 from labellens.brain.outliers import compute_outliers
 from labellens.brain.run import Flag, RunSummary
 from labellens.dataset.collection import SampleCollection

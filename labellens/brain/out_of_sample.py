@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from labellens.brain.issue_model import standardize
+from labellens.brain.mislabel_model import standardize
 from labellens.brain.noisy_logreg import cross_val_log_proba
 
 IN_SAMPLE_AGREEMENT = 0.99     # held-out predictions of real data rarely agree with more of the labels

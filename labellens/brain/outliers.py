@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labellens.brain.embedding_fields import check_embeddings_field, read_embeddings
-from labellens.brain.fields import CLASSIFICATION, label_kind
+from labellens.brain.embedding_inputs import check_embeddings_field, read_embeddings
+from labellens.brain.label_inputs import CLASSIFICATION, label_kind
 from labellens.brain.neighbors import knn
 from labellens.brain.run import BrainRun, Flag, RunSummary
 from labellens.dataset.collection import SampleCollection

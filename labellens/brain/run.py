@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from labellens.background import BackgroundWriter
-from labellens.brain.fields import check_outputs
+from labellens.brain.label_inputs import check_outputs
 from labellens.dataset.collection import SampleCollection
 from labellens.progress import ProgressBar
 from labellens.reporting import warn_skipped

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labellens.brain.embedding_fields import check_embeddings_field, read_embeddings
+from labellens.brain.embedding_inputs import check_embeddings_field, read_embeddings
 from labellens.brain.neighbors import knn
 from labellens.brain.run import BrainRun, RunSummary
 from labellens.dataset.collection import SampleCollection

@@ -18,7 +18,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from bson import ObjectId
 
-from labellens.dataset import codec, exporters, metadata
+from labellens import codec
+from labellens.dataset import exporters, metadata
 from labellens.dataset.aggregations import Aggregations
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.protocols import DatasetCore

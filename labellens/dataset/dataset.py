@@ -3,7 +3,7 @@
 ``Dataset`` is a thin façade over three parts, each in its own module: the
 catalog record (:class:`~labellens.dataset.record.DatasetRecord`: settings,
 schema, saved views, runs), the schema checks
-(:class:`~labellens.dataset.typed_schema.Schema`) and the sample writer
+(:class:`~labellens.dataset.schema.Schema`) and the sample writer
 (:class:`~labellens.dataset.writer.SampleWriter`), all bound once to the
 dataset's database store. A persistent dataset is loadable from any process
 with everything it had.
@@ -24,8 +24,8 @@ from labellens.dataset.collection import SampleCollection, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.record import BRAIN, DatasetRecord
 from labellens.dataset.sample import Sample
-from labellens.dataset.schema import DEFAULT_SCHEMA, check_field_name
-from labellens.dataset.typed_schema import Schema
+from labellens.dataset.schema import Schema
+from labellens.dataset.type_inference import DEFAULT_SCHEMA, check_field_name
 from labellens.dataset.view import View
 from labellens.dataset.writer import INSERT_BATCH, SampleWriter
 from labellens.errors import (

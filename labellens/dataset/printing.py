@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labellens.dataset.protocols import ReadableCollection
-from labellens.dataset.schema import display_type
+from labellens.dataset.type_inference import display_type
 
 
 def summary(collection: ReadableCollection, persistent: bool | None = None) -> str:

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from labellens.dataset.schema import DEFAULT_SCHEMA
+from labellens.dataset.type_inference import DEFAULT_SCHEMA
 from labellens.db.stores import CatalogStore, SampleStore
 from labellens.errors import (
     BrainRunNotFoundError,

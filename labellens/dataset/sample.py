@@ -15,9 +15,9 @@ from collections.abc import Callable, ItemsView, Iterator
 from itertools import repeat
 from typing import Any, NamedTuple
 
-from labellens.dataset import codec
+from labellens import codec
 from labellens.dataset.protocols import SampleOwner
-from labellens.dataset.schema import check_field_name
+from labellens.dataset.type_inference import check_field_name
 from labellens.errors import FieldNotFoundError, ValidationError
 from labellens.labels import format_document
 

@@ -9,6 +9,7 @@ write-behind thread so the next batch is encoded meanwhile.
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -18,11 +19,11 @@ from typing import Any
 import bson
 from bson import ObjectId
 
+from labellens import codec
 from labellens.background import BackgroundWriter
 from labellens.codec import LATE_TYPES, LOGITS_DTYPE, MAX_DOCUMENT_BYTES, stored_size, stored_size_bound
-from labellens.dataset import codec
 from labellens.dataset.sample import Sample
-from labellens.dataset.typed_schema import Column, Schema, type_key
+from labellens.dataset.schema import Column, Schema, type_key
 from labellens.db.stores import SampleStore
 from labellens.errors import DatabaseUnavailableError, DocumentTooLargeError, ValidationError
 from labellens.ids import new_object_ids
@@ -62,7 +63,7 @@ class SampleWriter:
             # The collector stays paused for the whole call (the samples and their encodings are
             # freed by reference counting); cycles the caller's generator makes are collected
             # every COLLECT_EVERY batches.
-            with self._store.writer() as writer, codec.gc_paused() as collect_cycles:
+            with self._store.writer() as writer, _gc_paused() as collect_cycles:
                 for number, batch in enumerate(_batches(samples, batch_size), 1):
                     ids += self._insert(owner, batch, writer, declared, len(ids))
                     if number % COLLECT_EVERY == 0:
@@ -174,7 +175,7 @@ class SampleWriter:
         """
         writing = False
         try:
-            with self._store.writer() as writer, codec.gc_paused():
+            with self._store.writer() as writer, _gc_paused():
                 reading: Future[Sequence[ObjectId]] | None = None
                 ids: Sequence[ObjectId] = ()
                 if callable(oids):
@@ -403,3 +404,25 @@ def _distinct_kinds(samples: Sequence[Sample]) -> dict[str, list[Any]]:
                 found.setdefault(name, []).append(value)
     return found
 
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[Callable[[], None]]:
+    """Pause the cyclic garbage collector during a bulk write; yields a function that collects the
+    young generations (what a caller's generator made since) if the collector was on.
+
+    Encoding allocates many small objects, which triggers collections that walk every
+    live sample (half the cost of a bulk write); the objects are freed by reference
+    counting anyway. The collector's previous state is restored.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+
+    def collect_young() -> None:
+        if enabled:
+            gc.collect(1)
+
+    try:
+        yield collect_young
+    finally:
+        if enabled:
+            gc.enable()

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from labellens.dataset.collection import SampleCollection
-from labellens.dataset.schema import check_field_name
+from labellens.dataset.type_inference import check_field_name
 from labellens.distributed.operations import (
     ApplyModel,
     ComputeEmbeddings,

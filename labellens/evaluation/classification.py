@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from labellens.brain.fields import CLASSIFICATION, check_outputs, label_kind
+from labellens.brain.label_inputs import CLASSIFICATION, check_outputs, label_kind
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
 from labellens.evaluation import metrics

@@ -19,7 +19,7 @@ from torch import nn
 
 from labellens.background import BackgroundWriter
 from labellens.dataset.collection import SampleCollection
-from labellens.dataset.schema import check_field_name
+from labellens.dataset.type_inference import check_field_name
 from labellens.errors import DatabaseUnavailableError, ValidationError
 from labellens.inference.convert import to_classifications
 from labellens.inference.loop import (

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from labellens.dataset.collection import SampleCollection
-from labellens.dataset.schema import check_field_name
+from labellens.dataset.type_inference import check_field_name
 from labellens.inference.loop import (
     LoopStats,
     check_inputs,

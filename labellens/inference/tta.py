@@ -18,7 +18,7 @@ import torch
 from PIL import Image, ImageOps
 from torchvision.transforms import functional as tvf
 
-from labellens.dataset.schema import check_field_name
+from labellens.dataset.type_inference import check_field_name
 from labellens.errors import ValidationError
 
 Augmentation = Callable[[Image.Image], Image.Image]

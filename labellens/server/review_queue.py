@@ -2,7 +2,7 @@
 
 A queue is the request's view (session stages plus sidebar filters), without the
 samples tagged ``reviewed`` unless asked, sorted by a score descending
-(:func:`~labellens.brain.score_fields.default_score_field`, the grid's default sort). Every view
+(:func:`~labellens.brain.default_score.default_score_field`, the grid's default sort). Every view
 is built through the public view API (:func:`labellens.server.query.build_view`,
 ``match_tags``, ``exclude``, ``sort_by``, ``limit``); functions here are sync and
 run in a worker thread.
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from labellens.brain.score_fields import default_score_field
+from labellens.brain.default_score import default_score_field
 from labellens.dataset import load_dataset
 from labellens.errors import RunNotFoundError, ValidationError
 from labellens.probability import softmax

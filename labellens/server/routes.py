@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from labellens.brain.score_fields import default_score_field
+from labellens.brain.default_score import default_score_field
 from labellens.dataset import list_datasets, load_dataset
 from labellens.errors import SampleNotFoundError, ValidationError
 from labellens.server import media

@@ -24,7 +24,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
-from labellens.brain.score_fields import default_score_field
+from labellens.brain.default_score import default_score_field
 from labellens.server.app import STATIC_DIR
 from labellens.server.colors import class_order, class_rgb
 from labellens.server.query import GridSchema, build_view

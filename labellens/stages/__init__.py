@@ -1,9 +1,9 @@
 """View stages: small immutable values that compile to aggregation-pipeline fragments."""
 
 from labellens.stages.base import CompileContext, Stage
-from labellens.stages.fields import ExcludeFields, FilterLabels, SelectFields
 from labellens.stages.filtering import Exclude, Exists, Match, MatchTags, Select
 from labellens.stages.ordering import Limit, Shuffle, Skip, SortBy, Take
+from labellens.stages.projection import ExcludeFields, FilterLabels, SelectFields
 from labellens.stages.registry import STAGES, stage_from_json, stage_to_json, stages_from_json
 from labellens.stages.sharding import Shard
 

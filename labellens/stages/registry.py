@@ -12,9 +12,9 @@ from typing import Any
 
 from labellens.errors import LabelLensError, StageError
 from labellens.stages.base import Stage
-from labellens.stages.fields import ExcludeFields, FilterLabels, SelectFields
 from labellens.stages.filtering import Exclude, Exists, Match, MatchTags, Select
 from labellens.stages.ordering import Limit, Shuffle, Skip, SortBy, Take
+from labellens.stages.projection import ExcludeFields, FilterLabels, SelectFields
 from labellens.stages.sharding import Shard
 
 STAGES: dict[str, type[Stage]] = {cls.__name__: cls for cls in (

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from labellens.brain.issue_model import find_label_issues
+from labellens.brain.mislabel_model import find_label_issues
 from labellens.probability import softmax
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from labellens.brain import label_issues as li
+from labellens.brain import confident_learning as li
 from labellens.brain import noise_model as nm
-from labellens.brain.issue_model import find_label_issues
+from labellens.brain.mislabel_model import find_label_issues
 from labellens.brain.noisy_logreg import cross_val_log_proba, fit_noisy_logreg, stratified_folds
 
 PROBS = np.array([

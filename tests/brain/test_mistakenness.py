@@ -154,12 +154,12 @@ def test_hardness_is_entropy(backend: str) -> None:
 def test_a_run_over_many_batches_reads_the_catalog_at_most_twice(backend: str,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Schema freshness is a version check, not a reload per batch or per write (issue 11)."""
-    from labellens.brain import compute
+    from labellens.brain import mistakenness
     from labellens.db.stores import CatalogStore
 
     ds, *_ = make_dataset(60)
     view = ll.load_dataset(ds.name).match_tags("even")  # a second dataset object, as in a new process
-    monkeypatch.setattr(compute, "BATCH_SIZE", 4)  # 30 samples: 8 read batches and 8 writes
+    monkeypatch.setattr(mistakenness, "BATCH_SIZE", 4)  # 30 samples: 8 read batches and 8 writes
     reads: list[str] = []
     for method in ("find", "find_one", "exists"):
         original = getattr(CatalogStore, method)

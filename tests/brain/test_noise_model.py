@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from labellens.brain import noise_model as nm
-from labellens.brain.issue_model import find_label_issues
+from labellens.brain.mislabel_model import find_label_issues
 from labellens.probability import softmax
 
 

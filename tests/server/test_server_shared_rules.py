@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from labellens.brain.score_fields import SCORE_PRIORITY, default_score_field
+from labellens.brain.default_score import SCORE_PRIORITY, default_score_field
 from labellens.errors import (
     BrainRunNotFoundError,
     FieldNotFoundError,

@@ -91,7 +91,7 @@ function scoreField() {
   const numbers = app.summary ? app.summary.numeric_fields : [];
   const sorted = sidebar.filters.sort && sidebar.filters.sort.field;
   if (sorted && numbers.includes(sorted)) return sorted;
-  // The server picks the default by the one rule (labellens.brain.score_fields.default_score_field).
+  // The server picks the default by the one rule (labellens.brain.default_score.default_score_field).
   return (app.summary && app.summary.default_score_field) || null;
 }
 

@@ -1,4 +1,4 @@
-"""The label-issue finder: the techniques of :mod:`label_issues` combined into one score.
+"""The label-issue finder: the techniques of :mod:`confident_learning` combined into one score.
 
 The combination is one probabilistic model rather than a weighted vote:
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from labellens.brain import label_issues as li
+from labellens.brain import confident_learning as li
 from labellens.brain import noise_model as nm
 from labellens.brain.noisy_logreg import cross_val_log_proba
 from labellens.probability import softmax

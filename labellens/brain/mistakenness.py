@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from labellens.brain import scores
-from labellens.brain.fields import (
+from labellens.brain.label_inputs import (
     check_same_kind,
     label_kind,
     label_paths,
