@@ -7,7 +7,7 @@ compute_mistakenness (use_logits=True) is timed end to end (read, score, write
 back, record the run) against raw pymongo writing one float per document with a
 bulk ``$set`` (the floor for any method that writes a score), and its peak
 Python heap (tracemalloc, a separate run) shows memory does not grow with N.
-compute_label_issues runs on N samples with 64-d embeddings. Targets (issue 5):
+compute_label_issues runs on N samples with 64-d embeddings. Targets:
 100,000 mistakenness in < 8 s; label issues on 10,000 in < 30 s.
 The reference tool runs too when ``fiftyone.brain`` is importable (e.g. with
 ``FIFTYONE_DATABASE_URI`` pointing at the same mongod); otherwise the notes say skipped.
@@ -75,7 +75,7 @@ def raw_mistakenness(dataset: ll.Dataset) -> float:
     """Seconds for the hand-written equivalent: read labels and logits, score with numpy, bulk $set.
 
     The scoring is the same numpy function labellens uses, so the difference is what
-    labellens adds around the I/O (issue 11's target: at most 1.2x this).
+    labellens adds around the I/O (target: at most 1.2x this).
     """
     collection = db.get_database()[dataset.collection_name]
     start = time.perf_counter()

@@ -8,7 +8,7 @@ writes one bulk ``set_values`` per batch; the tutorial's pattern does a
 ``dataset[sample_id]`` lookup and a ``sample.save()`` per prediction. Time is
 split into decoding (waiting for the DataLoader), the model, and writing to the
 database (building the labels included). The two patterns alternate ``--repeat``
-times and each keeps its fastest run, which evens out a busy machine. Targets (issue 4): writing under 5% of
+times and each keeps its fastest run, which evens out a busy machine. Targets: writing under 5% of
 apply_model's total; apply_model end to end at least 1.5x the tutorial's pattern.
 """
 

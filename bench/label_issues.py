@@ -34,7 +34,7 @@ true labels instead of the noisy ones (the neighbour votes and the noise model s
 only the noisy labels). It bounds what these logits and embeddings can tell: the Bayes
 ranking is by the true-class probability of the given label, so no method reading the
 same inputs ranks much better without a better model.
-Targets (issue 12): label_issue ahead of cleanlab best by >= 0.03 AP on every noise
+Targets: label_issue ahead of cleanlab best by >= 0.03 AP on every noise
 model and rate; on uniform 10% AP >= 0.95 and P@n >= 0.90 on every seed.
 """
 

@@ -12,7 +12,7 @@ linearly (1M / 100k <= 11x) with flat Python memory (<= 1.5x); the others
 return or fit on all N values and so hold O(N). The App rows are server time
 (``Server-Timing``) through an in-process ASGI client, median of ``--repeat``,
 with the indexes the App needs (``score``, ``label_issue``, ``tags``) created first.
-Targets (issue 13): ``compute_label_issues`` under 30 s at 100k and under 5 min
+Targets: ``compute_label_issues`` under 30 s at 100k and under 5 min
 and 8 GiB at 1M; App requests under 500 ms at 1M.
 """
 

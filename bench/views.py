@@ -12,13 +12,13 @@ run as many rounds as fit in about 0.3 s each (at most 1000). The last column (f
 sub-millisecond rows, which run many rounds) is the median over rounds of labellens' time
 over the raw query's in the same round (the raw query with the view's guarantees where
 there is one): steadier than the ratio of bests when the machine's load changes during a
-run. Target (issue 3): labellens within 1.3x of raw. The "samples" rows also build 100
+run. Target: labellens within 1.3x of raw. The "samples" rows also build 100
 Sample objects (each field decoded on first access; the row reads each id) where raw
 pymongo returns plain dicts.
 
 ``sort_by`` breaks ties by ``_id`` (stable paging), which the single-key raw sort
 does not; the last columns time the raw query with that same ``_id`` tie-break,
-the hand-written query with the view's guarantees (issue 11: within 1.1x).
+the hand-written query with the view's guarantees (target: within 1.1x).
 """
 
 from __future__ import annotations
