@@ -54,16 +54,6 @@ class AsyncData:
         self._serial: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if binding.is_mock else contextlib.nullcontext())
 
-    @property
-    def uri(self) -> str:
-        """The database's URI as resolved now (resolving it on first use)."""
-        self.binding.database  # noqa: B018 - resolves the URI (and restarts a lost embedded server)
-        return self.binding.uri
-
-    @property
-    def name(self) -> str:
-        return self.binding.name
-
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``function(*args, **kwargs)`` in a worker thread (with this request's time limit)."""
         return await asyncio.to_thread(self._serialized, partial(function, *args, **kwargs))
@@ -75,7 +65,8 @@ class AsyncData:
     async def _driver(self, function: Callable[..., T], /, *args: Any) -> T:
         """A driver call in a worker thread, its failures as labellens errors."""
         def call() -> T:
-            with _translated(self.uri):
+            self.binding.database  # noqa: B018 - resolves the URI (and restarts a lost embedded server)
+            with _translated(self.binding.uri):
                 return function(*args)
         return await self.run(call)
 
