@@ -3,8 +3,6 @@ dataset deleted meanwhile answers the same 404 as one that never existed."""
 
 from __future__ import annotations
 
-from conftest import make_dataset
-
 import labellens as ll
 
 
@@ -28,7 +26,7 @@ def test_changes_made_from_python_show_on_the_next_request(client, dataset):
     assert client.post(f"{url}/evaluation", json={}).json()["evaluations"] == ["eval"]
 
 
-def test_a_dataset_deleted_meanwhile_answers_404_naming_the_datasets(client, dataset, tmp_path):
+def test_a_dataset_deleted_meanwhile_answers_404_naming_the_datasets(client, dataset):
     url = f"/api/datasets/{dataset.name}/count"
     assert client.post(url, json={}).status_code == 200
     ll.delete_dataset(dataset.name)
@@ -38,5 +36,6 @@ def test_a_dataset_deleted_meanwhile_answers_404_naming_the_datasets(client, dat
     assert gone.json()["error"].startswith(f"no dataset named {dataset.name!r}; datasets are:")
     assert gone.json()["error"].split(";")[1] == never.json()["error"].split(";")[1]
     assert client.get(f"/api/datasets/{dataset.name}/samples/{'0' * 24}/history").status_code == 404
-    make_dataset(tmp_path / "again", n=3)  # made again under the same name: the new one is served
+    again = ll.Dataset(dataset.name)  # made again under the same name: the new one is served
+    again.add_samples([ll.Sample(f"/{i}.png") for i in range(3)])
     assert client.post(url, json={}).json() == {"count": 3}
