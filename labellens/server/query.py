@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,22 +67,21 @@ class GridSchema:
 
 
 class Datasets:
-    """The datasets requests name, each loaded once per App and re-read on every use (thread-safe).
+    """The datasets requests name, each loaded once per App and re-read on every use.
 
-    A use re-reads the record (one read by id, as loading by name costs), so the schema
-    (whose ``schema_version`` the record tracks), runs and classes are never stale; a
-    dataset deleted or renamed meanwhile is loaded by name again, which raises the
-    404 that names the datasets there are.
+    A use re-reads the record (one read by id, as loading by name costs): only schema
+    changes move its ``schema_version``, and runs, classes and info must not be stale
+    either. A dataset deleted or renamed meanwhile is loaded by name again, which
+    raises the 404 that names the datasets there are. Two threads may both load a
+    name; the last one is kept.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._loaded: dict[str, Any] = {}
 
     def get(self, name: str) -> Any:
         """Dataset ``name``, current (sync: run it in a worker thread)."""
-        with self._lock:
-            dataset = self._loaded.get(name)
+        dataset = self._loaded.pop(name, None)
         if dataset is not None:
             try:
                 dataset.reload()
@@ -91,8 +89,7 @@ class Datasets:
                 dataset = None
         if dataset is None or dataset.name != name:
             dataset = load_dataset(name)
-            with self._lock:
-                self._loaded[name] = dataset
+        self._loaded[name] = dataset
         return dataset
 
 
