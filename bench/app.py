@@ -161,7 +161,7 @@ def review_rows(client: TestClient, dataset: ll.Dataset, repeat: int) -> list[li
     for i in range(decisions):
         (card,) = client.post(f"{base}/next", json={"client": "bench", "count": 1}).json()["samples"]
         body = {"client": "bench", "sample_id": card["id"], "decision": "keep" if i % 2 else "pick",
-                "label": CLASSES[i % 10]}
+                "label": CLASSES[i % 10], "seen_label": card["label"], "decision_id": f"bench-{i}"}
         response = client.post(f"{base}/decide", json=body)
         response.raise_for_status()
         server.append(float(response.headers["server-timing"].split("dur=")[1]))

@@ -5,7 +5,7 @@
 - a request body over ``max_body_bytes`` is refused with 413: at once, before a
   byte of it is read, when its ``Content-Length`` says so; and as soon as the
   bytes read pass the limit when it has no length (chunked) or lies about it;
-- every query a request runs (the async reads and the sync API in worker threads)
+- every query a request runs (in the worker threads of the context's data access)
   gets the time limit ``query_timeout``: the database stops it there and the App
   answers 504 (:class:`~labellens.errors.QueryTimeoutError`).
 

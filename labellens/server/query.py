@@ -23,7 +23,7 @@ from bson import Binary, ObjectId
 
 from labellens import codec
 from labellens.dataset import load_dataset
-from labellens.errors import LabelLensError, ValidationError
+from labellens.errors import DatasetNotFoundError, LabelLensError, ValidationError
 from labellens.expr import F
 from labellens.fields import CLASSIFICATION, NUMERIC, SORTABLE
 from labellens.probability import softmax
@@ -66,6 +66,33 @@ class GridSchema:
         return paths + list(self.numeric_fields)
 
 
+class Datasets:
+    """The datasets requests name, each loaded once per App and re-read on every use.
+
+    A use re-reads the record (one read by id, as loading by name costs): only schema
+    changes move its ``schema_version``, and runs, classes and info must not be stale
+    either. A dataset deleted or renamed meanwhile is loaded by name again, which
+    raises the 404 that names the datasets there are. Two threads may both load a
+    name; the last one is kept.
+    """
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        """Dataset ``name``, current (sync: run it in a worker thread)."""
+        dataset = self._loaded.pop(name, None)
+        if dataset is not None:
+            try:
+                dataset.reload()
+            except DatasetNotFoundError:
+                dataset = None
+        if dataset is None or dataset.name != name:
+            dataset = load_dataset(name)
+        self._loaded[name] = dataset
+        return dataset
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A request's view, compiled: what the async handlers need, read once in a worker thread."""
@@ -81,12 +108,11 @@ class Prepared:
         return str(self.dataset.collection_name)
 
 
-def prepare(name: str, body: Mapping[str, Any], *, filters: bool = True) -> Prepared:
-    """Load dataset ``name`` and compile the view ``body`` asks for (sync: it reads the catalog).
+def prepare(dataset: Any, body: Mapping[str, Any], *, filters: bool = True) -> Prepared:
+    """Compile the view of ``dataset`` that ``body`` asks for (sync: it may read the record).
 
     With ``filters=False`` only the session's stages (``body["view"]``) apply.
     """
-    dataset = load_dataset(name)
     view = build_view(dataset, body if filters else {"view": body.get("view")})
     schema = view.get_field_schema()
     return Prepared(dataset, view, schema, GridSchema.of(schema), view.pipeline())

@@ -5,7 +5,7 @@ samples tagged ``reviewed`` unless asked, sorted by a score descending
 (:func:`~labellens.brain.default_score.default_score_field`, the grid's default sort). Every view
 is built through the public view API (:func:`labellens.server.query.build_view`,
 ``match_tags``, ``exclude``, ``sort_by``, ``limit``); functions here are sync and
-run in a worker thread.
+run in a worker thread of the server context's data access.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from labellens.brain.default_score import default_score_field
-from labellens.dataset import load_dataset
 from labellens.errors import RunNotFoundError, ValidationError
 from labellens.probability import softmax
 from labellens.server.query import CLASSIFICATION, GridSchema, build_view, to_json
@@ -64,9 +63,8 @@ class Queue:
                 "classes": classes}
 
 
-def open_queue(name: str, body: Mapping[str, Any]) -> Queue:
+def open_queue(dataset: Any, body: Mapping[str, Any]) -> Queue:
     """The queue of a request (``view``, ``filters``, ``label_field``, ``order_by``, ``include_reviewed``)."""
-    dataset = load_dataset(name)
     scope = build_view(dataset, body)
     schema = scope.get_field_schema()
     grid = GridSchema.of(schema)

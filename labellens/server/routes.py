@@ -1,27 +1,25 @@
 """JSON handlers for datasets, samples, tags and media.
 
 Each handler validates its input, rebuilds the requested view through
-:mod:`labellens.server.query` (stage registry + public view API), takes the
-view's pipeline and reads or writes through the async data access of
-``labellens.db.aio``. Dataset records are read with the sync public API in a
-worker thread (they are small and the pages are the hot path).
+:mod:`labellens.server.query` (stage registry + public view API) on the
+dataset the server context holds, takes the view's pipeline and reads or writes
+through the context's data access (``labellens.db.aio``), the one road to the
+database: the sync API (the record, indexes) runs through it too.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from bson import ObjectId
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from labellens.brain.default_score import default_score_field
-from labellens.dataset import list_datasets, load_dataset
+from labellens.dataset import list_datasets
 from labellens.errors import SampleNotFoundError, ValidationError
 from labellens.server import media
 from labellens.server.colors import class_order
@@ -36,6 +34,7 @@ HISTOGRAM_BINS = 20
 MAX_HISTOGRAM_BINS = 200
 MAX_TAG_LENGTH = 100
 MAX_IDS = 100_000
+T = TypeVar("T")
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -52,19 +51,29 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+async def in_thread(request: Request, function: Callable[..., T], /, *args: Any) -> T:
+    """``function(*args)`` (the sync API, a file) in a worker thread of the context's data access."""
+    return await context_of(request).data.run(function, *args)
+
+
 async def prepared(request: Request, body: Mapping[str, Any], *, filters: bool = True) -> Prepared:
     """The dataset named in the URL and the view ``body`` asks for, compiled in a worker thread."""
-    return await run_in_threadpool(partial(prepare, request.path_params["name"], body, filters=filters))
+    return await in_thread(request, lambda: prepare(dataset_of(request), body, filters=filters))
+
+
+def dataset_of(request: Request) -> Any:
+    """The dataset named in the URL (sync; DatasetNotFoundError -> 404)."""
+    return context_of(request).datasets.get(request.path_params["name"])
 
 
 async def open_dataset(request: Request) -> Any:
-    """The dataset named in the URL (DatasetNotFoundError -> 404)."""
-    return await run_in_threadpool(load_dataset, request.path_params["name"])
+    """The dataset named in the URL, read in a worker thread."""
+    return await in_thread(request, dataset_of, request)
 
 
 async def datasets(request: Request) -> Response:
     """``GET /api/datasets``: the names of all datasets."""
-    return JSONResponse({"datasets": await run_in_threadpool(list_datasets)})
+    return JSONResponse({"datasets": await in_thread(request, list_datasets)})
 
 
 async def summary(request: Request) -> Response:
@@ -77,7 +86,7 @@ async def summary(request: Request) -> Response:
         data.summarize(job.collection, job.pipeline, value_paths=["tags", *label_paths],
                        unwind=[True] + [False] * len(label_paths), bound_paths=grid.numeric_fields),
         data.count(job.collection, []) if job.pipeline else asyncio.sleep(0, None),
-        run_in_threadpool(job.dataset.indexed_fields),
+        in_thread(request, job.dataset.indexed_fields),
     )
     count, bounds, tags = facts["count"], facts["bounds"], facts["values"]["tags"]
     # None counts samples without the label (as in count_values); the sidebar lists classes only.
@@ -200,8 +209,8 @@ async def create_index(request: Request) -> Response:
     field = body.get("field") if isinstance(body, Mapping) else None
     if field not in (*job.grid.sort_fields, "tags"):
         raise ValidationError(f"cannot index {field!r}; indexable fields: {['tags', *job.grid.sort_fields]}")
-    name = await run_in_threadpool(job.dataset.create_index, field)
-    indexed = await run_in_threadpool(job.dataset.indexed_fields)
+    name, indexed = await in_thread(request, lambda: (job.dataset.create_index(field),
+                                                      job.dataset.indexed_fields()))
     return JSONResponse({"index": name, "indexed_fields": indexed})
 
 
@@ -226,9 +235,9 @@ async def path_media(request: Request) -> Response:
 
 
 async def _serve(request: Request, filepath: str) -> Response:
-    path = await run_in_threadpool(media.resolve_media, filepath)
+    path = await in_thread(request, media.resolve_media, filepath)
     if request.query_params.get("thumb") not in (None, "", "0"):
-        path = await run_in_threadpool(media.thumbnail, path, context_of(request).cache_dir)
+        path = await in_thread(request, media.thumbnail, path, context_of(request).cache_dir)
     return FileResponse(path, media_type=media.media_type(path),
                         headers={"Cache-Control": "private, max-age=300"})
 

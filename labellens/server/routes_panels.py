@@ -1,8 +1,8 @@
 """Handlers of the App's panels: evaluation, embeddings map and data issues, on the current view.
 
 Each handler compiles the browser's view through :func:`labellens.server.query.prepare`
-(the one query path) and reads it with the public collection API in a worker
-thread: the evaluation panel's confusion matrix comes from
+(the one query path) and reads it with the public collection API, all in one
+worker thread of the context's data access: the evaluation panel's confusion matrix comes from
 :func:`labellens.evaluation.summarize_classifications` on that view, the map's
 points from a ``compute_visualization`` run, and the issue counts from the
 flag queries of the latest ``find_issues`` report, each counted on the view.
@@ -10,10 +10,8 @@ flag queries of the latest ``find_issues`` report, each counted on the view.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -26,7 +24,7 @@ from labellens.evaluation import summarize_classifications
 from labellens.evaluation.classification import EVALUATION
 from labellens.fields import BOOLEAN, NUMERIC
 from labellens.server.query import Prepared, prepare, to_json
-from labellens.server.routes import json_body
+from labellens.server.routes import dataset_of, in_thread, json_body
 
 MAX_POINTS = 200_000
 
@@ -41,8 +39,7 @@ async def evaluation(request: Request) -> Response:
     return await _respond(request, _evaluation)
 
 
-def _evaluation(name: str, body: dict[str, Any]) -> dict[str, Any]:
-    job = prepare(name, body)
+def _evaluation(job: Prepared, body: dict[str, Any]) -> dict[str, Any]:
     labels = list(job.grid.label_fields)
     gt_field, pred_field = body.get("gt_field"), body.get("pred_field")
     runs = job.dataset.list_runs(EVALUATION)
@@ -76,8 +73,7 @@ async def embeddings(request: Request) -> Response:
     return await _respond(request, _embeddings)
 
 
-def _embeddings(name: str, body: dict[str, Any]) -> dict[str, Any]:
-    job = prepare(name, body)
+def _embeddings(job: Prepared, body: dict[str, Any]) -> dict[str, Any]:
     dataset = job.dataset
     infos = {key: dataset.get_brain_info(key) for key in dataset.list_brain_runs()}
     runs = [key for key, info in infos.items() if info["config"].get("method") == "visualization"]
@@ -125,8 +121,7 @@ async def issues(request: Request) -> Response:
     return await _respond(request, _issues)
 
 
-def _issues(name: str, body: dict[str, Any]) -> dict[str, Any]:
-    job: Prepared = prepare(name, body)
+def _issues(job: Prepared, body: dict[str, Any]) -> dict[str, Any]:
     dataset = job.dataset
     runs = dataset.list_runs(ISSUES_RUN)
     if not runs:
@@ -156,9 +151,10 @@ def _key_of(body: dict[str, Any], name: str) -> str | None:
 
 
 async def _respond(request: Request, handler: Any) -> Response:
-    """Run ``handler(name, body)`` in a worker thread (it reads with the sync API) and send its JSON."""
+    """Run ``handler(view, body)`` in a worker thread (it reads with the sync API) and send its JSON."""
     body = await json_body(request)
-    return JSONResponse(to_json(await run_in_threadpool(partial(handler, request.path_params["name"], body))))
+    answer = await in_thread(request, lambda: handler(prepare(dataset_of(request), body), body))
+    return JSONResponse(to_json(answer))
 
 
 ROUTES = [

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -37,7 +35,7 @@ from labellens.fields import STRING
 from labellens.server import identity, review_queue
 from labellens.server.query import to_json
 from labellens.server.review_queue import Queue
-from labellens.server.routes import MAX_IDS, json_body, open_dataset, sample_ids
+from labellens.server.routes import MAX_IDS, dataset_of, in_thread, json_body, sample_ids
 from labellens.server.state import context_of
 
 REVIEW_DECISIONS = ("accept", "keep", "pick", "unusable")
@@ -45,21 +43,25 @@ MAX_PREFETCH = 20
 SAMPLE_ID = re.compile(r"[0-9a-f]{24}")
 
 
-async def _queue(request: Request, body: Mapping[str, Any]) -> Queue:
-    return await run_in_threadpool(partial(review_queue.open_queue, request.path_params["name"], body))
+def _queue(request: Request, body: Mapping[str, Any]) -> Queue:
+    return review_queue.open_queue(dataset_of(request), body)
 
 
 async def queue(request: Request) -> Response:
     """``POST /api/datasets/{name}/review/queue {view, filters, label_field, order_by}``: fields, progress."""
-    job = await _queue(request, await json_body(request))
-    stats = await run_in_threadpool(review_queue.progress, job)
-    return JSONResponse(to_json({**job.config(), "progress": stats}))
+    body = await json_body(request)
+
+    def answer() -> dict[str, Any]:
+        job = _queue(request, body)
+        return {**job.config(), "progress": review_queue.progress(job)}
+    return JSONResponse(to_json(await in_thread(request, answer)))
 
 
 async def progress(request: Request) -> Response:
     """``POST .../review/progress {view, filters, label_field, order_by}``: the header's counts."""
-    job = await _queue(request, await json_body(request))
-    return JSONResponse(to_json(await run_in_threadpool(review_queue.progress, job)))
+    body = await json_body(request)
+    stats = await in_thread(request, lambda: review_queue.progress(_queue(request, body)))
+    return JSONResponse(to_json(stats))
 
 
 async def next_samples(request: Request) -> Response:
@@ -74,10 +76,10 @@ async def next_samples(request: Request) -> Response:
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_PREFETCH:
         raise ValidationError(f"count must be an integer between 1 and {MAX_PREFETCH}, got {count!r}")
     exclude = _ids_of(body.get("exclude") or [])
-    job = await _queue(request, body)
     leases = context_of(request).leases
     held = leases.held_by_others(client)
-    pipeline = await run_in_threadpool(review_queue.candidates, job, [*exclude, *held], count + len(held))
+    job, pipeline = await in_thread(request, lambda: _candidates(request, body, [*exclude, *held],
+                                                                    count + len(held)))
     docs = await context_of(request).data.page(job.collection, pipeline, offset=0, limit=count + len(held),
                                                fields=job.projection)
     by_id = {str(doc["_id"]): doc for doc in docs}
@@ -90,6 +92,12 @@ async def next_samples(request: Request) -> Response:
         claimed.append(got)
         order = order[order.index(got) + 1:]
     return JSONResponse({"samples": [review_queue.card(job, by_id[sid]) for sid in claimed]})
+
+
+def _candidates(request: Request, body: Mapping[str, Any], exclude: list[str],
+                limit: int) -> tuple[Queue, list[dict[str, Any]]]:
+    job = _queue(request, body)
+    return job, review_queue.candidates(job, exclude, limit)
 
 
 async def renew(request: Request) -> Response:
@@ -139,10 +147,9 @@ async def decide(request: Request) -> Response:
         raise ValidationError(f"suggestion must be a string or null, got {suggestion!r}")
     change = LabelChange(sample_id, label, decision, reviewer=_reviewer_of(request, body), score=score,
                          suggestion=suggestion, seen_label=body["seen_label"], decision_id=decision_id)
-    dataset = await open_dataset(request)
-    field = await run_in_threadpool(_field_of, dataset, body)
+    dataset, field = await in_thread(request, lambda: _dataset_field(request, body))
     _check_lease(request, client, sample_id)
-    (entry,) = await run_in_threadpool(dataset.apply_label_changes, field, [change])
+    (entry,) = await in_thread(request, lambda: dataset.apply_label_changes(field, [change]))
     context_of(request).leases.release(client, sample_id)
     return JSONResponse({"entry": _entry_json(entry)})
 
@@ -156,21 +163,26 @@ async def undo(request: Request) -> Response:
     body = await json_body(request)
     client = _client_of(body)
     sample_id = _sample_id_of(body)
-    entry_id = body.get("entry_id")
-    dataset = await open_dataset(request)
-    entries = await run_in_threadpool(partial(dataset.label_history, sample_id=sample_id))
-    entry = next((e for e in entries if e["id"] == entry_id), None)
+    reviewer = _reviewer_of(request, body)
+    dataset, entry = await in_thread(request, lambda: _undone_entry(request, body, sample_id))
+    _check_lease(request, client, sample_id)
+    (restored,) = await in_thread(request, lambda: dataset.revert_labels([entry], decision="undo",
+                                                                          reviewer=reviewer))
+    context_of(request).leases.claim(client, [sample_id])
+    return JSONResponse({"entry": _entry_json(restored)})
+
+
+def _undone_entry(request: Request, body: Mapping[str, Any], sample_id: str) -> tuple[Any, dict[str, Any]]:
+    """The dataset and the history entry ``body["entry_id"]`` of the sample, of the body's label field."""
+    dataset, entry_id = dataset_of(request), body.get("entry_id")
+    entry = next((e for e in dataset.label_history(sample_id=sample_id) if e["id"] == entry_id), None)
     if entry is None:
         raise HistoryEntryNotFoundError(f"no history entry {entry_id!r} for sample {sample_id!r}; "
                                         "undo takes the entry a decision returned")
-    field = await run_in_threadpool(_field_of, dataset, {"label_field": entry["field"], **body})
+    field = _field_of(dataset, {"label_field": entry["field"], **body})
     if field != entry["field"]:
         raise ValidationError(f"history entry {entry_id!r} is of field {entry['field']!r}, not {field!r}")
-    _check_lease(request, client, sample_id)
-    (restored,) = await run_in_threadpool(partial(dataset.revert_labels, [entry], decision="undo",
-                                                  reviewer=_reviewer_of(request, body)))
-    context_of(request).leases.claim(client, [sample_id])
-    return JSONResponse({"entry": _entry_json(restored)})
+    return dataset, entry
 
 
 async def bulk_accept(request: Request) -> Response:
@@ -187,16 +199,18 @@ async def bulk_accept(request: Request) -> Response:
     if not isinstance(suggestion_field, str):
         raise ValidationError(f"suggestion_field must be a field name, got {suggestion_field!r:.60}")
     reviewer = _reviewer_of(request, body)
-    dataset = await open_dataset(request)
-    field = await run_in_threadpool(_field_of, dataset, body)
-    plan = await run_in_threadpool(_bulk_plan, dataset, ids, field, suggestion_field)
+
+    def planned() -> tuple[Any, str, list[tuple[str, Any, str]]]:
+        dataset, field = _dataset_field(request, body)
+        return dataset, field, _bulk_plan(dataset, ids, field, suggestion_field)
+    dataset, field, plan = await in_thread(request, planned)
     written = 0
     if body.get("confirm") is True and plan:
         # Each write is conditional on the label this plan read: a sample changed since answers 409.
         changes = [LabelChange(sid, new, "accept", reviewer=reviewer, suggestion=new, seen_label=old)
                    for sid, old, new in plan]
         try:
-            written = len(await run_in_threadpool(dataset.apply_label_changes, field, changes))
+            written = len(await in_thread(request, lambda: dataset.apply_label_changes(field, changes)))
         except ConflictError as exc:
             if exc.written:
                 context_of(request).state.publish("tagged")
@@ -223,9 +237,8 @@ def _bulk_plan(dataset: Any, ids: list[str], field: str, suggestion_field: str) 
 
 async def history(request: Request) -> Response:
     """``GET /api/datasets/{name}/samples/{sample_id}/history``: the sample's label history, newest first."""
-    dataset = await open_dataset(request)
     sample_id = request.path_params["sample_id"]
-    entries = await run_in_threadpool(partial(dataset.label_history, sample_id=sample_id))
+    entries = await in_thread(request, lambda: dataset_of(request).label_history(sample_id=sample_id))
     return JSONResponse({"entries": [_entry_json(entry) for entry in entries]})
 
 
@@ -243,6 +256,11 @@ def _client_of(body: Mapping[str, Any]) -> str:
 
 def _sample_id_of(body: Mapping[str, Any]) -> str:
     return _ids_of([body.get("sample_id")])[0]
+
+
+def _dataset_field(request: Request, body: Mapping[str, Any]) -> tuple[Any, str]:
+    dataset = dataset_of(request)
+    return dataset, _field_of(dataset, body)
 
 
 def _field_of(dataset: Any, body: Mapping[str, Any]) -> str:

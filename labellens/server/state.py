@@ -18,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 
 from labellens.db.aio import AsyncData
+from labellens.server.query import Datasets
 from labellens.server.review_leases import Leases
 
 CLOSED = None
@@ -147,12 +148,17 @@ class AppState:
 
 @dataclass
 class ServerContext:
-    """What handlers reach through ``request.app.state.labellens``."""
+    """What handlers reach through ``request.app.state.labellens``.
+
+    ``data`` is the one road to the database: every read and write of a request,
+    the sync collection API included (``data.run``), goes through it.
+    """
 
     state: AppState
     data: AsyncData
     cache_dir: Path
     leases: Leases = field(default_factory=Leases)  # review mode's per-sample leases
+    datasets: Datasets = field(default_factory=Datasets)
 
 
 def context_of(request: Request) -> ServerContext:

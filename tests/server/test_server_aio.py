@@ -1,4 +1,5 @@
-"""The async data access the server reads through, on mongomock (thread adapter) and a real mongod."""
+"""The async data access the server reads through (the sync driver in worker threads), on mongomock
+and a real mongod."""
 
 from __future__ import annotations
 
@@ -11,24 +12,29 @@ from bson import ObjectId
 
 import labellens as ll
 from labellens import F
-from labellens.db.aio import MockData, MongoData, open_data
+from labellens.db.aio import open_data
 from labellens.errors import ValidationError
 
 
 def run(coroutine_function):
-    """Run an async test body on a fresh loop, closing the data access at the end."""
-    async def main():
-        data = open_data()
-        try:
-            return await coroutine_function(data)
-        finally:
-            await data.close()
-    return asyncio.run(main())
+    """Run an async test body on a fresh loop."""
+    return asyncio.run(coroutine_function(open_data()))
 
 
-def test_backend_picks_the_right_implementation(backend):
-    expected = MockData if backend == "mongomock" else MongoData
-    assert isinstance(open_data(), expected)
+def test_run_calls_the_sync_api_in_a_worker_thread_with_the_time_limit(backend):
+    import threading
+
+    from labellens.db import timeouts
+
+    def where():
+        return threading.current_thread() is threading.main_thread(), timeouts.resolve(None)
+
+    async def body(data):
+        with timeouts.limited(3.0, "hint"):
+            return await data.run(where)
+
+    on_main, limit = run(body)
+    assert not on_main and limit == timeouts.Limit(3.0, "hint")
 
 
 @pytest.mark.parametrize("indexed", [False, True])
@@ -92,8 +98,9 @@ def test_grouping_helpers(dataset):
     coll = dataset.collection_name
 
     async def body(data):
-        return (await data.count_values(coll, [], "tags", unwind=True),
-                await data.count_values(coll, [], "ground_truth.label"),
+        facts = await data.summarize(coll, [], value_paths=["tags", "ground_truth.label"],
+                                     unwind=[True, False])
+        return (facts["values"]["tags"], facts["values"]["ground_truth.label"],
                 await data.bounds(coll, [], ["mistakenness"]),
                 await data.bounds(coll, dataset.match_tags("nothing").pipeline(), ["mistakenness"]))
 
@@ -160,11 +167,15 @@ def test_sync_api_and_app_give_identical_aggregations(dataset):
     coll, pipeline = dataset.collection_name, view.pipeline()
     low, high = view.bounds("mistakenness")
 
+    async def values(data, pipeline, path):
+        facts = await data.summarize(coll, pipeline, value_paths=[path], unwind=[path == "tags"])
+        return facts["values"][path]
+
     async def body(data):
         return (await data.count(coll, pipeline),
-                await data.count_values(coll, pipeline, "ground_truth.label"),
-                await data.count_values(coll, dataset.pipeline(), "ground_truth.label"),
-                await data.count_values(coll, pipeline, "tags", unwind=True),
+                await values(data, pipeline, "ground_truth.label"),
+                await values(data, dataset.pipeline(), "ground_truth.label"),
+                await values(data, pipeline, "tags"),
                 await data.bounds(coll, pipeline, ["mistakenness"]),
                 await data.histogram(coll, dataset.pipeline(), "mistakenness", low=0.0, high=0.5, bins=4),
                 await data.summarize(coll, dataset.pipeline(), value_paths=["ground_truth.label"]))

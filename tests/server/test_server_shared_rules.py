@@ -60,7 +60,7 @@ def test_one_score_priority_for_app_and_snapshot(client, dataset):
     assert default_score_field(["hardness", "mistakenness", "label_issue"]) == "label_issue"
     assert snapshot.collect(dataset, [], {}, limit=2).score_field == default_score_field(
         summary["numeric_fields"])
-    assert open_queue(dataset.name, {}).score_field == summary["default_score_field"]  # review mode too
+    assert open_queue(dataset, {}).score_field == summary["default_score_field"]  # review mode too
 
 
 def test_without_a_priority_score_app_snapshot_and_review_sort_by_the_first_numeric_field(client, dataset):
@@ -68,7 +68,7 @@ def test_without_a_priority_score_app_snapshot_and_review_sort_by_the_first_nume
     summary = client.get(f"/api/datasets/{dataset.name}").json()
     assert summary["default_score_field"] == "uniqueness"
     assert snapshot.collect(dataset, [], {}, limit=2).score_field == "uniqueness"
-    queue = open_queue(dataset.name, {})
+    queue = open_queue(dataset, {})
     assert queue.score_field == "uniqueness"
     assert queue.view.values("id") == dataset.sort_by("uniqueness", reverse=True).values("id")
 
