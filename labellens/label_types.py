@@ -1,8 +1,9 @@
 """Label types: one registered description of each kind of label, looked up wherever labels differ.
 
-A :class:`LabelType` gives the pydantic model (whose validators, ``to_mongo`` and
-``from_mongo`` are the label's validation and stored form; the model registers
-itself with the codec when defined), the path of its list of labels if it holds
+A :class:`LabelType` gives the pydantic model (its validators are the label's
+validation; ``to_mongo`` / ``from_mongo``, ``_compact`` attributes and
+``_encoding_cannot_fail`` its stored form; the model registers itself with the
+codec when defined), the path of its list of labels if it holds
 several (``Classifications`` -> ``classifications``: views filter that list and
 aggregations count its items singly), the label-specific operations that apply
 to it, and the name of the App module that draws it. Adding a type is a model and
@@ -71,10 +72,6 @@ class LabelType:
         """The type of a field holding these labels: ``EmbeddedDocumentField(<name>)``."""
         return FieldType.embedded(self.name)
 
-    def path(self, field: str, attribute: str) -> str:
-        """The path of ``attribute`` of the label(s) in ``field``: ``gt.label``,
-        ``preds.classifications.label``."""
-        return ".".join(part for part in (field, self.list_path, attribute) if part)
 
 
 _types: dict[str, LabelType] = {}
@@ -89,6 +86,13 @@ def register_label_type(label_type: LabelType) -> LabelType:
 def label_type(field_type: str | None) -> LabelType | None:
     """The label type of fields of type ``field_type``, or None when they hold no labels."""
     return _types.get(field_type) if field_type is not None else None
+
+
+def list_path(field_type: str | None) -> str | None:
+    """The path of the list of labels in fields of type ``field_type`` (``classifications``), else None:
+    views filter that list and aggregations count its items singly."""
+    found = label_type(field_type)
+    return found.list_path if found is not None else None
 
 
 def label_types() -> list[LabelType]:

@@ -15,7 +15,7 @@ import numpy as np
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
 from labellens.fields import CLASSIFICATION, CLASSIFICATIONS
-from labellens.label_types import LabelType, check_label_field, label_type
+from labellens.label_types import check_label_field, list_path
 
 __all__ = ["CLASSIFICATION", "CLASSIFICATIONS", "check_outputs", "check_same_kind", "label_kind",
            "label_paths", "labels_equal", "require_attribute", "stack_rows"]
@@ -73,22 +73,15 @@ def require_attribute(samples: SampleCollection, field: str, attribute: str, hin
 
 def label_paths(field: str, kind: str) -> str:
     """The path whose values identify the label(s) of ``field`` (of type ``kind``)."""
-    return _registered(kind).path(field, "label")
+    key = list_path(kind)
+    return f"{field}.{key}.label" if key else f"{field}.label"
 
 
 def labels_equal(pred: Sequence[Any], truth: Sequence[Any], kind: str) -> np.ndarray:
     """(N,) bool: equal labels, or equal label sets for a list of labels (``Classifications``)."""
-    if _registered(kind).list_path:
+    if list_path(kind):
         return np.array([set(p or ()) == set(t or ()) for p, t in zip(pred, truth)], dtype=bool)
     return np.array([p == t for p, t in zip(pred, truth)], dtype=bool)
-
-
-def _registered(kind: str) -> LabelType:
-    """The label type of fields of type ``kind`` (as :func:`label_kind` returned it)."""
-    found = label_type(kind)
-    if found is None:
-        raise SchemaError(f"{kind} is not a label type")
-    return found
 
 
 def stack_rows(rows: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:

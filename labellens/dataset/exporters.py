@@ -304,7 +304,7 @@ def _current_labels(dataset: ReadableCollection, label_field: str, ids: list[str
         return {}
     schema = dataset.get_field_schema()
     if label_field in schema:
-        check_label_field(schema, label_field, role="label_field", supports="export", error=ValidationError)
+        check_label_field(schema, label_field, role="label_field", supports="review", error=ValidationError)
     current: dict[str, str | None] = {}
     paths = [f"{label_field}.label"] if label_field in schema else []
     for batch in dataset.select(ids).iter_batches(paths, batch_size=BATCH):

@@ -8,7 +8,7 @@ from typing import Any
 
 from labellens.errors import StageError
 from labellens.expr import Expr, check_safe, compile_expr
-from labellens.label_types import label_type, label_types
+from labellens.label_types import label_types, list_path
 from labellens.stages.base import (
     DEFAULT_FIELDS,
     CompileContext,
@@ -101,12 +101,12 @@ class FilterLabels(Stage):
 
     def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
         ctx.check_field(self.field)
-        kind = label_type(ctx.schema.get(self.field))
-        if kind is None or kind.list_path is None:
+        key = list_path(ctx.schema.get(self.field))
+        if key is None:
             lists = ", ".join(t.name for t in label_types() if t.list_path)
             raise StageError(f"FilterLabels needs a field of labels in a list ({lists}); {self.field!r} is "
                              f"{ctx.schema.get(self.field)}")
-        field, path, key = f"${self.field}", f"{self.field}.{kind.list_path}", kind.list_path
+        field, path = f"${self.field}", f"{self.field}.{key}"
         kept = {"$filter": {"input": {"$ifNull": [f"${path}", []]}, "as": "this", "cond": self._condition()}}
         # Rebuild the label list's document key by key: an $addFields of the dotted path
         # would also create the field on samples that lack it.

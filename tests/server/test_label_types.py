@@ -21,6 +21,7 @@ from labellens.label_types import (
     label_fields,
     label_type,
     label_types,
+    list_path,
     register_label_type,
 )
 from labellens.server.app import STATIC_DIR
@@ -63,7 +64,7 @@ def toy(dataset: ll.Dataset) -> ll.Dataset:
 def test_the_registry_describes_the_toy_types(toy: ll.Dataset) -> None:
     schema = toy.get_field_schema()
     assert label_type(schema["reg"]) is REGRESSION and label_type(schema["regs"]) is REGRESSIONS
-    assert REGRESSIONS.path("regs", "value") == "regs.regressions.value"
+    assert list_path(schema["regs"]) == "regressions" and list_path(schema["reg"]) is None
     assert label_fields(schema) == ["ground_truth", "predictions", "reg", "regs"]
     assert label_fields(schema, "export") == ["ground_truth", "predictions"]
     assert {REGRESSION, REGRESSIONS} <= set(label_types())
