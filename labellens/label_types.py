@@ -18,7 +18,6 @@ review queue only look types up::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -34,7 +33,6 @@ OPERATIONS = frozenset({"classes", "evaluation", "export", "review"})
 - ``export``: ``export_view`` and ``import_labels`` read and write its fields;
 - ``review``: label decisions (review mode, the App's review queue, label history) change it.
 """
-_RENDERER = re.compile(r"[a-z][a-z0-9-]*")
 
 
 @dataclass(frozen=True)
@@ -59,9 +57,6 @@ class LabelType:
         if unknown:
             raise SchemaError(f"unknown operations {sorted(unknown)}; a label type supports some of "
                               f"{sorted(OPERATIONS)}")
-        if self.renderer is not None and not _RENDERER.fullmatch(self.renderer):
-            raise SchemaError(f"renderer must name a JS module (a-z, 0-9, '-'), got {self.renderer!r}")
-        object.__setattr__(self, "supports", frozenset(self.supports))
 
     @property
     def name(self) -> str:
@@ -73,8 +68,7 @@ class LabelType:
         return FieldType.embedded(self.name)
 
 
-
-_types: dict[str, LabelType] = {}
+_types: dict[str | None, LabelType] = {}
 
 
 def register_label_type(label_type: LabelType) -> LabelType:
@@ -85,7 +79,7 @@ def register_label_type(label_type: LabelType) -> LabelType:
 
 def label_type(field_type: str | None) -> LabelType | None:
     """The label type of fields of type ``field_type``, or None when they hold no labels."""
-    return _types.get(field_type) if field_type is not None else None
+    return _types.get(field_type)
 
 
 def list_path(field_type: str | None) -> str | None:
@@ -122,7 +116,5 @@ def check_label_field(schema: Mapping[str, str], field: str, *, role: str, suppo
     return found
 
 
-CLASSIFICATION_TYPE = register_label_type(LabelType(Classification, supports=OPERATIONS,
-                                                    renderer="classification"))
-CLASSIFICATIONS_TYPE = register_label_type(LabelType(Classifications, list_path="classifications",
-                                                     supports=frozenset({"classes"})))
+register_label_type(LabelType(Classification, supports=OPERATIONS, renderer="classification"))
+register_label_type(LabelType(Classifications, list_path="classifications", supports=frozenset({"classes"})))
