@@ -109,7 +109,8 @@ def check_label_field(schema: Mapping[str, str], field: str, *, role: str, suppo
     kinds = " or ".join(t.name for t in _types.values() if supports in t.supports)
     fitting = f"{kinds} fields are: {label_fields(schema, supports)}"
     if field not in schema:
-        raise FieldNotFoundError(f"{role} {field!r} does not exist; {fitting}")
+        raise FieldNotFoundError(f"{role} {field!r} does not exist (no field {field!r} in the schema); "
+                                 f"{fitting}")
     found = label_type(schema[field])
     if found is None or supports not in found.supports:
         raise error(f"{role} {field!r} holds {schema[field]}; it must hold {kinds} labels ({fitting})")
