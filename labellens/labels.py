@@ -236,12 +236,6 @@ class Classifications(Label):
 
     classifications: list[Classification] = Field(default_factory=list)
 
-    @classmethod
-    def _from_fields(cls, doc: dict[str, Any]) -> EmbeddedDocument:
-        doc = dict(doc)
-        doc["classifications"] = [Classification.from_mongo(c) for c in doc.get("classifications", [])]
-        return super()._from_fields(doc)
-
 
 _PLAIN = codec.PLAIN
 _SELF_STORED = codec.SELF_STORED

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from labellens.dataset.collection import SampleCollection
-from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
+from labellens.errors import SchemaError, ValidationError
 from labellens.fields import CLASSIFICATION, CLASSIFICATIONS
+from labellens.label_types import check_label_field, list_path
 
 __all__ = ["CLASSIFICATION", "CLASSIFICATIONS", "check_outputs", "check_same_kind", "label_kind",
            "label_paths", "labels_equal", "require_attribute", "stack_rows"]
@@ -22,21 +23,13 @@ __all__ = ["CLASSIFICATION", "CLASSIFICATIONS", "check_outputs", "check_same_kin
 
 def label_kind(samples: SampleCollection, field: str, role: str, *,
                schema: dict[str, str] | None = None) -> str:
-    """The type (``CLASSIFICATION`` or ``CLASSIFICATIONS``) of ``field``, or a clear error.
+    """The type of ``field`` (a label type whose labels name classes), or a clear error.
 
     Pass the ``schema`` already read to check several fields with one read of it.
     """
-    if not isinstance(field, str) or not field:
-        raise ValidationError(f"{role} must be a field name, got {field!r}")
     schema = samples.get_field_schema() if schema is None else schema
-    if field not in schema:
-        fields = sorted(k for k, v in schema.items() if v in (CLASSIFICATION, CLASSIFICATIONS))
-        raise FieldNotFoundError(f"{role} {field!r} does not exist; classification fields are: {fields}")
-    kind = schema[field]
-    if kind not in (CLASSIFICATION, CLASSIFICATIONS):
-        raise SchemaError(f"{role} {field!r} holds {kind}; it must hold Classification or "
-                          "Classifications labels")
-    return kind
+    check_label_field(schema, field, role=role, supports="classes")
+    return schema[field]
 
 
 def check_outputs(schema: Mapping[str, str], outputs: Mapping[str, str] | Sequence[tuple[str, str]],
@@ -79,13 +72,14 @@ def require_attribute(samples: SampleCollection, field: str, attribute: str, hin
 
 
 def label_paths(field: str, kind: str) -> str:
-    """The path whose values identify the label(s) of ``field``."""
-    return f"{field}.classifications.label" if kind == CLASSIFICATIONS else f"{field}.label"
+    """The path whose values identify the label(s) of ``field`` (of type ``kind``)."""
+    key = list_path(kind)
+    return f"{field}.{key}.label" if key else f"{field}.label"
 
 
 def labels_equal(pred: Sequence[Any], truth: Sequence[Any], kind: str) -> np.ndarray:
-    """(N,) bool: equal labels, or equal label sets for ``Classifications``."""
-    if kind == CLASSIFICATIONS:
+    """(N,) bool: equal labels, or equal label sets for a list of labels (``Classifications``)."""
+    if list_path(kind):
         return np.array([set(p or ()) == set(t or ()) for p, t in zip(pred, truth)], dtype=bool)
     return np.array([p == t for p, t in zip(pred, truth)], dtype=bool)
 

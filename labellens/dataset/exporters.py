@@ -34,6 +34,7 @@ from labellens.dataset.history import LabelChange
 from labellens.dataset.protocols import ReadableCollection
 from labellens.errors import FieldNotFoundError, ValidationError
 from labellens.fields import CLASSIFICATION
+from labellens.label_types import check_label_field
 
 ExportFormat = Literal["csv", "json", "image-directory-tree"]
 FORMATS: tuple[str, ...] = ("csv", "json", "image-directory-tree")
@@ -134,13 +135,9 @@ def import_labels(dataset: ReadableCollection, path: str | os.PathLike[str],
 def _check_fields(collection: ReadableCollection, label_field: str, pred_field: str | None,
                   scores: list[str]) -> list[str]:
     schema = collection.get_field_schema()
-    for name in (label_field, pred_field):
-        if name is None:
-            continue
-        if name not in schema:
-            raise FieldNotFoundError(f"no field {name!r} to export; fields are: {', '.join(schema)}")
-        if schema[name] != CLASSIFICATION:
-            raise ValidationError(f"field {name!r} is {schema[name]}; export needs Classification fields")
+    for name, role in ((label_field, "label_field"), (pred_field, "pred_field")):
+        if name is not None:
+            check_label_field(schema, name, role=role, supports="export", error=ValidationError)
     for name in scores:
         if name not in schema:
             raise FieldNotFoundError(f"no score field {name!r}; fields are: {', '.join(schema)}")
@@ -306,8 +303,8 @@ def _current_labels(dataset: ReadableCollection, label_field: str, ids: list[str
     if not ids:
         return {}
     schema = dataset.get_field_schema()
-    if label_field in schema and schema[label_field] != CLASSIFICATION:
-        raise ValidationError(f"field {label_field!r} is {schema[label_field]}, not a Classification")
+    if label_field in schema:
+        check_label_field(schema, label_field, role="label_field", supports="review", error=ValidationError)
     current: dict[str, str | None] = {}
     paths = [f"{label_field}.label"] if label_field in schema else []
     for batch in dataset.select(ids).iter_batches(paths, batch_size=BATCH):

@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from labellens.brain.label_inputs import CLASSIFICATION, check_outputs, label_kind
+from labellens.brain.label_inputs import check_outputs
 from labellens.dataset.collection import SampleCollection
-from labellens.errors import SchemaError, ValidationError
+from labellens.errors import ValidationError
 from labellens.evaluation import metrics
 from labellens.expr import F
 from labellens.fields import BOOLEAN
+from labellens.label_types import check_label_field
 from labellens.stages import stage_to_json
 from labellens.validation import string_list
 
@@ -155,9 +156,7 @@ def delete_evaluation(samples: SampleCollection, eval_key: str) -> None:
 def _check_fields(samples: SampleCollection, pred_field: str, gt_field: str, eval_key: str | None) -> None:
     schema = samples.get_field_schema()
     for name, role in ((pred_field, "pred_field"), (gt_field, "gt_field")):
-        if label_kind(samples, name, role, schema=schema) != CLASSIFICATION:
-            raise SchemaError(f"{role} {name!r} holds Classifications; evaluate_classifications compares "
-                              "single-label Classification fields")
+        check_label_field(schema, name, role=role, supports="evaluation")
     if eval_key is None:
         return
     check_outputs(schema, [(eval_key, BOOLEAN)], (pred_field, gt_field), role="eval_key")

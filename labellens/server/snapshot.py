@@ -15,6 +15,7 @@ import html
 import io
 import json
 import math
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -173,30 +174,39 @@ def script_json(value: Any) -> str:
     return json.dumps(value).translate(_SCRIPT_ESCAPES)
 
 
-GRID_MODULES = ("colors.js", "api.js", "dom.js", "grid.js")
-_IMPORT = re.compile(r'^import \{([^}]*)\} from "\./([\w-]+)\.js";$', re.MULTILINE)
+GRID_MODULES = ("colors.js", "api.js", "dom.js", "labels/classification.js", "labels/index.js", "grid.js")
+_IMPORT = re.compile(r'^import \{([^}]*)\} from "(\.\.?/[\w/-]+\.js)";$', re.MULTILINE)
 _EXPORT = re.compile(r"^export (?:async )?(?:function\*?|class|const|let) (\w+)", re.MULTILINE)
 
 
 def bundle_modules(names: Sequence[str]) -> str:
-    """The App's ES modules ``names`` (dependencies first) as one classic script.
+    """The App's ES modules ``names`` (paths under ``static/js``, dependencies first) as one classic script.
 
-    Each module runs in its own function scope; ``import {a} from "./m.js"`` reads
-    ``a`` from module ``m``'s exports. Only named imports of earlier modules are
+    Each module runs in its own function scope; ``import {a} from "./m.js"`` (or ``"../m.js"``)
+    reads ``a`` from module ``m``'s exports. Only named imports of earlier modules are
     supported, which is all the grid's modules use.
     """
-    parts = []
-    for name in names:
-        source = (STATIC_DIR / "js" / name).read_text(encoding="utf-8")
-        module = name.removesuffix(".js").replace("-", "_")
-        for imported in _IMPORT.findall(source):
-            if f"{imported[1]}.js" not in names[:names.index(name)]:
-                raise ValueError(f"{name} imports {imported[1]}.js, which is not bundled before it")
-        exports = _EXPORT.findall(source)
-        body = _IMPORT.sub(lambda m: f"const {{{m.group(1)}}} = __{m.group(2).replace('-', '_')};", source)
-        body = re.sub(r"^export ", "", body, flags=re.MULTILINE)
-        parts.append(f"const __{module} = (() => {{\n{body}\nreturn {{ {', '.join(exports)} }};\n}})();")
-    return "\n".join(parts)
+    return "\n".join(_bundled(name, names[:i]) for i, name in enumerate(names))
+
+
+def _bundled(name: str, earlier: Sequence[str]) -> str:
+    """Module ``name`` as a function scope returning its exports; it may import only ``earlier`` ones."""
+    source = (STATIC_DIR / "js" / name).read_text(encoding="utf-8")
+
+    def imported(match: re.Match[str]) -> str:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(name), match.group(2)))
+        if target not in earlier:
+            raise ValueError(f"{name} imports {target}, which is not bundled before it")
+        return f"const {{{match.group(1)}}} = {_module_name(target)};"
+
+    body = re.sub(r"^export ", "", _IMPORT.sub(imported, source), flags=re.MULTILINE)
+    exports = ", ".join(_EXPORT.findall(source))
+    return f"const {_module_name(name)} = (() => {{\n{body}\nreturn {{ {exports} }};\n}})();"
+
+
+def _module_name(path: str) -> str:
+    """``labels/index.js`` -> ``__labels_index``: the bundle's name of a module's exports."""
+    return "__" + re.sub(r"[/-]", "_", path.removesuffix(".js"))
 
 
 def _data_uri(filepath: str) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from labellens.errors import StageError
 from labellens.expr import Expr, check_safe, compile_expr
-from labellens.fields import CLASSIFICATIONS
+from labellens.label_types import label_types, list_path
 from labellens.stages.base import (
     DEFAULT_FIELDS,
     CompileContext,
@@ -77,7 +77,7 @@ class ExcludeFields(Stage):
 
 @dataclass(frozen=True, repr=False, eq=False)
 class FilterLabels(Stage):
-    """Keep only the labels of a ``Classifications`` field where ``filter`` holds.
+    """Keep only the labels of a list-of-labels field (``Classifications``) where ``filter`` holds.
 
     ``filter`` is evaluated per label: ``F("label")`` is the label's class and
     ``F("confidence")`` its confidence. With ``only_matches`` (the default),
@@ -101,15 +101,16 @@ class FilterLabels(Stage):
 
     def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
         ctx.check_field(self.field)
-        if ctx.schema.get(self.field) != CLASSIFICATIONS:
-            raise StageError(f"FilterLabels needs a Classifications field; {self.field!r} is "
+        key = list_path(ctx.schema.get(self.field))
+        if key is None:
+            lists = ", ".join(t.name for t in label_types() if t.list_path)
+            raise StageError(f"FilterLabels needs a field of labels in a list ({lists}); {self.field!r} is "
                              f"{ctx.schema.get(self.field)}")
-        field, path = f"${self.field}", f"{self.field}.classifications"
+        field, path = f"${self.field}", f"{self.field}.{key}"
         kept = {"$filter": {"input": {"$ifNull": [f"${path}", []]}, "as": "this", "cond": self._condition()}}
         # Rebuild the label list's document key by key: an $addFields of the dotted path
         # would also create the field on samples that lack it.
-        entry = {"$cond": [{"$eq": ["$$entry.k", "classifications"]},
-                           {"k": "classifications", "v": kept}, "$$entry"]}
+        entry = {"$cond": [{"$eq": ["$$entry.k", key]}, {"k": key, "v": kept}, "$$entry"]}
         rebuilt = {"$arrayToObject": {"$map": {"input": {"$objectToArray": field}, "as": "entry",
                                                "in": entry}}}
         present = {"$gt": [{"$ifNull": [field, None]}, None]}

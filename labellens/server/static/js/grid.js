@@ -2,7 +2,8 @@
 // The one tile renderer: the live App and the frozen snapshot (server/snapshot.py) both draw with it.
 
 import { mediaUrl } from "./api.js";
-import { chip, el, formatNumber, testid } from "./dom.js";
+import { el, formatNumber, testid } from "./dom.js";
+import { tileRenderer } from "./labels/index.js";
 
 export function get(doc, path) {
   let value = doc;
@@ -90,9 +91,10 @@ export class Grid {
     }
 
     const labels = el("div", "labels");
-    const values = labelFields.map((field) => get(sample, `${field}.label`));
-    values.forEach((label, i) => {
-      if (typeof label === "string") labels.append(chip(label, i === 0 && labelFields.length > 1 ? "gt" : labelFields[i]));
+    const values = labelFields.map((field, i) => {
+      const renderer = tileRenderer(sample[field]);
+      labels.append(...renderer.chips(sample[field], i === 0 && labelFields.length > 1 ? "gt" : field));
+      return renderer.classOf(sample[field]);
     });
     tile.append(labels);
     const truth = values[0];

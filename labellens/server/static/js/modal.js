@@ -4,6 +4,7 @@
 
 import { api, dsPath, mediaUrl } from "./api.js";
 import { barRow, el, formatNumber, historyTable, testid } from "./dom.js";
+import { rendererOf } from "./labels/index.js";
 
 function describe(value) {
   if (value === null || value === undefined) return "None";
@@ -130,8 +131,8 @@ export class Modal {
   renderLogits(doc) {
     const root = document.getElementById("modal-logits");
     const classes = this.getClasses();
-    const truthField = Object.keys(doc).find((k) => doc[k] && doc[k]._cls === "Classification");
-    const truth = truthField ? doc[truthField].label : undefined;
+    const truthLabel = Object.values(doc).find((value) => rendererOf(value));
+    const truth = truthLabel && rendererOf(truthLabel).classOf(truthLabel);
     const charts = [];
     for (const [name, value] of Object.entries(doc)) {
       if (!charted(value)) continue;
