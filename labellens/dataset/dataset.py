@@ -19,8 +19,9 @@ from typing import Any, Literal
 
 from bson import ObjectId
 
-from labellens.dataset import catalog, exporters, history, importers
-from labellens.dataset.collection import SampleCollection, _object_id
+from labellens import fields as fields_module
+from labellens.dataset import catalog, exporters, history, importers, merging
+from labellens.dataset.collection import SampleCollection, _label_refs, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.record import BRAIN, DatasetRecord
 from labellens.dataset.sample import Sample
@@ -29,12 +30,13 @@ from labellens.dataset.type_inference import DEFAULT_SCHEMA, check_field_name
 from labellens.dataset.view import View
 from labellens.dataset.writer import INSERT_BATCH, SampleWriter
 from labellens.errors import (
+    DatasetNotFoundError,
     FieldNotFoundError,
     InvalidFieldNameError,
     StageError,
     ValidationError,
 )
-from labellens.stages import Stage, stages_from_json
+from labellens.stages import SelectLabels, Stage, stages_from_json
 from labellens.stages.base import mongo_path
 from labellens.stages.ordering import RAND_FIELD
 from labellens.types import DatasetType, ImageClassificationDirectoryTree
@@ -61,8 +63,8 @@ class Dataset(SampleCollection):
             catalog.delete(store, name)
         self._bind(DatasetRecord(store, catalog.create_record(store, name, persistent)))
 
-    def _bind(self, record: DatasetRecord) -> None:
-        self._record = record
+    def _bind(self, record: DatasetRecord | _Deleted) -> None:
+        self._record = record  # type: ignore[assignment]
         self._schema = Schema(record)
         self._writer = SampleWriter(record.samples, self._schema, f"dataset {record.name!r}")
 
@@ -191,7 +193,10 @@ class Dataset(SampleCollection):
             raise
 
     def _count_samples(self, *, timeout: float | None = None) -> int:
-        return self._record.samples.count(timeout=timeout)
+        count = self._record.samples.count(timeout=timeout)
+        if not count:
+            self._record.reload()  # DatasetNotFoundError if another process deleted the dataset
+        return count
 
     def add_stage(self, stage: Stage) -> View:
         """A view of this dataset with one stage (validated against the schema now)."""
@@ -242,12 +247,93 @@ class Dataset(SampleCollection):
         self._writer.clear()
 
     def delete(self) -> None:
-        """Delete the dataset, its samples and its companion collections (e.g. label history)."""
+        """Delete the dataset, its samples and its companion collections (e.g. label history).
+
+        Every later operation on this object (or its views) raises DatasetNotFoundError.
+        """
         catalog.delete(self._record.catalog, self.name)
+        gone = _Deleted(self._record.name, self._record.id)
+        self._record, self._schema, self._writer = gone, gone, gone  # type: ignore[assignment]
 
     @property
     def deleted(self) -> bool:
         return not self._record.exists()
+
+    def __copy__(self) -> Dataset:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Dataset:
+        """A dataset is its database record: a copy is the same dataset (use clone() for a new one)."""
+        return self
+
+    def view(self) -> View:
+        """A view of the whole dataset, with no stages."""
+        return View(self, ())
+
+    # -- copies and merges (labellens.dataset.merging) ----------------------------------------
+
+    def _clone_collection(self, source: SampleCollection, name: str | None, persistent: bool) -> Dataset:
+        """A new dataset holding the samples ``source`` (this dataset or a view of it) shows."""
+        clone = Dataset(name, persistent=persistent)
+        try:
+            clone._record.update({"$set": {"sample_fields": merging.user_fields(source.get_field_schema()),
+                                           "default_classes": self.default_classes, "info": self.info},
+                                  "$inc": {"schema_version": 1}})
+            merging.clone_into(source, clone.collection_name)
+        except BaseException:
+            clone.delete()
+            raise
+        return clone
+
+    def add_collection(self, sample_collection: SampleCollection, include_info: bool = True,
+                       overwrite_info: bool = False, new_ids: bool = False) -> list[str]:
+        """Add every sample of another dataset or view (keeping their ids unless ``new_ids``); their ids.
+
+        Its fields join the schema (a type conflict raises SchemaError before anything is
+        written); ``include_info`` copies its dataset's info keys this one lacks (all with
+        ``overwrite_info``).
+        """
+        if not isinstance(sample_collection, SampleCollection):
+            raise ValidationError("add_collection takes a dataset or a view; add samples with add_samples")
+        ids = merging.add_collection(self._record, self._schema, sample_collection, new_ids=new_ids)
+        if include_info and sample_collection.dataset is not self:
+            other = sample_collection.dataset.info  # type: ignore[attr-defined]
+            self.info = {**self.info, **other} if overwrite_info else {**other, **self.info}
+            self.save()
+        return ids
+
+    def merge_samples(self, samples: SampleCollection | Iterable[Sample], key_field: str = "filepath",
+                      skip_existing: bool = False, insert_new: bool = True,
+                      fields: str | Sequence[str] | dict[str, str] | None = None,
+                      omit_fields: str | Sequence[str] | None = None, merge_lists: bool = True,
+                      overwrite: bool = True, expand_schema: bool = True) -> None:
+        """Merge samples (a dataset, a view or Sample objects) into this dataset, matched by ``key_field``.
+
+        A matched sample gets the source's non-None values of ``fields`` (all but the key by
+        default; a dict renames; minus ``omit_fields``); with ``merge_lists``, list fields and
+        Classifications gain the new elements (labels of the same id are updated); without
+        ``overwrite``, only fields that are None are set. ``skip_existing`` leaves matched
+        samples alone; ``insert_new=False`` adds no unmatched ones. Checked before writing:
+        field types, the key present in every source sample and unique in this dataset.
+        """
+        if not isinstance(samples, SampleCollection):
+            staging = Dataset()
+            try:
+                staging.add_samples(samples)
+                self.merge_samples(staging, key_field, skip_existing, insert_new, fields, omit_fields,
+                                   merge_lists, overwrite, expand_schema)
+            finally:
+                staging.delete()
+            return
+        for flag, value in (("skip_existing", skip_existing), ("insert_new", insert_new),
+                            ("merge_lists", merge_lists), ("overwrite", overwrite),
+                            ("expand_schema", expand_schema)):
+            if not isinstance(value, bool):
+                raise ValidationError(f"{flag} must be True or False, got {value!r}")
+        names = merging.field_names(samples.get_field_schema(), key_field, fields, omit_fields)
+        options = merging.MergeOptions(key_field, skip_existing, insert_new, merge_lists, overwrite,
+                                       expand_schema)
+        merging.merge(self._record, self._schema, samples, names, options)
 
     # -- saved views ------------------------------------------------------------------
 
@@ -357,6 +443,48 @@ class Dataset(SampleCollection):
         check_field_name(new_name)
         self._record.rename_field(name, new_name)
 
+    def clone_sample_field(self, name: str, new_name: str) -> None:
+        """Copy field ``name`` of every sample into a new field ``new_name`` (labels keep their ids)."""
+        schema = self._stored_schema()
+        if name not in schema:
+            raise FieldNotFoundError(f"no field {name!r}; fields are: {', '.join(schema)}")
+        check_field_name(new_name)
+        if new_name in schema:
+            raise InvalidFieldNameError(f"field {new_name!r} already exists")
+        self._schema.declare({new_name: schema[name]})
+        self._record.samples.update_all({name: {"$exists": True}}, [{"$set": {new_name: f"${name}"}}])
+
+    def clear_sample_field(self, name: str) -> None:
+        """Set field ``name`` to None on every sample (it stays in the schema)."""
+        self._check_user_field(name)
+        self._record.samples.unset_field(name)
+
+    def delete_labels(self, labels: Sequence[dict[str, Any]] | None = None, ids: Any = None, tags: Any = None,
+                      view: SampleCollection | None = None, fields: Any = None) -> None:
+        """Delete labels from the samples: those with ``ids`` and/or ``tags``, those shown in ``view``,
+        or (none of these) every label of ``fields``; in the label fields named by ``fields`` (all by
+        default). A Classification field is unset; a Classifications field loses the labels."""
+        label_ids, label_fields = _label_refs(labels, ids, fields)
+        chosen = SelectLabels(label_ids, tags, label_fields)  # validates ids, tags and fields
+        schema = self._stored_schema()
+        names, label_ids = chosen.label_fields(schema), chosen.ids
+        if view is not None:
+            if view.dataset is not self:
+                raise ValidationError("delete_labels takes a view of this dataset")
+            shown = view.get_field_schema()
+            names = [name for name in names if name in shown]
+            label_ids = tuple(_flat_ids(view, names))
+        store = self._record.samples
+        for name in names:
+            listed = schema[name] == fields_module.CLASSIFICATIONS
+            query = {"_id": {"$in": [ObjectId(i) for i in label_ids]}} if label_ids is not None else {}
+            if chosen.tags is not None:
+                query["tags"] = {"$in": list(chosen.tags)}
+            if listed and query:
+                store.update_all({}, {"$pull": {f"{name}.classifications": query}})
+            else:
+                store.update_all({f"{name}.{k}": v for k, v in query.items()}, {"$unset": {name: ""}})
+
     def _check_user_field(self, name: str) -> None:
         schema = self._stored_schema()
         if name in DEFAULT_SCHEMA:
@@ -413,6 +541,29 @@ class Dataset(SampleCollection):
         selected = history.entries(store, since=since) if since is not None else list(entries or [])
         return history.revert(self, samples, store, history.check_entries(selected), decision=decision,
                               force=force, reviewer=reviewer)
+
+
+class _Deleted:
+    """What a deleted dataset holds instead of its record, schema and writer: every use raises."""
+
+    def __init__(self, name: str, record_id: Any) -> None:
+        self.name, self.id = name, record_id
+
+    def exists(self) -> bool:
+        return False
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise DatasetNotFoundError(f"dataset {self.name!r} was deleted; load or create another dataset")
+
+
+def _flat_ids(view: SampleCollection, label_fields: Sequence[str]) -> Iterator[str]:
+    """The ids of the labels ``view`` shows in ``label_fields`` (one column read per field)."""
+    for name in label_fields:
+        for value in view.values(f"{name}.id"):
+            if isinstance(value, list):
+                yield from (i for i in value if i is not None)
+            elif value is not None:
+                yield value
 
 
 def load_dataset(name: str) -> Dataset:
