@@ -176,13 +176,13 @@ class SampleCollection:
         """Show ``field`` computed by ``expr`` (an expression, a MongoDB expression dict or a value)."""
         return self.add_stage(SetField(field, expr))
 
-    def select_labels(self, labels: Sequence[Mapping[str, Any]] | None = None, ids: Any = None,
+    def select_labels(self, labels: Sequence[Mapping[str, Any]] | None = None, *, ids: Any = None,
                       tags: Any = None, fields: Any = None, omit_empty: bool = True) -> SampleCollection:
         """Only the labels with ``ids`` / ``tags`` (``labels``: dicts with ``label_id`` and ``field``)."""
         ids, fields = _label_refs(labels, ids, fields)
         return self.add_stage(SelectLabels(ids, tags, fields, omit_empty))
 
-    def exclude_labels(self, labels: Sequence[Mapping[str, Any]] | None = None, ids: Any = None,
+    def exclude_labels(self, labels: Sequence[Mapping[str, Any]] | None = None, *, ids: Any = None,
                        tags: Any = None, fields: Any = None, omit_empty: bool = True) -> SampleCollection:
         """Every label except those with ``ids`` / ``tags`` (``labels`` as in :meth:`select_labels`)."""
         ids, fields = _label_refs(labels, ids, fields)

@@ -285,7 +285,7 @@ class Dataset(SampleCollection):
             raise
         return clone
 
-    def add_collection(self, sample_collection: SampleCollection, include_info: bool = True,
+    def add_collection(self, sample_collection: SampleCollection, *, include_info: bool = True,
                        overwrite_info: bool = False, new_ids: bool = False) -> list[str]:
         """Add every sample of another dataset or view (keeping their ids unless ``new_ids``); their ids.
 
@@ -302,7 +302,7 @@ class Dataset(SampleCollection):
             self.save()
         return ids
 
-    def merge_samples(self, samples: SampleCollection | Iterable[Sample], key_field: str = "filepath",
+    def merge_samples(self, samples: SampleCollection | Iterable[Sample], key_field: str = "filepath", *,
                       skip_existing: bool = False, insert_new: bool = True,
                       fields: str | Sequence[str] | dict[str, str] | None = None,
                       omit_fields: str | Sequence[str] | None = None, merge_lists: bool = True,
@@ -320,8 +320,9 @@ class Dataset(SampleCollection):
             staging = Dataset()
             try:
                 staging.add_samples(samples)
-                self.merge_samples(staging, key_field, skip_existing, insert_new, fields, omit_fields,
-                                   merge_lists, overwrite, expand_schema)
+                self.merge_samples(staging, key_field, skip_existing=skip_existing, insert_new=insert_new,
+                                   fields=fields, omit_fields=omit_fields, merge_lists=merge_lists,
+                                   overwrite=overwrite, expand_schema=expand_schema)
             finally:
                 staging.delete()
             return
@@ -459,8 +460,8 @@ class Dataset(SampleCollection):
         self._check_user_field(name)
         self._record.samples.unset_field(name)
 
-    def delete_labels(self, labels: Sequence[dict[str, Any]] | None = None, ids: Any = None, tags: Any = None,
-                      view: SampleCollection | None = None, fields: Any = None) -> None:
+    def delete_labels(self, labels: Sequence[dict[str, Any]] | None = None, *, ids: Any = None,
+                      tags: Any = None, view: SampleCollection | None = None, fields: Any = None) -> None:
         """Delete labels from the samples: those with ``ids`` and/or ``tags``, those shown in ``view``,
         or (none of these) every label of ``fields``; in the label fields named by ``fields`` (all by
         default). A Classification field is unset; a Classifications field loses the labels."""
@@ -473,7 +474,7 @@ class Dataset(SampleCollection):
                 raise ValidationError("delete_labels takes a view of this dataset")
             shown = view.get_field_schema()
             names = [name for name in names if name in shown]
-            label_ids = tuple(_flat_ids(view, names))
+            label_ids = tuple(_flat_ids(view, {name: schema[name] for name in names}))
         store = self._record.samples
         for name in names:
             listed = schema[name] == fields_module.CLASSIFICATIONS
@@ -556,10 +557,11 @@ class _Deleted:
         raise DatasetNotFoundError(f"dataset {self.name!r} was deleted; load or create another dataset")
 
 
-def _flat_ids(view: SampleCollection, label_fields: Sequence[str]) -> Iterator[str]:
-    """The ids of the labels ``view`` shows in ``label_fields`` (one column read per field)."""
-    for name in label_fields:
-        for value in view.values(f"{name}.id"):
+def _flat_ids(view: SampleCollection, label_fields: dict[str, str]) -> Iterator[str]:
+    """The ids of the labels ``view`` shows in ``label_fields`` (name -> type; one column read each)."""
+    for name, kind in label_fields.items():
+        listed = kind == fields_module.CLASSIFICATIONS
+        for value in view.values(f"{name}.classifications.id" if listed else f"{name}.id"):
             if isinstance(value, list):
                 yield from (i for i in value if i is not None)
             elif value is not None:
