@@ -55,6 +55,7 @@ from labellens.stages import (
     Take,
 )
 from labellens.stages.base import DEFAULT_FIELDS, mongo_path
+from labellens.stages.label_selection import label_refs
 from labellens.validation import string_list
 
 WRITE_BATCH = 10_000
@@ -179,13 +180,13 @@ class SampleCollection:
     def select_labels(self, labels: Sequence[Mapping[str, Any]] | None = None, *, ids: Any = None,
                       tags: Any = None, fields: Any = None, omit_empty: bool = True) -> SampleCollection:
         """Only the labels with ``ids`` / ``tags`` (``labels``: dicts with ``label_id`` and ``field``)."""
-        ids, fields = _label_refs(labels, ids, fields)
+        ids, fields = label_refs(labels, ids, fields)
         return self.add_stage(SelectLabels(ids, tags, fields, omit_empty))
 
     def exclude_labels(self, labels: Sequence[Mapping[str, Any]] | None = None, *, ids: Any = None,
                        tags: Any = None, fields: Any = None, omit_empty: bool = True) -> SampleCollection:
         """Every label except those with ``ids`` / ``tags`` (``labels`` as in :meth:`select_labels`)."""
-        ids, fields = _label_refs(labels, ids, fields)
+        ids, fields = label_refs(labels, ids, fields)
         return self.add_stage(ExcludeLabels(ids, tags, fields, omit_empty))
 
     @property
@@ -539,20 +540,6 @@ def _object_id(sample_id: Any) -> ObjectId:
     if isinstance(sample_id, str) and ObjectId.is_valid(sample_id):
         return ObjectId(sample_id)
     raise SampleNotFoundError(f"{sample_id!r} is not a sample id (a 24-character hex string)")
-
-
-def _label_refs(labels: Sequence[Mapping[str, Any]] | None, ids: Any, fields: Any) -> tuple[Any, Any]:
-    """``ids`` and ``fields`` with those of ``labels`` (dicts with ``label_id`` and ``field``) added."""
-    if labels is None:
-        return ids, fields
-    if not all(isinstance(item, Mapping) and "label_id" in item and "field" in item for item in labels):
-        raise ValidationError("labels must be dicts with 'label_id' and 'field' keys")
-    label_ids = [str(item["label_id"]) for item in labels]
-    label_fields = list(dict.fromkeys(str(item["field"]) for item in labels))
-    ids = label_ids + ([ids] if isinstance(ids, str) else list(ids or []))
-    fields = label_fields if fields is None else list(dict.fromkeys(
-        [*([fields] if isinstance(fields, str) else fields), *label_fields]))
-    return ids, fields
 
 
 def _decode_column(values: list[Any], path: str, is_id: bool) -> list[Any]:

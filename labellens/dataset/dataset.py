@@ -19,9 +19,8 @@ from typing import Any, Literal
 
 from bson import ObjectId
 
-from labellens import fields as fields_module
-from labellens.dataset import catalog, exporters, history, importers, merging
-from labellens.dataset.collection import SampleCollection, _label_refs, _object_id
+from labellens.dataset import catalog, exporters, field_edits, history, importers, merging
+from labellens.dataset.collection import SampleCollection, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.record import BRAIN, DatasetRecord
 from labellens.dataset.sample import Sample
@@ -38,6 +37,7 @@ from labellens.errors import (
 )
 from labellens.stages import SelectLabels, Stage, stages_from_json
 from labellens.stages.base import mongo_path
+from labellens.stages.label_selection import label_refs
 from labellens.stages.ordering import RAND_FIELD
 from labellens.types import DatasetType, ImageClassificationDirectoryTree
 from labellens.validation import string_list
@@ -446,14 +446,7 @@ class Dataset(SampleCollection):
 
     def clone_sample_field(self, name: str, new_name: str) -> None:
         """Copy field ``name`` of every sample into a new field ``new_name`` (labels keep their ids)."""
-        schema = self._stored_schema()
-        if name not in schema:
-            raise FieldNotFoundError(f"no field {name!r}; fields are: {', '.join(schema)}")
-        check_field_name(new_name)
-        if new_name in schema:
-            raise InvalidFieldNameError(f"field {new_name!r} already exists")
-        self._schema.declare({new_name: schema[name]})
-        self._record.samples.update_all({name: {"$exists": True}}, [{"$set": {new_name: f"${name}"}}])
+        field_edits.clone_field(self._record, self._schema, name, new_name)
 
     def clear_sample_field(self, name: str) -> None:
         """Set field ``name`` to None on every sample (it stays in the schema)."""
@@ -465,26 +458,11 @@ class Dataset(SampleCollection):
         """Delete labels from the samples: those with ``ids`` and/or ``tags``, those shown in ``view``,
         or (none of these) every label of ``fields``; in the label fields named by ``fields`` (all by
         default). A Classification field is unset; a Classifications field loses the labels."""
-        label_ids, label_fields = _label_refs(labels, ids, fields)
+        if view is not None and view.dataset is not self:
+            raise ValidationError("delete_labels takes a view of this dataset")
+        label_ids, label_fields = label_refs(labels, ids, fields)
         chosen = SelectLabels(label_ids, tags, label_fields)  # validates ids, tags and fields
-        schema = self._stored_schema()
-        names, label_ids = chosen.label_fields(schema), chosen.ids
-        if view is not None:
-            if view.dataset is not self:
-                raise ValidationError("delete_labels takes a view of this dataset")
-            shown = view.get_field_schema()
-            names = [name for name in names if name in shown]
-            label_ids = tuple(_flat_ids(view, {name: schema[name] for name in names}))
-        store = self._record.samples
-        for name in names:
-            listed = schema[name] == fields_module.CLASSIFICATIONS
-            query = {"_id": {"$in": [ObjectId(i) for i in label_ids]}} if label_ids is not None else {}
-            if chosen.tags is not None:
-                query["tags"] = {"$in": list(chosen.tags)}
-            if listed and query:
-                store.update_all({}, {"$pull": {f"{name}.classifications": query}})
-            else:
-                store.update_all({f"{name}.{k}": v for k, v in query.items()}, {"$unset": {name: ""}})
+        field_edits.delete_labels(self._record.samples, self._stored_schema(), chosen, view)
 
     def _check_user_field(self, name: str) -> None:
         schema = self._stored_schema()
@@ -555,17 +533,6 @@ class _Deleted:
 
     def __getattr__(self, attribute: str) -> Any:
         raise DatasetNotFoundError(f"dataset {self.name!r} was deleted; load or create another dataset")
-
-
-def _flat_ids(view: SampleCollection, label_fields: dict[str, str]) -> Iterator[str]:
-    """The ids of the labels ``view`` shows in ``label_fields`` (name -> type; one column read each)."""
-    for name, kind in label_fields.items():
-        listed = kind == fields_module.CLASSIFICATIONS
-        for value in view.values(f"{name}.classifications.id" if listed else f"{name}.id"):
-            if isinstance(value, list):
-                yield from (i for i in value if i is not None)
-            elif value is not None:
-                yield value
 
 
 def load_dataset(name: str) -> Dataset:

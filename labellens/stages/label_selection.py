@@ -8,7 +8,7 @@ they touch are shown in part, so their samples must not save them back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,3 +116,17 @@ class ExcludeLabels(_LabelStage):
     """
 
     _keep_matches = False
+
+
+def label_refs(labels: Sequence[Mapping[str, Any]] | None, ids: Any, fields: Any) -> tuple[Any, Any]:
+    """``ids`` and ``fields`` with those of ``labels`` (dicts with ``label_id`` and ``field``) added."""
+    if labels is None:
+        return ids, fields
+    if not all(isinstance(item, Mapping) and "label_id" in item and "field" in item for item in labels):
+        raise StageError("labels must be dicts with 'label_id' and 'field' keys")
+    label_ids = [str(item["label_id"]) for item in labels]
+    label_fields = list(dict.fromkeys(str(item["field"]) for item in labels))
+    ids = label_ids + ([ids] if isinstance(ids, str) else list(ids or []))
+    fields = label_fields if fields is None else list(dict.fromkeys(
+        [*([fields] if isinstance(fields, str) else fields), *label_fields]))
+    return ids, fields
