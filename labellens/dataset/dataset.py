@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
@@ -60,11 +61,12 @@ class Dataset(SampleCollection):
             raise ValidationError(f"persistent must be True or False, got {persistent!r}")
         store = catalog.store()
         if overwrite and store.exists({"name": name}):
-            catalog.delete(store, name)
+            _delete(store, name)
         self._bind(DatasetRecord(store, catalog.create_record(store, name, persistent)))
 
-    def _bind(self, record: DatasetRecord | _Deleted) -> None:
-        self._record = record  # type: ignore[assignment]
+    def _bind(self, record: DatasetRecord) -> None:
+        _OPEN.setdefault(record.id, weakref.WeakValueDictionary())[id(self)] = self
+        self._record = record
         self._schema = Schema(record)
         self._writer = SampleWriter(record.samples, self._schema, f"dataset {record.name!r}")
 
@@ -249,9 +251,13 @@ class Dataset(SampleCollection):
     def delete(self) -> None:
         """Delete the dataset, its samples and its companion collections (e.g. label history).
 
-        Every later operation on this object (or its views) raises DatasetNotFoundError.
+        Every later operation on it (any Dataset object of it in this process, and their views)
+        raises DatasetNotFoundError.
         """
-        catalog.delete(self._record.catalog, self.name)
+        _delete(self._record.catalog, self.name)
+
+    def _forget(self) -> None:
+        """Hold a :class:`_Deleted` instead of the record, schema and writer (the dataset is gone)."""
         gone = _Deleted(self._record.name, self._record.id)
         self._record, self._schema, self._writer = gone, gone, gone  # type: ignore[assignment]
 
@@ -551,5 +557,17 @@ def dataset_exists(name: str) -> bool:
 
 
 def delete_dataset(name: str) -> None:
-    """Delete a dataset and its samples."""
-    catalog.delete(catalog.store(), name)
+    """Delete a dataset and its samples (its Dataset objects in this process then raise on use)."""
+    _delete(catalog.store(), name)
+
+
+# record id -> this process's Dataset objects of it (by id(): datasets are unhashable)
+_OPEN: dict[Any, weakref.WeakValueDictionary[int, Dataset]] = {}
+
+
+def _delete(store: Any, name: str) -> None:
+    """Delete dataset ``name`` and make this process's objects of it raise on every use."""
+    record_id = catalog.find_record(store, name)["_id"]
+    catalog.delete(store, name)
+    for dataset in list(_OPEN.pop(record_id, {}).values()):
+        dataset._forget()

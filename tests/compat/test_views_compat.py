@@ -190,9 +190,30 @@ def test_every_operation_on_a_deleted_dataset_raises(dataset) -> None:
             operation()
 
 
-def test_a_dataset_deleted_elsewhere_raises_instead_of_counting_zero(dataset) -> None:
+def test_deleting_by_name_makes_every_object_of_the_dataset_raise(dataset) -> None:
+    again = ll.load_dataset(dataset.name)
     ll.delete_dataset(dataset.name)
+    for obj in (dataset, again):
+        with pytest.raises(DatasetNotFoundError, match="deleted"):
+            obj.add_sample(ll.Sample("/x.jpg"))
+        with pytest.raises(DatasetNotFoundError):
+            len(obj)
+
+
+def test_a_dataset_deleted_by_another_process_raises_on_reads(dataset) -> None:
+    from labellens import db
+
+    database = db.get_database()  # delete it as another process would: samples, then the record
+    database.drop_collection(dataset.collection_name)
+    database["datasets"].delete_one({"name": dataset.name})
     with pytest.raises(DatasetNotFoundError):
         len(dataset)
     with pytest.raises(DatasetNotFoundError):
         dataset.first()
+
+
+def test_label_references_are_checked(dataset) -> None:
+    with pytest.raises(StageError, match="label_id"):
+        dataset.select_labels([{"id": "x"}])
+    with pytest.raises(StageError, match="label ids"):
+        dataset.exclude_labels(ids=["not-an-id"])
