@@ -36,13 +36,17 @@ from labellens.stages import (
     CompileContext,
     Exclude,
     ExcludeFields,
+    ExcludeLabels,
     Exists,
     FilterLabels,
     Limit,
     Match,
     MatchTags,
     Select,
+    SelectBy,
     SelectFields,
+    SelectLabels,
+    SetField,
     Shard,
     Shuffle,
     Skip,
@@ -50,7 +54,8 @@ from labellens.stages import (
     Stage,
     Take,
 )
-from labellens.stages.base import mongo_path
+from labellens.stages.base import DEFAULT_FIELDS, mongo_path
+from labellens.stages.label_selection import label_refs
 from labellens.validation import string_list
 
 WRITE_BATCH = 10_000
@@ -78,11 +83,11 @@ def compile_stages(stages: Sequence[Stage], schema: dict[str, str], memo: Compil
         done, pipeline, context, partial = 0, [], CompileContext(schema), _NO_FIELDS
     for stage in stages[done:]:
         pipeline = [*pipeline, *stage.to_mongo(context)]
+        if shown_in_part := stage.partial_fields_in(context.schema):
+            partial = partial.union(shown_in_part)
         output = stage.output_schema(context.schema)
         if output is not context.schema:
             context = CompileContext(output)
-        if shown_in_part := stage.partial_fields():
-            partial = partial.union(shown_in_part)
     return CompileMemo(schema, len(stages), pipeline, context, partial)
 
 
@@ -150,8 +155,13 @@ class SampleCollection:
     def exclude(self, sample_ids: Any) -> SampleCollection:
         return self.add_stage(Exclude(sample_ids))
 
-    def select_fields(self, field_names: str | Sequence[str]) -> SampleCollection:
-        return self.add_stage(SelectFields(field_names))
+    def select_by(self, field: str, values: Any, ordered: bool = False) -> SampleCollection:
+        """The samples whose ``field`` is one of ``values`` (in that order with ``ordered``)."""
+        return self.add_stage(SelectBy(field, values, ordered))
+
+    def select_fields(self, field_names: str | Sequence[str] | None = None) -> SampleCollection:
+        """Only ``field_names`` and the default fields (no names: the default fields only)."""
+        return self.add_stage(SelectFields(field_names if field_names else DEFAULT_FIELDS))
 
     def exclude_fields(self, field_names: str | Sequence[str]) -> SampleCollection:
         return self.add_stage(ExcludeFields(field_names))
@@ -162,6 +172,32 @@ class SampleCollection:
 
     def filter_labels(self, field: str, filter: Any, only_matches: bool = True) -> SampleCollection:  # noqa: A002
         return self.add_stage(FilterLabels(field, filter, only_matches))
+
+    def set_field(self, field: str, expr: Any) -> SampleCollection:
+        """Show ``field`` computed by ``expr`` (an expression, a MongoDB expression dict or a value)."""
+        return self.add_stage(SetField(field, expr))
+
+    def select_labels(self, labels: Sequence[Mapping[str, Any]] | None = None, *, ids: Any = None,
+                      tags: Any = None, fields: Any = None, omit_empty: bool = True) -> SampleCollection:
+        """Only the labels with ``ids`` / ``tags`` (``labels``: dicts with ``label_id`` and ``field``)."""
+        ids, fields = label_refs(labels, ids, fields)
+        return self.add_stage(SelectLabels(ids, tags, fields, omit_empty))
+
+    def exclude_labels(self, labels: Sequence[Mapping[str, Any]] | None = None, *, ids: Any = None,
+                       tags: Any = None, fields: Any = None, omit_empty: bool = True) -> SampleCollection:
+        """Every label except those with ``ids`` / ``tags`` (``labels`` as in :meth:`select_labels`)."""
+        ids, fields = label_refs(labels, ids, fields)
+        return self.add_stage(ExcludeLabels(ids, tags, fields, omit_empty))
+
+    @property
+    def excluded_field_names(self) -> list[str]:
+        """The dataset's fields this collection leaves out (by select_fields, exclude_fields ...)."""
+        shown = self._compiled()[1]
+        return [name for name in self.dataset._stored_schema(False) if name not in shown]
+
+    def clone(self, name: str | None = None, persistent: bool = False) -> Any:
+        """A new dataset with the samples this collection shows, its schema, classes and info."""
+        return self.dataset._clone_collection(self, name, persistent)
 
     # -- compilation --------------------------------------------------------------
 
@@ -223,12 +259,32 @@ class SampleCollection:
     def __bool__(self) -> bool:
         return True
 
-    def __getitem__(self, sample_id: str) -> Sample:
+    def __getitem__(self, sample_id: str | slice) -> Any:
+        """The sample with id ``sample_id``, or for a slice ``[start:stop]`` a view (skip and limit)."""
+        if isinstance(sample_id, slice):
+            return self._slice(sample_id)
+        if isinstance(sample_id, int) and not isinstance(sample_id, bool):
+            raise SampleNotFoundError(f"samples are looked up by id, not by position ({sample_id}); use "
+                                      "first(), last() or a slice such as [i:i + 1]")
         oid = _object_id(sample_id)
         found = next(self._sample_batches([{"$match": {"_id": oid}}, {"$limit": 1}]), None)
         if not found:
             raise SampleNotFoundError(f"no sample with id {sample_id!r} in {self._describe()}")
         return found[0]
+
+    def _slice(self, part: slice) -> SampleCollection:
+        """``[start:stop]`` as Skip and Limit stages (negative bounds count from the end: one count)."""
+        if part.step not in (None, 1):
+            raise ValidationError(f"views slice with step 1 only, got step {part.step!r}")
+        for bound in (part.start, part.stop):
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)):
+                raise ValidationError(f"slice bounds must be ints, got {bound!r}")
+        start, stop = part.start or 0, part.stop
+        if start < 0 or (stop is not None and stop < 0):
+            start, stop, _ = part.indices(len(self))
+        if stop is None:
+            return self.skip(start)
+        return (self.skip(start) if start else self).limit(max(stop - start, 0))
 
     def _sample_batches(self, suffix: Sequence[dict[str, Any]] = (), batch_size: int | None = None, *,
                         timeout: float | None = None) -> Iterator[list[Sample]]:
@@ -276,6 +332,15 @@ class SampleCollection:
 
     def first(self, *, timeout: float | None = None) -> Sample:
         found = next(self._sample_batches([{"$limit": 1}], timeout=timeout), None)
+        if not found:
+            raise SampleNotFoundError(f"{self._describe()} is empty")
+        return found[0]
+
+    def last(self, *, timeout: float | None = None) -> Sample:
+        """The last sample in view order (one count, then one read of that sample)."""
+        count = self.count(timeout=timeout)
+        found = next(self._sample_batches([{"$skip": count - 1}, {"$limit": 1}], timeout=timeout), None) \
+            if count else None
         if not found:
             raise SampleNotFoundError(f"{self._describe()} is empty")
         return found[0]

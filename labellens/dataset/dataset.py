@@ -14,12 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 from bson import ObjectId
 
-from labellens.dataset import catalog, exporters, history, importers
+from labellens.dataset import catalog, exporters, field_edits, history, importers, merging
 from labellens.dataset.collection import SampleCollection, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.record import BRAIN, DatasetRecord
@@ -29,13 +30,15 @@ from labellens.dataset.type_inference import DEFAULT_SCHEMA, check_field_name
 from labellens.dataset.view import View
 from labellens.dataset.writer import INSERT_BATCH, SampleWriter
 from labellens.errors import (
+    DatasetNotFoundError,
     FieldNotFoundError,
     InvalidFieldNameError,
     StageError,
     ValidationError,
 )
-from labellens.stages import Stage, stages_from_json
+from labellens.stages import SelectLabels, Stage, stages_from_json
 from labellens.stages.base import mongo_path
+from labellens.stages.label_selection import label_refs
 from labellens.stages.ordering import RAND_FIELD
 from labellens.types import DatasetType, ImageClassificationDirectoryTree
 from labellens.validation import string_list
@@ -58,10 +61,11 @@ class Dataset(SampleCollection):
             raise ValidationError(f"persistent must be True or False, got {persistent!r}")
         store = catalog.store()
         if overwrite and store.exists({"name": name}):
-            catalog.delete(store, name)
+            _delete(store, name)
         self._bind(DatasetRecord(store, catalog.create_record(store, name, persistent)))
 
     def _bind(self, record: DatasetRecord) -> None:
+        _OPEN.setdefault(record.id, weakref.WeakValueDictionary())[id(self)] = self
         self._record = record
         self._schema = Schema(record)
         self._writer = SampleWriter(record.samples, self._schema, f"dataset {record.name!r}")
@@ -191,7 +195,10 @@ class Dataset(SampleCollection):
             raise
 
     def _count_samples(self, *, timeout: float | None = None) -> int:
-        return self._record.samples.count(timeout=timeout)
+        count = self._record.samples.count(timeout=timeout)
+        if not count:
+            self._record.reload()  # DatasetNotFoundError if another process deleted the dataset
+        return count
 
     def add_stage(self, stage: Stage) -> View:
         """A view of this dataset with one stage (validated against the schema now)."""
@@ -242,12 +249,98 @@ class Dataset(SampleCollection):
         self._writer.clear()
 
     def delete(self) -> None:
-        """Delete the dataset, its samples and its companion collections (e.g. label history)."""
-        catalog.delete(self._record.catalog, self.name)
+        """Delete the dataset, its samples and its companion collections (e.g. label history).
+
+        Every later operation on it (any Dataset object of it in this process, and their views)
+        raises DatasetNotFoundError.
+        """
+        _delete(self._record.catalog, self.name)
+
+    def _forget(self) -> None:
+        """Hold a :class:`_Deleted` instead of the record, schema and writer (the dataset is gone)."""
+        gone = _Deleted(self._record.name, self._record.id)
+        self._record, self._schema, self._writer = gone, gone, gone  # type: ignore[assignment]
 
     @property
     def deleted(self) -> bool:
         return not self._record.exists()
+
+    def __copy__(self) -> Dataset:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Dataset:
+        """A dataset is its database record: a copy is the same dataset (use clone() for a new one)."""
+        return self
+
+    def view(self) -> View:
+        """A view of the whole dataset, with no stages."""
+        return View(self, ())
+
+    # -- copies and merges (labellens.dataset.merging) ----------------------------------------
+
+    def _clone_collection(self, source: SampleCollection, name: str | None, persistent: bool) -> Dataset:
+        """A new dataset holding the samples ``source`` (this dataset or a view of it) shows."""
+        clone = Dataset(name, persistent=persistent)
+        try:
+            clone._record.update({"$set": {"sample_fields": merging.user_fields(source.get_field_schema()),
+                                           "default_classes": self.default_classes, "info": self.info},
+                                  "$inc": {"schema_version": 1}})
+            merging.clone_into(source, clone.collection_name)
+        except BaseException:
+            clone.delete()
+            raise
+        return clone
+
+    def add_collection(self, sample_collection: SampleCollection, *, include_info: bool = True,
+                       overwrite_info: bool = False, new_ids: bool = False) -> list[str]:
+        """Add every sample of another dataset or view (keeping their ids unless ``new_ids``); their ids.
+
+        Its fields join the schema (a type conflict raises SchemaError before anything is
+        written); ``include_info`` copies its dataset's info keys this one lacks (all with
+        ``overwrite_info``).
+        """
+        if not isinstance(sample_collection, SampleCollection):
+            raise ValidationError("add_collection takes a dataset or a view; add samples with add_samples")
+        ids = merging.add_collection(self._record, self._schema, sample_collection, new_ids=new_ids)
+        if include_info and sample_collection.dataset is not self:
+            other = sample_collection.dataset.info  # type: ignore[attr-defined]
+            self.info = {**self.info, **other} if overwrite_info else {**other, **self.info}
+            self.save()
+        return ids
+
+    def merge_samples(self, samples: SampleCollection | Iterable[Sample], key_field: str = "filepath", *,
+                      skip_existing: bool = False, insert_new: bool = True,
+                      fields: str | Sequence[str] | dict[str, str] | None = None,
+                      omit_fields: str | Sequence[str] | None = None, merge_lists: bool = True,
+                      overwrite: bool = True, expand_schema: bool = True) -> None:
+        """Merge samples (a dataset, a view or Sample objects) into this dataset, matched by ``key_field``.
+
+        A matched sample gets the source's non-None values of ``fields`` (all but the key by
+        default; a dict renames; minus ``omit_fields``); with ``merge_lists``, list fields and
+        Classifications gain the new elements (labels of the same id are updated); without
+        ``overwrite``, only fields that are None are set. ``skip_existing`` leaves matched
+        samples alone; ``insert_new=False`` adds no unmatched ones. Checked before writing:
+        field types, the key present in every source sample and unique in this dataset.
+        """
+        if not isinstance(samples, SampleCollection):
+            staging = Dataset()
+            try:
+                staging.add_samples(samples)
+                self.merge_samples(staging, key_field, skip_existing=skip_existing, insert_new=insert_new,
+                                   fields=fields, omit_fields=omit_fields, merge_lists=merge_lists,
+                                   overwrite=overwrite, expand_schema=expand_schema)
+            finally:
+                staging.delete()
+            return
+        for flag, value in (("skip_existing", skip_existing), ("insert_new", insert_new),
+                            ("merge_lists", merge_lists), ("overwrite", overwrite),
+                            ("expand_schema", expand_schema)):
+            if not isinstance(value, bool):
+                raise ValidationError(f"{flag} must be True or False, got {value!r}")
+        names = merging.field_names(samples.get_field_schema(), key_field, fields, omit_fields)
+        options = merging.MergeOptions(key_field, skip_existing, insert_new, merge_lists, overwrite,
+                                       expand_schema)
+        merging.merge(self._record, self._schema, samples, names, options)
 
     # -- saved views ------------------------------------------------------------------
 
@@ -357,6 +450,26 @@ class Dataset(SampleCollection):
         check_field_name(new_name)
         self._record.rename_field(name, new_name)
 
+    def clone_sample_field(self, name: str, new_name: str) -> None:
+        """Copy field ``name`` of every sample into a new field ``new_name`` (labels keep their ids)."""
+        field_edits.clone_field(self._record, self._schema, name, new_name)
+
+    def clear_sample_field(self, name: str) -> None:
+        """Set field ``name`` to None on every sample (it stays in the schema)."""
+        self._check_user_field(name)
+        self._record.samples.unset_field(name)
+
+    def delete_labels(self, labels: Sequence[dict[str, Any]] | None = None, *, ids: Any = None,
+                      tags: Any = None, view: SampleCollection | None = None, fields: Any = None) -> None:
+        """Delete labels from the samples: those with ``ids`` and/or ``tags``, those shown in ``view``,
+        or (none of these) every label of ``fields``; in the label fields named by ``fields`` (all by
+        default). A Classification field is unset; a Classifications field loses the labels."""
+        if view is not None and view.dataset is not self:
+            raise ValidationError("delete_labels takes a view of this dataset")
+        label_ids, label_fields = label_refs(labels, ids, fields)
+        chosen = SelectLabels(label_ids, tags, label_fields)  # validates ids, tags and fields
+        field_edits.delete_labels(self._record.samples, self._stored_schema(), chosen, view)
+
     def _check_user_field(self, name: str) -> None:
         schema = self._stored_schema()
         if name in DEFAULT_SCHEMA:
@@ -415,6 +528,19 @@ class Dataset(SampleCollection):
                               force=force, reviewer=reviewer)
 
 
+class _Deleted:
+    """What a deleted dataset holds instead of its record, schema and writer: every use raises."""
+
+    def __init__(self, name: str, record_id: Any) -> None:
+        self.name, self.id = name, record_id
+
+    def exists(self) -> bool:
+        return False
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise DatasetNotFoundError(f"dataset {self.name!r} was deleted; load or create another dataset")
+
+
 def load_dataset(name: str) -> Dataset:
     """Open an existing dataset by name (DatasetNotFoundError lists the names that exist)."""
     store = catalog.store()
@@ -431,5 +557,17 @@ def dataset_exists(name: str) -> bool:
 
 
 def delete_dataset(name: str) -> None:
-    """Delete a dataset and its samples."""
-    catalog.delete(catalog.store(), name)
+    """Delete a dataset and its samples (its Dataset objects in this process then raise on use)."""
+    _delete(catalog.store(), name)
+
+
+# record id -> this process's Dataset objects of it (by id(): datasets are unhashable)
+_OPEN: dict[Any, weakref.WeakValueDictionary[int, Dataset]] = {}
+
+
+def _delete(store: Any, name: str) -> None:
+    """Delete dataset ``name`` and make this process's objects of it raise on every use."""
+    record_id = catalog.find_record(store, name)["_id"]
+    catalog.delete(store, name)
+    for dataset in list(_OPEN.pop(record_id, {}).values()):
+        dataset._forget()

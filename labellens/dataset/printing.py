@@ -7,8 +7,9 @@ from labellens.dataset.type_inference import display_type
 
 
 def summary(collection: ReadableCollection, persistent: bool | None = None) -> str:
-    """``Name/Dataset``, media type, count, tags, fields and (for views) the numbered stages."""
-    is_view = bool(collection.stages)
+    """``Name/Dataset``, media type, count, tags, fields and (for views: no ``persistent``) the numbered
+    stages."""
+    is_view = persistent is None
     lines = [f"{'Dataset:' if is_view else 'Name:':<16}{collection.name}",
              f"{'Media type:':<16}{collection.media_type}",
              f"{'Num samples:':<16}{len(collection)}"]

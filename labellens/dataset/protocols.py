@@ -71,6 +71,8 @@ class DatasetCore(SampleOwner, ReadableCollection, Protocol):
     @property
     def _writer(self) -> Any: ...
 
+    def _clone_collection(self, source: Any, name: str | None, persistent: bool) -> Any: ...
+
 
 class PipelineSource(Protocol):
     """What the aggregations of a collection need of it: its compiled pipeline and a way to run one."""

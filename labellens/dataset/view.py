@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -38,6 +39,13 @@ class View(SampleCollection):
                 and memo.done == len(self.stages):
             return memo.pipeline, memo.context.schema
         return super()._compiled(paths)
+
+    def __copy__(self) -> View:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> View:
+        """An equal view of the same dataset (its stages copied; the dataset is never copied)."""
+        return View(self.dataset, copy.deepcopy(self.stages, memo))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"views are immutable: cannot set {name!r}; chain a stage instead "

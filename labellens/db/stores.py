@@ -160,6 +160,12 @@ class SampleStore:
         with ops.translate_errors():
             self._collection.update_many({}, {"$rename": {name: new_name}})
 
+    def update_all(self, query: Mapping[str, Any], update: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+                   ) -> None:
+        """Apply one update (a document or an update pipeline) to every document matching ``query``."""
+        with ops.translate_errors():
+            self._collection.update_many(dict(query), update if isinstance(update, Mapping) else list(update))
+
     def explain(self, pipeline: list[dict[str, Any]]) -> dict[str, Any]:
         """The server's plan for ``pipeline``, run the way :meth:`batches` runs it."""
         query = pipelines.as_find(pipeline)

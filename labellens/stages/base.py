@@ -66,6 +66,11 @@ class Stage:
         """Fields whose content this stage shows only in part (so they must not be saved back)."""
         return ()
 
+    def partial_fields_in(self, schema: Mapping[str, str]) -> tuple[str, ...]:
+        """:meth:`partial_fields` of the stage compiled on ``schema`` (for stages whose fields
+        depend on it, e.g. every label field)."""
+        return self.partial_fields()
+
     def __eq__(self, other: object) -> bool:
         # Compared by their JSON: expression trees overload ``==`` to build expressions.
         return type(other) is type(self) and other.kwargs() == self.kwargs()  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""Stages that keep a subset of samples: MatchTags, Match, Exists, Select, Exclude."""
+"""Stages that keep a subset of samples: MatchTags, Match, Exists, Select, Exclude, SelectBy."""
 
 from __future__ import annotations
 
@@ -165,3 +165,55 @@ class Exclude(Stage):
 
     def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
         return [{"$match": {"_id": {"$nin": [ObjectId(i) for i in self.sample_ids]}}}]
+
+
+_SELECT_BY_VALUES = (str, int, float, bool)
+SWITCH_LIMIT = 1000  # up to this many values, a position is a $switch (mongomock lacks $indexOfArray)
+
+
+def _position(values: list[Any], path: str) -> dict[str, Any]:
+    """The position of ``path``'s value in ``values``: a ``$switch`` for short lists (every backend
+    runs it), ``$indexOfArray`` for long ones (a smaller pipeline; MongoDB only)."""
+    if len(values) > SWITCH_LIMIT:
+        return {"$indexOfArray": [values, path]}
+    branches = [{"case": {"$eq": [path, value]}, "then": i} for i, value in enumerate(values)]
+    return {"$switch": {"branches": branches, "default": len(values)}} if branches else {"$literal": 0}
+
+
+@dataclass(frozen=True, repr=False)
+class SelectBy(Stage):
+    """The samples whose ``field`` is one of ``values``; ``ordered=True`` orders them as ``values``.
+
+    ``SelectBy("filepath", ["/a.jpg"]).to_mongo(ctx) == [{"$match": {"filepath": {"$in": ["/a.jpg"]}}}]``.
+    ``field="id"`` takes sample ids (as :class:`Select`). Values are strings, numbers or booleans.
+    """
+
+    field: Any
+    values: Any
+    ordered: Any = False
+
+    def __post_init__(self) -> None:
+        require_field(self.field, "field")
+        require_bool(self.ordered, "ordered")
+        if self.field == "id":
+            set_frozen(self, "values", require_object_ids(self.values, "values"))
+            return
+        items = [self.values] if isinstance(self.values, _SELECT_BY_VALUES) else self.values
+        if not isinstance(items, (list, tuple)):
+            raise StageError(f"values must be a value or a list of them, got {self.values!r:.200}")
+        bad = next((v for v in items if not isinstance(v, _SELECT_BY_VALUES)), None)
+        if bad is not None:
+            raise StageError(f"values must be strings, numbers or booleans, got {bad!r:.100}")
+        check_safe(list(items), "SelectBy values")
+        set_frozen(self, "values", tuple(items))
+
+    def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
+        ctx.check_field(self.field)
+        path = mongo_path(self.field)
+        values = [ObjectId(v) for v in self.values] if path == "_id" else list(self.values)
+        pipeline: list[dict[str, Any]] = [{"$match": {path: {"$in": values}}}]
+        if self.ordered:
+            pipeline += [{"$addFields": {"_select_order": _position(values, f"${path}")}},
+                         {"$sort": {"_select_order": 1, "_id": 1}},
+                         {"$project": {"_select_order": 0}}]
+        return pipeline

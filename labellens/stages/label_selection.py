@@ -1,0 +1,132 @@
+"""Stages that keep or drop individual labels: SelectLabels, ExcludeLabels.
+
+A label is chosen by its id and/or its tags, in the label fields named (every label
+field of the schema by default). A ``Classification`` field that loses its label
+shows None; a ``Classifications`` field keeps the labels that remain. The fields
+they touch are shown in part, so their samples must not save them back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bson import ObjectId
+
+from labellens.errors import StageError
+from labellens.fields import CLASSIFICATIONS, LABELS
+from labellens.stages.base import CompileContext, Stage, require_bool, require_strings, set_frozen
+from labellens.stages.projection import FilterLabels
+
+
+@dataclass(frozen=True, repr=False)
+class _LabelStage(Stage):
+    """The parameters and compilation shared by SelectLabels and ExcludeLabels."""
+
+    ids: Any = None
+    tags: Any = None
+    fields: Any = None
+    omit_empty: Any = True
+
+    _keep_matches = True  # SelectLabels keeps the chosen labels, ExcludeLabels drops them
+
+    def __post_init__(self) -> None:
+        for name in ("ids", "tags", "fields"):
+            value = getattr(self, name)
+            if value is not None:
+                set_frozen(self, name, require_strings(value, name))
+        bad = next((i for i in self.ids or () if not ObjectId.is_valid(i)), None)
+        if bad is not None:
+            raise StageError(f"ids holds values that are not label ids, e.g. {bad!r:.60}")
+        require_bool(self.omit_empty, "omit_empty")
+
+    def label_fields(self, schema: Mapping[str, str]) -> list[str]:
+        """The label fields this stage looks at (StageError for a named field that holds no labels)."""
+        if self.fields is None:
+            return [name for name, kind in schema.items() if kind in LABELS]
+        for name in self.fields:
+            CompileContext(schema).check_field(name)
+            if schema[name] not in LABELS:
+                raise StageError(f"{name!r} holds {schema[name]}, not labels; name Classification or "
+                                 "Classifications fields")
+        return list(self.fields)
+
+    def _chosen(self, label: str) -> Any:
+        """True for a label (the document at ``label``, e.g. ``$$this``) that the ids and tags choose."""
+        conditions: list[Any] = []
+        if self.ids is not None:
+            conditions.append({"$in": [f"{label}._id", [ObjectId(i) for i in self.ids]]})
+        if self.tags is not None:
+            tagged = {"$filter": {"input": {"$ifNull": [f"{label}.tags", []]}, "as": "item",
+                                  "cond": {"$in": ["$$item", list(self.tags)]}}}
+            conditions.append({"$gt": [{"$size": tagged}, 0]})
+        chosen: Any = {"$and": conditions} if len(conditions) > 1 else conditions[0] if conditions else True
+        return chosen if self._keep_matches else {"$eq": [chosen, False]}  # mongomock misreads {"$not": [..]}
+
+    def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
+        pipeline: list[dict[str, Any]] = []
+        present: list[dict[str, Any]] = []
+        for name in self.label_fields(ctx.schema):
+            if ctx.schema[name] == CLASSIFICATIONS:
+                pipeline += FilterLabels(name, self._chosen("$$this"), only_matches=False).to_mongo(ctx)
+                present.append({f"{name}.classifications.0": {"$exists": True}})
+            else:
+                kept = {"$cond": [self._chosen(f"${name}"), f"${name}", None]}
+                pipeline.append({"$addFields": {name: kept}})
+                present.append({name: {"$ne": None}})
+        if self.omit_empty:
+            pipeline.append({"$match": present[0] if len(present) == 1 else {"$or": present}}
+                            if present else {"_id": None})
+        return pipeline
+
+    def partial_fields_in(self, schema: Mapping[str, str]) -> tuple[str, ...]:
+        return tuple(self.label_fields(schema))
+
+
+@dataclass(frozen=True, repr=False)
+class SelectLabels(_LabelStage):
+    """Only the labels with the given ``ids`` and/or ``tags`` (both: labels with both), in ``fields``.
+
+    Label fields not in ``fields`` are left out of the view. With ``omit_empty`` (the
+    default), samples left with no label are dropped.
+    ``SelectLabels(tags="ok", fields="gt")`` on a Classification field ``gt``:
+    ``[{"$addFields": {"gt": {"$cond": [<gt tagged ok>, "$gt", None]}}}, {"$match": {"gt": {"$ne": None}}}]``
+    """
+
+    def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
+        dropped = self._other_label_fields(ctx.schema)
+        return [*super().to_mongo(ctx), *([{"$project": dict.fromkeys(dropped, 0)}] if dropped else [])]
+
+    def output_schema(self, schema: Mapping[str, str]) -> Mapping[str, str]:
+        dropped = self._other_label_fields(schema)
+        return {k: v for k, v in schema.items() if k not in dropped} if dropped else schema
+
+    def _other_label_fields(self, schema: Mapping[str, str]) -> list[str]:
+        if self.fields is None:
+            return []
+        return [n for n, kind in schema.items() if kind in LABELS and n not in self.fields]
+
+
+@dataclass(frozen=True, repr=False)
+class ExcludeLabels(_LabelStage):
+    """Every label except those with the given ``ids`` and/or ``tags``, in ``fields``.
+
+    With ``omit_empty`` (the default), samples left with no label in those fields are dropped.
+    """
+
+    _keep_matches = False
+
+
+def label_refs(labels: Sequence[Mapping[str, Any]] | None, ids: Any, fields: Any) -> tuple[Any, Any]:
+    """``ids`` and ``fields`` with those of ``labels`` (dicts with ``label_id`` and ``field``) added."""
+    if labels is None:
+        return ids, fields
+    if not all(isinstance(item, Mapping) and "label_id" in item and "field" in item for item in labels):
+        raise StageError("labels must be dicts with 'label_id' and 'field' keys")
+    label_ids = [str(item["label_id"]) for item in labels]
+    label_fields = list(dict.fromkeys(str(item["field"]) for item in labels))
+    ids = label_ids + ([ids] if isinstance(ids, str) else list(ids or []))
+    fields = label_fields if fields is None else list(dict.fromkeys(
+        [*([fields] if isinstance(fields, str) else fields), *label_fields]))
+    return ids, fields
