@@ -167,10 +167,11 @@ class Quantiles(Aggregation):
 
     def __init__(self, field_or_expr: FieldOrExpr, quantiles: float | Iterable[float]) -> None:
         super().__init__(field_or_expr)
-        points = [quantiles] if _is_number(quantiles) else list(quantiles)  # type: ignore[arg-type]
+        many = isinstance(quantiles, Iterable) and not isinstance(quantiles, (str, bytes, dict))
+        points = list(quantiles) if many else [quantiles]  # type: ignore[call-overload]
         if not points or not all(_is_number(q) and 0 <= q <= 1 for q in points):
             raise ValidationError(f"quantiles must be numbers in [0, 1], got {quantiles!r}")
-        self.quantiles = quantiles if _is_number(quantiles) else [float(q) for q in points]
+        self.quantiles = [float(q) for q in points] if many else float(quantiles)  # type: ignore[arg-type]
 
     def steps(self, value: Value | None, *, unwind: bool) -> Pipeline:
         return pipelines.quantiles([], _required(value), self._points(), unwind=unwind)
