@@ -6,10 +6,12 @@ one alone gives its result::
     n, (low, high), mean = dataset.aggregate([ll.Count(), ll.Bounds("score"), ll.Mean(2 * F("score"))])
 
 Each aggregates a field path or an expression evaluated per sample (an ``F`` expression
-or a MongoDB expression dict). Array values count item by item: a list field, the labels
-of a ``Classifications`` and an expression's array result. ``Values`` (one value per
-sample) is read in a pass of its own, as ``collection.values`` streams it; a
-``HistogramValues`` without ``range`` reads the bounds first.
+or a MongoDB expression dict); ``expr=`` applies an expression to each value of a field
+(``ll.Sum("scores", expr=F() * 2)``, ``F()`` being the value). Array values count item
+by item: a list field, the labels of a ``Classifications`` and an expression's array
+result. ``Values`` (one value per sample) is read in a pass of its own, as
+``collection.values`` streams it; a ``HistogramValues`` without ``range`` reads the
+bounds first.
 """
 
 from __future__ import annotations
@@ -32,17 +34,22 @@ class Aggregation:
     """Base of aggregation objects: the steps that follow the collection's pipeline, and how
     their rows become the result."""
 
-    __slots__ = ("field_or_expr",)
+    __slots__ = ("expr", "field_or_expr")
 
-    def __init__(self, field_or_expr: FieldOrExpr) -> None:
+    def __init__(self, field_or_expr: FieldOrExpr, *, expr: Expr | None = None) -> None:
         named = isinstance(field_or_expr, str) and bool(field_or_expr)
         if not (named or isinstance(field_or_expr, (Expr, dict))):
             raise ValidationError(f"{type(self).__name__} takes a field name or an expression "
                                   f"(F('x') * 2), got {field_or_expr!r}")
+        if expr is not None and not (named and isinstance(expr, Expr)):
+            raise ValidationError(f"{type(self).__name__}(field, expr=...) takes a field name and an "
+                                  "expression of its value (F() * 2)")
         self.field_or_expr: FieldOrExpr | None = field_or_expr
+        self.expr = expr  # applied to each value of the field (F() is the value)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.field_or_expr!r})"
+        extra = "" if self.expr is None else f", expr={self.expr!r}"
+        return f"{type(self).__name__}({self.field_or_expr!r}{extra})"
 
     def steps(self, value: Value | None, *, unwind: bool) -> Pipeline:
         """The steps after the collection's pipeline; ``value`` is the resolved field or expression."""
@@ -58,11 +65,11 @@ class Count(Aggregation):
 
     __slots__ = ()
 
-    def __init__(self, field_or_expr: FieldOrExpr | None = None) -> None:
-        if field_or_expr is None:
-            self.field_or_expr = None
+    def __init__(self, field_or_expr: FieldOrExpr | None = None, *, expr: Expr | None = None) -> None:
+        if field_or_expr is None and expr is None:
+            self.field_or_expr, self.expr = None, None
         else:
-            super().__init__(field_or_expr)
+            super().__init__(field_or_expr, expr=expr)  # type: ignore[arg-type]
 
     def steps(self, value: Value | None, *, unwind: bool) -> Pipeline:
         if value is None:
@@ -139,8 +146,8 @@ class Std(Aggregation):
 
     __slots__ = ("sample",)
 
-    def __init__(self, field_or_expr: FieldOrExpr, sample: bool = False) -> None:
-        super().__init__(field_or_expr)
+    def __init__(self, field_or_expr: FieldOrExpr, *, sample: bool = False, expr: Expr | None = None) -> None:
+        super().__init__(field_or_expr, expr=expr)
         self.sample = bool(sample)
 
     def steps(self, value: Value | None, *, unwind: bool) -> Pipeline:
@@ -165,8 +172,9 @@ class Quantiles(Aggregation):
 
     __slots__ = ("quantiles",)
 
-    def __init__(self, field_or_expr: FieldOrExpr, quantiles: float | Iterable[float]) -> None:
-        super().__init__(field_or_expr)
+    def __init__(self, field_or_expr: FieldOrExpr, quantiles: float | Iterable[float], *,
+                 expr: Expr | None = None) -> None:
+        super().__init__(field_or_expr, expr=expr)
         many = isinstance(quantiles, Iterable) and not isinstance(quantiles, (str, bytes, dict))
         points = list(quantiles) if many else [quantiles]  # type: ignore[call-overload]
         if not points or not all(_is_number(q) and 0 <= q <= 1 for q in points):
@@ -191,15 +199,18 @@ class HistogramValues(Aggregation):
     __slots__ = ("bins", "range")
 
     def __init__(self, field_or_expr: FieldOrExpr, bins: int = 10,
-                 range: tuple[float, float] | None = None) -> None:  # noqa: A002 - numpy's name
-        super().__init__(field_or_expr)
+                 range: tuple[float, float] | None = None,  # noqa: A002 - numpy's name
+                 *, expr: Expr | None = None) -> None:
+        super().__init__(field_or_expr, expr=expr)
         if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
             raise ValidationError(f"bins must be a positive int, got {bins!r}")
         self.bins, self.range = bins, range
 
     def with_bounds(self, bounds: tuple[Any, Any]) -> HistogramValues:
         """This histogram over ``bounds`` (from a ``Bounds`` of the same values) where it has no range."""
-        return self if self.range is not None else HistogramValues(self.field_or_expr, self.bins, bounds)  # type: ignore[arg-type]
+        if self.range is not None:
+            return self
+        return HistogramValues(self.field_or_expr, self.bins, bounds, expr=self.expr)  # type: ignore[arg-type]
 
     def steps(self, value: Value | None, *, unwind: bool) -> Pipeline:
         low, high = self._limits()

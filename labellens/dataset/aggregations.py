@@ -28,7 +28,7 @@ from labellens.aggregations import (
 from labellens.dataset.protocols import PipelineSource
 from labellens.db import pipelines
 from labellens.errors import ValidationError
-from labellens.expr import Expr, Field, check_safe, compile_expr, field_paths, raw_field_paths
+from labellens.expr import Expr, F, Field, check_safe, compile_expr, field_paths, raw_field_paths
 from labellens.fields import CLASSIFICATIONS, FieldType
 from labellens.stages.base import mongo_path
 
@@ -55,11 +55,14 @@ class Aggregations:
         if isinstance(aggregation, Count) and aggregation.field_or_expr is None:
             return self._source._count_samples(timeout=self._timeout)
         if isinstance(aggregation, Values):
-            return self._values(aggregation.field_or_expr)  # type: ignore[arg-type]
+            return self._values(aggregation)
         if isinstance(aggregation, HistogramValues) and aggregation.range is None:
-            aggregation = aggregation.with_bounds(self.run(Bounds(aggregation.field_or_expr)))  # type: ignore[arg-type]
+            bounds = self.run(Bounds(aggregation.field_or_expr, expr=aggregation.expr))  # type: ignore[arg-type]
+            aggregation = aggregation.with_bounds(bounds)
+            if bounds[0] is None:  # no values: nothing to count
+                return aggregation.parse([])
         pipeline, schema = self._source._compiled(_paths(aggregation.field_or_expr))
-        value, unwind = _value(aggregation.field_or_expr, schema)
+        value, unwind = _value(aggregation, schema)
         return aggregation.parse(list(self._run([*pipeline, *aggregation.steps(value, unwind=unwind)])))
 
     def aggregate(self, aggregations: Aggregation | Iterable[Aggregation]) -> Any:
@@ -74,7 +77,8 @@ class Aggregations:
                                       f"got {item!r}")
         unranged = [i for i, a in enumerate(items) if isinstance(a, HistogramValues) and a.range is None]
         if unranged:
-            bounds = self._facets([Bounds(items[i].field_or_expr) for i in unranged])  # type: ignore[arg-type]
+            bounds = self._facets([Bounds(items[i].field_or_expr, expr=items[i].expr)  # type: ignore[arg-type]
+                                   for i in unranged])
             for i, found in zip(unranged, bounds):
                 items[i] = items[i].with_bounds(found)  # type: ignore[attr-defined]
         together = [i for i, a in enumerate(items) if not isinstance(a, Values)]
@@ -83,7 +87,7 @@ class Aggregations:
             results[i] = result
         for i, item in enumerate(items):
             if isinstance(item, Values):
-                results[i] = self._values(item.field_or_expr)  # type: ignore[arg-type]
+                results[i] = self._values(item)
         return results
 
     def _facets(self, aggregations: Sequence[Aggregation]) -> list[Any]:
@@ -94,19 +98,19 @@ class Aggregations:
         pipeline, schema = self._source._compiled(paths)
         facets = {}
         for i, aggregation in enumerate(aggregations):
-            value, unwind = (None, False) if aggregation.field_or_expr is None else _value(
-                aggregation.field_or_expr, schema)
+            counted = aggregation.field_or_expr is not None
+            value, unwind = _value(aggregation, schema) if counted else (None, False)
             facets[f"a{i}"] = aggregation.steps(value, unwind=unwind)
         row = next(self._run([*pipeline, {"$facet": facets}]), {})
         return [a.parse(row.get(f"a{i}", [])) for i, a in enumerate(aggregations)]
 
-    def _values(self, field_or_expr: FieldOrExpr) -> list[Any]:
+    def _values(self, aggregation: Values) -> list[Any]:
         """One value per sample (a path through ``collection.values``, which decodes stored values)."""
-        path = _as_path(field_or_expr)
-        if path is not None:
+        path = _as_path(aggregation.field_or_expr)  # type: ignore[arg-type]
+        if path is not None and aggregation.expr is None:
             return self._source.values(path, timeout=self._timeout)  # type: ignore[attr-defined]
-        pipeline, schema = self._source._compiled(_paths(field_or_expr))
-        value, _ = _value(field_or_expr, schema)
+        pipeline, schema = self._source._compiled(_paths(aggregation.field_or_expr))  # type: ignore[arg-type]
+        value, _ = _value(aggregation, schema, per_sample=True)
         return [row.get("_v") for row in self._run([*pipeline, *pipelines.value_of(value)])]
 
     def count(self, field: FieldOrExpr | None = None) -> int:
@@ -181,9 +185,14 @@ def _paths(field_or_expr: FieldOrExpr) -> list[str]:
     raise ValidationError(f"aggregations take a field name or an expression, got {field_or_expr!r}")
 
 
-def _value(field_or_expr: FieldOrExpr, schema: Mapping[str, str]) -> tuple[pipelines.Value, bool]:
-    """What the aggregation reads, and whether its array items count singly (a list field, the
-    labels of a ``Classifications``; always for an expression, whose non-array results stay)."""
+def _value(aggregation: Aggregation, schema: Mapping[str, str], *, per_sample: bool = False
+           ) -> tuple[pipelines.Value, bool]:
+    """What ``aggregation`` reads, and whether its array items count singly (a list field, the
+    labels of a ``Classifications``; always for an expression, whose non-array results stay).
+
+    Its ``expr`` applies to each item of such an array (``per_sample``: to each sample's value).
+    """
+    field_or_expr: Any = aggregation.field_or_expr
     path = _as_path(field_or_expr)
     if path is None:
         expression = compile_expr(field_or_expr) if isinstance(field_or_expr, Expr) else field_or_expr
@@ -193,4 +202,8 @@ def _value(field_or_expr: FieldOrExpr, schema: Mapping[str, str]) -> tuple[pipel
     top = schema.get(parts[0], "")
     unwind = (FieldType(top).is_list
               or (top == CLASSIFICATIONS and parts[1:2] == ["classifications"]))
-    return stored, unwind
+    if aggregation.expr is None:
+        return stored, unwind
+    field = F(path)
+    applied = field.map(aggregation.expr) if unwind and not per_sample else field.apply(aggregation.expr)
+    return pipelines.Computed(compile_expr(applied)), True

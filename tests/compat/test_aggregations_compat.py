@@ -174,3 +174,17 @@ def test_mean_and_std_of_no_values_are_none_where_fiftyone_returns_0(backend: st
     assert dataset.aggregate([ll.Mean("score"), ll.Std("score")]) == [None, None]
     assert dataset.sum("score") == 0 and dataset.count("score") == 0
     assert dataset.std("score", sample=True) is None
+
+
+def test_expr_applies_to_each_value_of_a_field(dataset: ll.Dataset) -> None:
+    assert dataset.aggregate(ll.Sum("x", expr=F() * 2)) == pytest.approx(2 * xs().sum())
+    assert dataset.aggregate(ll.Sum("nums", expr=F() + 1)) == nested().sum() + len(nested())  # each item
+    assert dataset.aggregate(ll.Distinct("gt.label", expr=F().upper())) == ["CAT", "DOG"]
+    assert dataset.aggregate([ll.Bounds("nums", expr=-F()), ll.Count("nums", expr=F() > 3)]) == [
+        (-7, -1), len(nested())]
+    assert dataset.aggregate(ll.Values("nums", expr=F().length())) == [3, 2, 0, 0, 1, 2]  # per sample
+    assert dataset.aggregate(ll.HistogramValues("x", bins=2, expr=F() * 0)) == ([5, 0], [0.0, 1.0, 2.0], 0)
+    assert dataset.aggregate(ll.Quantiles("x", 1, expr=F().abs())) == 10.0
+    for bad in (lambda: ll.Sum(F("x"), expr=F() * 2), lambda: ll.Sum("x", expr="2x")):
+        with pytest.raises(ValidationError):
+            bad()
