@@ -70,7 +70,7 @@ class Aggregations:
         computed in one pass (a ``$facet``); histograms without a range read their bounds first."""
         if isinstance(aggregations, Aggregation):
             return self.run(aggregations)
-        items = list(aggregations)
+        items = list(aggregations) if isinstance(aggregations, (list, tuple)) else [aggregations]
         for item in items:
             if not isinstance(item, Aggregation):
                 raise ValidationError("aggregate() takes aggregation objects (ll.Count(), ll.Bounds('x')), "

@@ -2,7 +2,8 @@
 
 This is the only module that spells aggregation operators for expressions.
 Compilation is pure: a tree in, a dict out. Fields compile to ``"$path"`` at
-the top level and to ``"$$this.path"`` inside ``filter``/``map``/``apply``. Only
+the top level and to ``"$$this.path"`` inside ``filter``/``map``/``apply``
+(``F("$path")`` is the sample's field there too). Only
 operators that both MongoDB and mongomock evaluate are emitted, so expressions run
 on both backends, except the few in :data:`MONGOD_ONLY` (mongomock lacks their
 operators); a field compared with ``==``, ``<``, ``is_in`` ... is wrapped in
@@ -55,7 +56,9 @@ def compile_expr(node: Expr, ctx: FieldChecker | None = None, *, element: bool =
 def field_paths(node: Expr, *, element: bool = False) -> Iterator[str]:
     """The sample-level field paths ``node`` reads (not those relative to an array element)."""
     if isinstance(node, Field):
-        if not element and node.path:
+        if node.path.startswith("$"):
+            yield from [node.path[1:]] if node.path[1:] else []
+        elif not element and node.path:
             yield node.path
     elif isinstance(node, Call):
         for index, arg in enumerate(node.args):
@@ -123,9 +126,14 @@ def _compile(node: Expr, element: bool = False) -> Any:
 
 
 def _field(path: str, element: bool) -> str:
-    # ``id`` is stored as ``_id`` (also inside labels).
+    # ``id`` is stored as ``_id`` (also inside labels); ``F("$x")`` is the sample's ``x`` even
+    # inside filter() or map().
+    root = path.startswith("$")
+    path = path[1:] if root else path
     path = ".".join("_id" if part == "id" else part for part in path.split(".")) if path else ""
-    if element:
+    if root and not path:
+        raise StageError('F("$") names no field: use F("$field") for a field of the sample')
+    if element and not root:
         return f"$$this.{path}" if path else "$$this"
     if not path:
         raise StageError("F() without a field name only means something inside filter() or map()")

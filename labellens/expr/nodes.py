@@ -359,7 +359,8 @@ class Call(Expr):
 
 
 def F(path: str = "") -> Field:  # noqa: N802 - the conventional short name
-    """A field of the sample (or of the current array element inside ``filter``/``map``)."""
+    """A field of the sample (or of the current array element inside ``filter``/``map``, where
+    ``F("$path")`` is still the sample's field)."""
     if not isinstance(path, str):
         raise StageError(f"F() takes a field path string, got {path!r}")
     return Field(path)

@@ -133,3 +133,9 @@ def test_expressions_are_not_iterable_and_bad_arguments_raise() -> None:
                   lambda: F("x").strip(3)):
         with pytest.raises(StageError):
             build()
+
+
+def test_a_dollar_path_reads_the_sample_inside_filter(dataset: ll.Dataset) -> None:
+    assert evaluated(dataset, F("vals").filter(F() > F("$n"))) == [[], [], [5]]
+    with pytest.raises(StageError):
+        evaluated(dataset, F("vals").filter(F() > F("$")))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labellens import F
-from labellens.expr import check_safe, compile_expr
+from labellens.expr import check_safe, compile_expr, field_paths
 from labellens.expr.compile import MONGOD_ONLY
 
 
@@ -45,3 +45,11 @@ def test_new_methods_emit_nothing_that_app_safety_refuses() -> None:
     for expr in built:
         check_safe(compile_expr(expr), "test")
     assert "round" in MONGOD_ONLY and "contains_str" not in MONGOD_ONLY
+
+
+def test_a_dollar_path_is_the_samples_field_inside_an_element() -> None:
+    labels = F("preds.classifications").filter(F("confidence") > F("$threshold"))
+    assert compile_expr(labels)["$filter"]["cond"] == {
+        "$gt": [{"$ifNull": ["$$this.confidence", None]}, {"$ifNull": ["$threshold", None]}]}
+    assert list(field_paths(labels)) == ["preds.classifications", "threshold"]
+    assert compile_expr(F("$gt.id")) == "$gt._id"
