@@ -70,7 +70,8 @@ class Aggregations:
         computed in one pass (a ``$facet``); histograms without a range read their bounds first."""
         if isinstance(aggregations, Aggregation):
             return self.run(aggregations)
-        items = list(aggregations) if isinstance(aggregations, (list, tuple)) else [aggregations]
+        one = isinstance(aggregations, (str, bytes, Mapping)) or not isinstance(aggregations, Iterable)
+        items = [aggregations] if one else list(aggregations)
         for item in items:
             if not isinstance(item, Aggregation):
                 raise ValidationError("aggregate() takes aggregation objects (ll.Count(), ll.Bounds('x')), "

@@ -143,6 +143,7 @@ def test_aggregate_of_one_object_and_of_nothing(dataset: ll.Dataset) -> None:
     assert dataset.aggregate(ll.Count()) == len(VALUES)
     assert dataset.aggregate(ll.Bounds("x")) == (-1.0, 10.0)
     assert dataset.aggregate([]) == []
+    assert dataset.aggregate(ll.Bounds(f) for f in ("x", "nums")) == [(-1.0, 10.0), (1, 7)]  # any iterable
     empty = dataset.match(F("x") > 100)
     assert empty.aggregate([ll.Count(), ll.Sum("x"), ll.Mean("x"), ll.Std("x"), ll.Bounds("x"),
                             ll.Distinct("x"), ll.CountValues("x"), ll.Quantiles("x", [0.5]),
@@ -152,7 +153,7 @@ def test_aggregate_of_one_object_and_of_nothing(dataset: ll.Dataset) -> None:
 
 def test_aggregate_refuses_what_is_not_an_aggregation_and_changes_nothing(dataset: ll.Dataset) -> None:
     before = dataset.values("x")
-    for bad in ([{"$match": {}}], [ll.Count(), "x"], "x"):
+    for bad in ([{"$match": {}}], [ll.Count(), "x"], "x", {"$match": {}}, 3):
         with pytest.raises(ValidationError):
             dataset.aggregate(bad)
     for build in (lambda: ll.Sum(""), lambda: ll.Mean(None), lambda: ll.HistogramValues("x", bins=0),
