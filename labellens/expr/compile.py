@@ -62,8 +62,15 @@ def field_paths(node: Expr, *, element: bool = False) -> Iterator[str]:
             yield node.path
     elif isinstance(node, Call):
         for index, arg in enumerate(node.args):
-            inner = element or (node.op in _ELEMENT_OPS and index == 1)
-            yield from field_paths(arg, element=inner)
+            yield from field_paths(arg, element=element or _relative(node, index))
+
+
+def _relative(node: Call, index: int) -> bool:
+    """Whether argument ``index`` of ``node`` is relative to an element (or, for switch's
+    conditions, to the switched value) rather than to the sample."""
+    if node.op == "switch":
+        return index % 2 == 1 and index < len(node.args) - 1
+    return node.op in _ELEMENT_OPS and index == 1
 
 
 def raw_field_paths(query: Any, *, expression: bool = False) -> Iterator[str]:
@@ -301,6 +308,15 @@ def _apply(node: Call, element: bool) -> dict:
     return {"$let": {"vars": {"this": _compile(node.args[0], element)}, "in": _compile(node.args[1], True)}}
 
 
+def _switch(node: Call, element: bool) -> dict:
+    """Each condition applied to the value (as ``apply``), so the branches' values keep the
+    enclosing meaning of ``F()`` (an element inside filter/map)."""
+    value, *pairs, default = node.args
+    branches = [{"case": _apply(Call("apply", (value, condition)), element),
+                 "then": _compile(result, element)} for condition, result in zip(pairs[::2], pairs[1::2])]
+    return {"$switch": {"branches": branches, "default": _compile(default, element)}}
+
+
 def _is_null(node: Call, element: bool) -> dict:
     return {"$eq": [_operand(_compile(node.args[0], element)), None]}
 
@@ -365,7 +381,7 @@ def _replace(node: Call, element: bool) -> dict:
 _RULES: dict[str, Callable[[Call, bool], Any]] = {
     **dict.fromkeys(_BINARY, _binary),
     "and": _logical, "or": _logical, "not": _not, "abs": _abs, "in": _in, "between": _between,
-    "exists": _exists, "is_null": _is_null, "if_else": _if_else, "apply": _apply,
+    "exists": _exists, "is_null": _is_null, "if_else": _if_else, "apply": _apply, "switch": _switch,
     "is_number": _unary("$isNumber"), "is_array": _unary("$isArray"), "type": _unary("$type"),
     "is_string": _type_is("string"), "is_missing": _type_is("missing"),
     "floor": _unary("$floor"), "ceil": _unary("$ceil"), "sqrt": _unary("$sqrt"), "exp": _unary("$exp"),

@@ -171,6 +171,26 @@ class Expr:
         """``true_expr`` where this condition holds, else ``false_expr``."""
         return self._call("if_else", true_expr, false_expr)
 
+    def switch(self, mapping: dict[Expr, Any], default: Any = None) -> Call:
+        """The value of the first condition of ``mapping`` that holds for this value (``F()`` in a
+        condition is this value), else ``default`` (None)."""
+        if not isinstance(mapping, dict) or not mapping:
+            raise StageError(f"switch() takes a non-empty {{condition: value}} dict, got {mapping!r}")
+        branches = [part for condition, value in mapping.items()
+                    for part in (_require_expr(condition, "switch"), as_expr(value))]
+        return Call("switch", (self, *branches, as_expr(default)))
+
+    def cases(self, mapping: dict[Any, Any], default: Any = None) -> Call:
+        """The value of ``mapping`` whose key equals this value, else ``default`` (None)."""
+        if not isinstance(mapping, dict) or not mapping:
+            raise StageError(f"cases() takes a non-empty {{key: value}} dict, got {mapping!r}")
+        return self.switch({Field("") == key: value for key, value in mapping.items()}, default)
+
+    def let_in(self, expression: Any) -> Expr:
+        """``expression`` itself (FiftyOne evaluates this value once for it; here it is evaluated
+        where it appears, with the same result)."""
+        return as_expr(expression)
+
     def is_null(self) -> Call:
         """True where the value is None or missing (labellens compares a missing field as None)."""
         return self._call("is_null")

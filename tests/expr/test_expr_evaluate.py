@@ -139,3 +139,16 @@ def test_a_dollar_path_reads_the_sample_inside_filter(dataset: ll.Dataset) -> No
     assert evaluated(dataset, F("vals").filter(F() > F("$n"))) == [[], [], [5]]
     with pytest.raises(StageError):
         evaluated(dataset, F("vals").filter(F() > F("$")))
+
+
+def test_switch_cases_and_let_in(dataset: ll.Dataset) -> None:
+    sign = F("n").switch({F() > 0: "positive", F() < 0: F("name")}, default="zero")
+    assert evaluated(dataset, sign) == ["positive", "dog_02.JPG", "zero"]
+    assert evaluated(dataset, F("n").cases({3: "three", 0: "nil"})) == ["three", None, "nil"]
+    size = F("vals").length()
+    assert evaluated(dataset, size.let_in(size * 10)) == [30, 0, 10]
+    inside = F("vals").map(F().switch({F() > 2: F() * 100}, default=F()))  # F() stays the element in values
+    assert evaluated(dataset, inside) == [[300, 1, 2], [], [500]]
+    for bad in (lambda: F("n").switch({}), lambda: F("n").switch({"x": 1}), lambda: F("n").cases([1])):
+        with pytest.raises(StageError):
+            bad()
