@@ -34,8 +34,8 @@ from labellens.stages.base import mongo_path
 
 
 class Aggregations:
-    """count, count_values, distinct, bounds, mean, sum, std, quantiles, histogram_values and
-    aggregate of one collection.
+    """values, count, count_values, distinct, bounds, mean, sum, std, quantiles, histogram_values
+    and aggregate of one collection.
 
     A part of every dataset and view: ``collection.count("x")`` is ``Aggregations(collection).count("x")``
     (the collection's methods say what each returns).
@@ -113,6 +113,9 @@ class Aggregations:
         pipeline, schema = self._source._compiled(_paths(aggregation.field_or_expr))  # type: ignore[arg-type]
         value, _ = _value(aggregation, schema, per_sample=True)
         return [row.get("_v") for row in self._run([*pipeline, *pipelines.value_of(value)])]
+
+    def values(self, field: FieldOrExpr) -> list[Any]:
+        return self.run(Values(field))
 
     def count(self, field: FieldOrExpr | None = None) -> int:
         return self.run(Count(field))
