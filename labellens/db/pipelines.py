@@ -41,10 +41,16 @@ def value_of(path: Value, *, unwind: bool = False, unique: bool = False) -> Pipe
     """Steps that leave one ``{"_v": value}`` per document (per array item when ``unwind``;
     per distinct item of each document's array when also ``unique``).
 
-    A computed value that is not an array is kept as it is by ``unwind`` (None too)."""
+    ``unwind`` keeps a computed value that is not an array as one item (None too), so an
+    expression counts as a path does: its empty arrays contribute nothing, its None counts."""
     if isinstance(path, Computed):
-        unwound = {"$unwind": {"path": "$_v", "preserveNullAndEmptyArrays": True}}
-        return [{"$project": {"_id": 0, "_v": path.expression}}, *([unwound] if unwind else [])]
+        steps = [{"$project": {"_id": 0, "_v": path.expression}}]
+        if unwind:
+            # [value] as a $map over one item: mongomock evaluates no field inside an array literal.
+            alone = {"$map": {"input": [0], "as": "one", "in": {"$ifNull": ["$_v", None]}}}
+            steps += [{"$project": {"_v": {"$cond": [{"$isArray": "$_v"}, "$_v", alone]}}},
+                      {"$unwind": "$_v"}]
+        return steps
     value: Any = {"$setUnion": ["$" + path, []]} if unique else "$" + path
     steps: Pipeline = [{"$project": {"_id": 0, "_v": value}}]
     if unwind:

@@ -189,3 +189,10 @@ def test_expr_applies_to_each_value_of_a_field(dataset: ll.Dataset) -> None:
     for bad in (lambda: ll.Sum(F("x"), expr=F() * 2), lambda: ll.Sum("x", expr="2x")):
         with pytest.raises(ValidationError):
             bad()
+
+
+def test_an_expression_counts_as_a_path_does(dataset: ll.Dataset) -> None:
+    """Its empty arrays contribute nothing and its None results count under None, as a field's."""
+    assert dataset.count_values(F("nums").map(F() * 1)) == dataset.count_values("nums")
+    assert dataset.count_values(F("x") * 1) == dataset.count_values("x")
+    assert dataset.count_values(F("x") * 1)[None] == 1
