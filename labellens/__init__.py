@@ -9,6 +9,18 @@ explicitly, so ``import labellens`` never pulls in torch; ``Session`` and
 import importlib
 from typing import Any
 
+from labellens.aggregations import (
+    Bounds,
+    Count,
+    CountValues,
+    Distinct,
+    HistogramValues,
+    Mean,
+    Quantiles,
+    Std,
+    Sum,
+    Values,
+)
 from labellens.dataset import (
     Dataset,
     Sample,
@@ -25,9 +37,10 @@ from labellens.progress import ProgressBar
 
 __version__ = "0.1.0"
 
-__all__ = ["Classification", "Classifications", "Dataset", "F", "ImageMetadata", "Label", "ProgressBar",
-           "Sample", "SampleView", "Session", "View", "ViewField", "dataset_exists", "delete_dataset",
-           "launch_app", "list_datasets", "load_dataset", "review"]
+__all__ = ["Bounds", "Classification", "Classifications", "Count", "CountValues", "Dataset", "Distinct", "F",
+           "HistogramValues", "ImageMetadata", "Label", "Mean", "ProgressBar", "Quantiles", "Sample",
+           "SampleView", "Session", "Std", "Sum", "Values", "View", "ViewField", "dataset_exists",
+           "delete_dataset", "launch_app", "list_datasets", "load_dataset", "review"]
 
 
 def __getattr__(name: str) -> Any:

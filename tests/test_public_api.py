@@ -48,7 +48,8 @@ def test_options_of_public_entry_points_are_keyword_only() -> None:
     assert {name: options for name, options in positional_options.items() if options} == {}
 
 
-@pytest.mark.parametrize("name", ["sample_collection", "aggregate", "check_values", "declare_fields"])
+# ``aggregate`` is public: it runs aggregation objects (FiftyOne's API) and refuses raw pipelines.
+@pytest.mark.parametrize("name", ["sample_collection", "check_values", "declare_fields"])
 def test_methods_for_other_layers_are_not_public(name: str) -> None:
     for cls in (ll.Dataset, ll.View):
         assert not hasattr(cls, name), f"{cls.__name__}.{name} is public"

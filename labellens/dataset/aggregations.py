@@ -1,25 +1,41 @@
-"""Aggregations over a collection, each one aggregation run by the database.
+"""Aggregations over a collection, run by the database: one alone, or many in one pass.
 
 Array fields (``tags``, the labels of a ``Classifications``) are unwound first, so
 ``count_values("tags")`` counts tags and ``distinct("pred.classifications.label")``
-lists classes.
+lists classes. Each aggregation also takes an expression evaluated per sample
+(``dataset.sum(2 * (F("x") + 1))``), whose array results are unwound in the same way.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from labellens.aggregations import (
+    Aggregation,
+    Bounds,
+    Count,
+    CountValues,
+    Distinct,
+    FieldOrExpr,
+    HistogramValues,
+    Mean,
+    Quantiles,
+    Std,
+    Sum,
+    Values,
+)
 from labellens.dataset.protocols import PipelineSource
 from labellens.db import pipelines
 from labellens.errors import ValidationError
+from labellens.expr import Expr, F, Field, check_safe, compile_expr, field_paths, raw_field_paths
 from labellens.fields import CLASSIFICATIONS, FieldType
 from labellens.stages.base import mongo_path
 
 
 class Aggregations:
-    """count, count_values, distinct, bounds, mean, sum, std, histogram_values of one collection.
+    """values, count, count_values, distinct, bounds, mean, sum, std, quantiles, histogram_values
+    and aggregate of one collection.
 
     A part of every dataset and view: ``collection.count("x")`` is ``Aggregations(collection).count("x")``
     (the collection's methods say what each returns).
@@ -34,69 +50,164 @@ class Aggregations:
     def _run(self, pipeline: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         return self._source.dataset._run_pipeline(pipeline, timeout=self._timeout)
 
-    def _prepare(self, path: str) -> tuple[list[dict[str, Any]], str, bool]:
-        """The collection's pipeline, the stored path of ``path`` and whether its value is an
-        array whose items count singly (a list field, the labels of a ``Classifications``)."""
-        pipeline, schema = self._source._compiled([path])
-        stored = mongo_path(path)
-        parts = stored.split(".")
-        top = schema.get(parts[0], "")
-        unwind = (FieldType(top).is_list
-                  or (top == CLASSIFICATIONS and parts[1:2] == ["classifications"]))
-        return pipeline, stored, unwind
-
-    def _group(self, path: str, accumulators: dict[str, Any]) -> dict[str, Any] | None:
-        """One row of ``accumulators`` over the values of ``path`` (None: it has no values)."""
-        prefix, stored, unwind = self._prepare(path)
-        return next(self._run(pipelines.value_group(prefix, stored, accumulators, unwind=unwind)), None)
-
-    def count(self, field: str | None = None) -> int:
-        if field is None:
+    def run(self, aggregation: Aggregation) -> Any:
+        """The result of one aggregation, in one pass of its own."""
+        if isinstance(aggregation, Count) and aggregation.field_or_expr is None:
             return self._source._count_samples(timeout=self._timeout)
-        result = self._group(field, {"n": {"$sum": 1}})
-        return int(result["n"]) if result else 0
+        if isinstance(aggregation, Values):
+            return self._values(aggregation)
+        if isinstance(aggregation, HistogramValues) and aggregation.range is None:
+            bounds = self.run(Bounds(aggregation.field_or_expr, expr=aggregation.expr))  # type: ignore[arg-type]
+            aggregation = aggregation.with_bounds(bounds)
+            if bounds[0] is None:  # no values: nothing to count
+                return aggregation.parse([])
+        pipeline, schema = self._source._compiled(_paths(aggregation.field_or_expr))
+        value, unwind = _value(aggregation, schema)
+        return aggregation.parse(list(self._run([*pipeline, *aggregation.steps(value, unwind=unwind)])))
 
-    def count_values(self, field: str) -> dict[Any, int]:
-        prefix, stored, unwind = self._prepare(field)
-        return pipelines.decode_count_values(self._run(pipelines.count_values(prefix, stored, unwind=unwind)))
+    def aggregate(self, aggregations: Aggregation | Iterable[Aggregation]) -> Any:
+        """The results of ``aggregations`` (one result for one aggregation), all but ``Values``
+        computed in one pass (a ``$facet``); histograms without a range read their bounds first."""
+        if isinstance(aggregations, Aggregation):
+            return self.run(aggregations)
+        one = isinstance(aggregations, (str, bytes, Mapping)) or not isinstance(aggregations, Iterable)
+        items = [aggregations] if one else list(aggregations)
+        for item in items:
+            if not isinstance(item, Aggregation):
+                raise ValidationError("aggregate() takes aggregation objects (ll.Count(), ll.Bounds('x')), "
+                                      f"got {item!r}")
+        unranged = [i for i, a in enumerate(items) if isinstance(a, HistogramValues) and a.range is None]
+        if unranged:
+            bounds = self._facets([Bounds(items[i].field_or_expr, expr=items[i].expr)  # type: ignore[arg-type]
+                                   for i in unranged])
+            for i, found in zip(unranged, bounds):
+                items[i] = items[i].with_bounds(found)  # type: ignore[attr-defined]
+        together = [i for i, a in enumerate(items) if not isinstance(a, Values)]
+        results: list[Any] = [None] * len(items)
+        for i, result in zip(together, self._facets([items[i] for i in together])):
+            results[i] = result
+        for i, item in enumerate(items):
+            if isinstance(item, Values):
+                results[i] = self._values(item)
+        return results
 
-    def distinct(self, field: str) -> list[Any]:
-        prefix, stored, unwind = self._prepare(field)
-        return pipelines.decode_ids(self._run(pipelines.distinct(prefix, stored, unwind=unwind)))
+    def _facets(self, aggregations: Sequence[Aggregation]) -> list[Any]:
+        """The results of ``aggregations`` from one ``$facet`` over the collection's pipeline."""
+        if not aggregations:
+            return []
+        paths = [p for a in aggregations if a.field_or_expr is not None for p in _paths(a.field_or_expr)]
+        pipeline, schema = self._source._compiled(paths)
+        facets = {}
+        for i, aggregation in enumerate(aggregations):
+            counted = aggregation.field_or_expr is not None
+            value, unwind = _value(aggregation, schema) if counted else (None, False)
+            facets[f"a{i}"] = aggregation.steps(value, unwind=unwind)
+        row = next(self._run([*pipeline, {"$facet": facets}]), {})
+        return [a.parse(row.get(f"a{i}", [])) for i, a in enumerate(aggregations)]
 
-    def bounds(self, field: str) -> tuple[Any, Any]:
-        prefix, stored, unwind = self._prepare(field)
-        rows = self._run(pipelines.value_bounds(prefix, stored, unwind=unwind))
-        return pipelines.decode_bounds(rows, ["_v"])["_v"]
+    def _values(self, aggregation: Values) -> list[Any]:
+        """One value per sample (a path through ``collection.values``, which decodes stored values)."""
+        path = _as_path(aggregation.field_or_expr)  # type: ignore[arg-type]
+        if path is not None and aggregation.expr is None:
+            return self._source.values(path, timeout=self._timeout)  # type: ignore[attr-defined]
+        pipeline, schema = self._source._compiled(_paths(aggregation.field_or_expr))  # type: ignore[arg-type]
+        value, _ = _value(aggregation, schema, per_sample=True)
+        return [row.get("_v") for row in self._run([*pipeline, *pipelines.value_of(value)])]
 
-    def mean(self, field: str) -> float | None:
-        result = self._group(field, {"x": {"$avg": "$_v"}})
-        return result["x"] if result else None
+    def values(self, field: FieldOrExpr) -> list[Any]:
+        return self.run(Values(field))
 
-    def sum(self, field: str) -> float:
-        result = self._group(field, {"x": {"$sum": "$_v"}})
-        return result["x"] if result else 0
+    def count(self, field: FieldOrExpr | None = None) -> int:
+        return self.run(Count(field))
 
-    def std(self, field: str, sample: bool = False) -> float | None:
-        # From sums (one pass, and supported by every backend) rather than $stdDevPop.
-        result = self._group(field, {"n": {"$sum": 1}, "s": {"$sum": "$_v"},
-                                     "ss": {"$sum": {"$multiply": ["$_v", "$_v"]}}})
-        if not result or result["n"] - int(sample) <= 0:
-            return None
-        n, mean = result["n"], result["s"] / result["n"]
-        variance = max(result["ss"] / n - mean * mean, 0.0) * n / (n - int(sample))
-        return math.sqrt(variance)
+    def count_values(self, field: FieldOrExpr) -> dict[Any, int]:
+        return self.run(CountValues(field))
 
-    def histogram_values(self, field: str, bins: int = 10,
+    def distinct(self, field: FieldOrExpr) -> list[Any]:
+        return self.run(Distinct(field))
+
+    def bounds(self, field: FieldOrExpr) -> tuple[Any, Any]:
+        return self.run(Bounds(field))
+
+    def mean(self, field: FieldOrExpr) -> float | None:
+        return self.run(Mean(field))
+
+    def sum(self, field: FieldOrExpr) -> float:
+        return self.run(Sum(field))
+
+    def std(self, field: FieldOrExpr, sample: bool = False) -> float | None:
+        return self.run(Std(field, sample=sample))
+
+    def quantiles(self, field: FieldOrExpr, quantiles: float | Iterable[float]) -> Any:
+        return self.run(Quantiles(field, quantiles))
+
+    def histogram_values(self, field: FieldOrExpr, bins: int = 10,
                          range: tuple[float, float] | None = None  # noqa: A002 - numpy's name
                          ) -> tuple[list[int], list[float], int]:
-        if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-            raise ValidationError(f"bins must be a positive int, got {bins!r}")
-        low, high = range if range is not None else self.bounds(field)
-        if low is None:
-            return [0] * bins, [0.0] * (bins + 1), 0
-        low, high = float(low), float(high)
-        prefix, stored, unwind = self._prepare(field)
-        rows = self._run(pipelines.histogram(prefix, stored, low=low, high=high, bins=bins, unwind=unwind))
-        counts, other = pipelines.decode_histogram(rows, bins)
-        return counts, pipelines.histogram_edges(low, high, bins), other
+        return self.run(HistogramValues(field, bins, range))
+
+
+class CollectionAggregations:
+    """The aggregation methods a collection takes from this module (FiftyOne's ``quantiles``
+    and ``aggregate``); ``SampleCollection`` inherits them."""
+
+    __slots__ = ()
+
+    def quantiles(self, field_or_expr: FieldOrExpr, quantiles: float | Iterable[float], *,
+                  timeout: float | None = None) -> Any:
+        """Nearest-rank quantile(s) of the numeric values: for each ``q`` in ``[0, 1]`` the value of
+        rank ``ceil(q * n)`` in ascending order; a number gives one value, a list a list (None
+        where there are no values)."""
+        return Aggregations(self, timeout).quantiles(field_or_expr, quantiles)  # type: ignore[arg-type]
+
+    def aggregate(self, aggregations: Aggregation | Iterable[Aggregation], *,
+                  timeout: float | None = None) -> Any:
+        """Run aggregation objects (``ll.Count()``, ``ll.Bounds("x")`` ...): a list gives a list of
+        results, computed together in one database pass; one aggregation gives its result."""
+        return Aggregations(self, timeout).aggregate(aggregations)  # type: ignore[arg-type]
+
+
+def _as_path(field_or_expr: FieldOrExpr) -> str | None:
+    """The field path that ``field_or_expr`` names (``"x"`` or ``F("x")``), else None."""
+    if isinstance(field_or_expr, str):
+        return field_or_expr
+    if isinstance(field_or_expr, Field) and field_or_expr.path:
+        return field_or_expr.path
+    return None
+
+
+def _paths(field_or_expr: FieldOrExpr) -> list[str]:
+    """The sample fields ``field_or_expr`` reads (checked against the schema when compiled)."""
+    path = _as_path(field_or_expr)
+    if path is not None:
+        return [path]
+    if isinstance(field_or_expr, Expr):
+        return list(field_paths(field_or_expr))
+    if isinstance(field_or_expr, dict):
+        check_safe(field_or_expr, "aggregation expression")
+        return list(raw_field_paths(field_or_expr, expression=True))
+    raise ValidationError(f"aggregations take a field name or an expression, got {field_or_expr!r}")
+
+
+def _value(aggregation: Aggregation, schema: Mapping[str, str], *, per_sample: bool = False
+           ) -> tuple[pipelines.Value, bool]:
+    """What ``aggregation`` reads, and whether its array items count singly (a list field, the
+    labels of a ``Classifications``; always for an expression, whose non-array results stay).
+
+    Its ``expr`` applies to each item of such an array (``per_sample``: to each sample's value).
+    """
+    field_or_expr: Any = aggregation.field_or_expr
+    path = _as_path(field_or_expr)
+    if path is None:
+        expression = compile_expr(field_or_expr) if isinstance(field_or_expr, Expr) else field_or_expr
+        return pipelines.Computed(expression), True
+    stored = mongo_path(path)
+    parts = stored.split(".")
+    top = schema.get(parts[0], "")
+    unwind = (FieldType(top).is_list
+              or (top == CLASSIFICATIONS and parts[1:2] == ["classifications"]))
+    if aggregation.expr is None:
+        return stored, unwind
+    field = F(path)
+    applied = field.map(aggregation.expr) if unwind and not per_sample else field.apply(aggregation.expr)
+    return pipelines.Computed(compile_expr(applied)), True

@@ -20,7 +20,7 @@ from bson import ObjectId
 
 from labellens import codec
 from labellens.dataset import exporters, metadata
-from labellens.dataset.aggregations import Aggregations
+from labellens.dataset.aggregations import Aggregations, CollectionAggregations
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.protocols import DatasetCore
 from labellens.dataset.sample import Sample
@@ -95,7 +95,7 @@ _NO_FIELDS: frozenset[str] = frozenset()
 _PLAIN = frozenset({str, int, float, bool})  # stored values that decode to themselves
 
 
-class SampleCollection:
+class SampleCollection(CollectionAggregations):
     """Reading, chaining and bulk-writing methods common to datasets and views."""
 
     @property

@@ -8,7 +8,9 @@ with the sync driver and :class:`~labellens.db.aio.AsyncData` with the async
 one, so both give the same answers.
 
 Value paths are read through a ``$project`` to ``_v``; ``unwind=True`` counts the
-items of an array value singly (``tags``, the labels of a ``Classifications``).
+items of an array value singly (``tags``, the labels of a ``Classifications``). In
+place of a path, a :class:`Computed` value is an aggregation expression evaluated per
+document (``dataset.sum(2 * F("x"))``).
 In :func:`count_values` a document lacking the value counts under ``None``; an
 empty or missing array contributes nothing.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from bson import ObjectId
 
@@ -26,9 +28,29 @@ Pipeline = list[dict[str, Any]]
 Rows = Iterable[Mapping[str, Any]]
 
 
-def value_of(path: str, *, unwind: bool = False, unique: bool = False) -> Pipeline:
+class Computed(NamedTuple):
+    """A value computed per document by an aggregation expression, in place of a stored path."""
+
+    expression: Any
+
+
+Value = str | Computed  # a stored path ("ground_truth.label") or a computed value
+
+
+def value_of(path: Value, *, unwind: bool = False, unique: bool = False) -> Pipeline:
     """Steps that leave one ``{"_v": value}`` per document (per array item when ``unwind``;
-    per distinct item of each document's array when also ``unique``)."""
+    per distinct item of each document's array when also ``unique``).
+
+    ``unwind`` keeps a computed value that is not an array as one item (None too), so an
+    expression counts as a path does: its empty arrays contribute nothing, its None counts."""
+    if isinstance(path, Computed):
+        steps = [{"$project": {"_id": 0, "_v": path.expression}}]
+        if unwind:
+            # [value] as a $map over one item: mongomock evaluates no field inside an array literal.
+            alone = {"$map": {"input": [0], "as": "one", "in": {"$ifNull": ["$_v", None]}}}
+            steps += [{"$project": {"_v": {"$cond": [{"$isArray": "$_v"}, "$_v", alone]}}},
+                      {"$unwind": "$_v"}]
+        return steps
     value: Any = {"$setUnion": ["$" + path, []]} if unique else "$" + path
     steps: Pipeline = [{"$project": {"_id": 0, "_v": value}}]
     if unwind:
@@ -132,7 +154,7 @@ def decode_count(rows: Rows) -> int:
     return 0
 
 
-def count_values(pipeline: Sequence[dict[str, Any]], path: str, *, unwind: bool = False) -> Pipeline:
+def count_values(pipeline: Sequence[dict[str, Any]], path: Value, *, unwind: bool = False) -> Pipeline:
     """One row ``{"_id": value, "n": count}`` per value of ``path`` (None: documents lacking it)."""
     return [*pipeline, *value_of(path, unwind=unwind), {"$group": {"_id": "$_v", "n": {"$sum": 1}}}]
 
@@ -150,13 +172,13 @@ def bounds(pipeline: Sequence[dict[str, Any]], paths: Sequence[str]) -> Pipeline
     return [*pipeline, {"$group": group}]
 
 
-def value_bounds(pipeline: Sequence[dict[str, Any]], path: str, *, unwind: bool = False) -> Pipeline:
+def value_bounds(pipeline: Sequence[dict[str, Any]], path: Value, *, unwind: bool = False) -> Pipeline:
     """:func:`bounds` of one path whose array items count singly when ``unwind`` (decode with
     ``decode_bounds(rows, ["_v"])``)."""
     return bounds([*pipeline, *value_of(path, unwind=unwind)], ["_v"])
 
 
-def value_group(pipeline: Sequence[dict[str, Any]], path: str, accumulators: Mapping[str, Any], *,
+def value_group(pipeline: Sequence[dict[str, Any]], path: Value, accumulators: Mapping[str, Any], *,
                 unwind: bool = False) -> Pipeline:
     """One row of ``accumulators`` (``{name: {"$sum": "$_v"}}``...) over the non-None values of
     ``path``; no row when there are none."""
@@ -164,11 +186,30 @@ def value_group(pipeline: Sequence[dict[str, Any]], path: str, accumulators: Map
             {"$group": {"_id": None, **accumulators}}]
 
 
-def distinct(pipeline: Sequence[dict[str, Any]], path: str, *, unwind: bool = False) -> Pipeline:
+def distinct(pipeline: Sequence[dict[str, Any]], path: Value, *, unwind: bool = False) -> Pipeline:
     """One row ``{"_id": value}`` per distinct non-None value of ``path``, sorted (decode with
     :func:`decode_ids`: the values are the rows' ``_id``)."""
     return [*pipeline, *value_of(path, unwind=unwind), {"$match": {"_v": {"$ne": None}}},
             {"$group": {"_id": "$_v"}}, {"$sort": {"_id": 1}}]
+
+
+def quantiles(pipeline: Sequence[dict[str, Any]], path: Value, points: Sequence[float], *,
+              unwind: bool = False) -> Pipeline:
+    """One row ``{"q0": value, "q1": ...}`` (one key per point) of the numeric values of ``path``,
+    no row when there are none: the nearest-rank quantile, the value of rank ``ceil(q * n)`` in
+    ascending order (the smallest for ``q = 0``). The sorted values are gathered in one group (one array)."""
+    def at(point: float) -> dict[str, Any]:
+        rank = {"$ceil": {"$multiply": [point, {"$size": "$v"}]}}
+        return {"$arrayElemAt": ["$v", {"$max": [{"$subtract": [rank, 1]}, 0]}]}
+    return [*pipeline, *value_of(path, unwind=unwind), {"$match": {"$expr": {"$isNumber": "$_v"}}},
+            {"$sort": {"_v": 1}}, {"$group": {"_id": None, "v": {"$push": "$_v"}}},
+            {"$project": {"_id": 0, **{f"q{i}": at(point) for i, point in enumerate(points)}}}]
+
+
+def decode_quantiles(rows: Rows, count: int) -> list[Any]:
+    """The values of :func:`quantiles` for its ``count`` points (None each when there are no values)."""
+    row: Mapping[str, Any] = next(iter(rows), {})
+    return [row.get(f"q{i}") for i in range(count)]
 
 
 def columns(paths: Sequence[str], *, with_ids: bool) -> tuple[Pipeline, list[str]]:
@@ -199,7 +240,7 @@ def _width(low: float, high: float, bins: int) -> float:
     return (high - low) / bins if high > low else 1.0
 
 
-def histogram(pipeline: Sequence[dict[str, Any]], path: str, *, low: float, high: float, bins: int,
+def histogram(pipeline: Sequence[dict[str, Any]], path: Value, *, low: float, high: float, bins: int,
               unwind: bool = False) -> Pipeline:
     """One row ``{"_id": bin, "n": count}`` per bin of ``path``'s non-None values; bin -1: outside."""
     width = _width(low, high, bins)
@@ -301,9 +342,11 @@ def decode_summary(rows: Rows, *, value_paths: Sequence[str] = (),
 
 
 __all__ = [
-    "as_find",
+    "Computed", "Value", "as_find",
     "bin_ranges", "bounds", "carrying", "count", "count_values", "decode_bounds", "decode_count",
     "decode_count_values",
-    "decode_histogram", "decode_ids", "decode_summary", "first_id", "histogram", "histogram_edges", "ids",
-    "keeps_every_document", "middle_id", "page", "sample_tags", "summarize", "value_bounds", "value_of",
+    "decode_histogram", "decode_ids", "decode_quantiles", "decode_summary", "first_id", "histogram",
+    "histogram_edges", "ids",
+    "keeps_every_document", "middle_id", "page", "quantiles", "sample_tags", "summarize", "value_bounds",
+    "value_of",
 ]

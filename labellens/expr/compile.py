@@ -2,9 +2,11 @@
 
 This is the only module that spells aggregation operators for expressions.
 Compilation is pure: a tree in, a dict out. Fields compile to ``"$path"`` at
-the top level and to ``"$$this.path"`` inside ``filter``/``map``. Only operators
-that both MongoDB and mongomock evaluate are emitted, so every expression runs
-on both backends; a field compared with ``==``, ``<``, ``is_in`` ... is wrapped in
+the top level and to ``"$$this.path"`` inside ``filter``/``map``/``apply``
+(``F("$path")`` is the sample's field there too). Only
+operators that both MongoDB and mongomock evaluate are emitted, so expressions run
+on both backends, except the few in :data:`MONGOD_ONLY` (mongomock lacks their
+operators); a field compared with ``==``, ``<``, ``is_in`` ... is wrapped in
 ``$ifNull`` so that a missing field compares as None everywhere.
 """
 
@@ -23,7 +25,12 @@ from labellens.expr.nodes import Call, Expr, Field, Literal
 
 FORBIDDEN_OPERATORS = frozenset({"$where", "$function", "$accumulator", "$out", "$merge"})
 
+# Expression methods whose operators mongomock (the test backend) lacks: they run on mongod only.
+MONGOD_ONLY = frozenset({"is_string", "is_missing", "type", "round", "to_double", "to_bool", "reverse",
+                         "strlen", "strip", "lstrip", "rstrip", "replace"})
+
 _COMPARISONS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte"})
+_ELEMENT_OPS = frozenset({"filter", "map", "apply"})  # their second argument is relative to an element
 _BINARY = {"eq": "$eq", "ne": "$ne", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte",
            "add": "$add", "subtract": "$subtract", "multiply": "$multiply", "divide": "$divide",
            "mod": "$mod"}
@@ -49,12 +56,21 @@ def compile_expr(node: Expr, ctx: FieldChecker | None = None, *, element: bool =
 def field_paths(node: Expr, *, element: bool = False) -> Iterator[str]:
     """The sample-level field paths ``node`` reads (not those relative to an array element)."""
     if isinstance(node, Field):
-        if not element and node.path:
+        if node.path.startswith("$"):
+            yield from [node.path[1:]] if node.path[1:] else []
+        elif not element and node.path:
             yield node.path
     elif isinstance(node, Call):
         for index, arg in enumerate(node.args):
-            inner = element or (node.op in ("filter", "map") and index == 1)
-            yield from field_paths(arg, element=inner)
+            yield from field_paths(arg, element=element or _relative(node, index))
+
+
+def _relative(node: Call, index: int) -> bool:
+    """Whether argument ``index`` of ``node`` is relative to an element (or, for switch's
+    conditions, to the switched value) rather than to the sample."""
+    if node.op == "switch":
+        return index % 2 == 1 and index < len(node.args) - 1
+    return node.op in _ELEMENT_OPS and index == 1
 
 
 def raw_field_paths(query: Any, *, expression: bool = False) -> Iterator[str]:
@@ -117,9 +133,14 @@ def _compile(node: Expr, element: bool = False) -> Any:
 
 
 def _field(path: str, element: bool) -> str:
-    # ``id`` is stored as ``_id`` (also inside labels).
+    # ``id`` is stored as ``_id`` (also inside labels); ``F("$x")`` is the sample's ``x`` even
+    # inside filter() or map().
+    root = path.startswith("$")
+    path = path[1:] if root else path
     path = ".".join("_id" if part == "id" else part for part in path.split(".")) if path else ""
-    if element:
+    if root and not path:
+        raise StageError('F("$") names no field: use F("$field") for a field of the sample')
+    if element and not root:
         return f"$$this.{path}" if path else "$$this"
     if not path:
         raise StageError("F() without a field name only means something inside filter() or map()")
@@ -222,15 +243,23 @@ def _members(array: Any, values: list[Any]) -> dict:
     return {"$filter": {"input": {"$ifNull": [array, []]}, "as": "item", "cond": {"$in": ["$$item", values]}}}
 
 
-def _starts_with(node: Call, element: bool) -> dict:
-    # An escaped regex rather than $substrCP, which mongomock lacks.
-    prefix = node.args[1].value  # type: ignore[attr-defined]
-    return _regex(_compile(node.args[0], element), "^" + re.escape(prefix))
+def _text(node: Call, element: bool) -> dict:
+    """starts_with / ends_with / contains_str / matches_str of one string or any of several.
 
-
-def _ends_with(node: Call, element: bool) -> dict:
-    suffix = node.args[1].value  # type: ignore[attr-defined]
-    return _regex(_compile(node.args[0], element), re.escape(suffix) + "$")
+    Escaped regexes rather than $substrCP/$indexOfCP, which mongomock lacks; an exact match
+    is an ``$in`` (of the lower-cased value when case-insensitive).
+    """
+    value = _compile(node.args[0], element)
+    strings: tuple[str, ...] = node.args[1].value  # type: ignore[attr-defined]
+    case_sensitive: bool = node.args[2].value  # type: ignore[attr-defined]
+    if node.op == "matches_str":
+        if case_sensitive:
+            return {"$in": [_operand(value), [_literal(s) for s in strings]]}
+        return {"$in": [{"$toLower": {"$ifNull": [value, ""]}}, [_literal(s.lower()) for s in strings]]}
+    body = "|".join(re.escape(s) for s in strings)
+    body = body if len(strings) == 1 else f"(?:{body})"
+    pattern = {"starts_with": "^" + body, "ends_with": body + "$", "contains_str": body}[node.op]
+    return _regex(value, pattern, "" if case_sensitive else "i")
 
 
 def _regex(value: Any, pattern: str, options: str = "") -> dict:
@@ -257,12 +286,117 @@ def _map(node: Call, element: bool) -> dict:
                      "in": _compile(node.args[1], True)}}
 
 
+def _unary(operator: str) -> Callable[[Call, bool], dict]:
+    """The rule of a method compiling to ``{operator: value}``."""
+    def rule(node: Call, element: bool) -> dict:
+        return {operator: _compile(node.args[0], element)}
+    return rule
+
+
+def _operator(operator: str) -> Callable[[Call, bool], dict]:
+    """The rule of a method compiling to ``{operator: [value, args...]}``."""
+    def rule(node: Call, element: bool) -> dict:
+        return {operator: _args(node, element)}
+    return rule
+
+
+def _if_else(node: Call, element: bool) -> dict:
+    return {"$cond": _args(node, element)}
+
+
+def _apply(node: Call, element: bool) -> dict:
+    return {"$let": {"vars": {"this": _compile(node.args[0], element)}, "in": _compile(node.args[1], True)}}
+
+
+def _switch(node: Call, element: bool) -> dict:
+    """Each condition applied to the value (as ``apply``), so the branches' values keep the
+    enclosing meaning of ``F()`` (an element inside filter/map)."""
+    value, *pairs, default = node.args
+    branches = [{"case": _apply(Call("apply", (value, condition)), element),
+                 "then": _compile(result, element)} for condition, result in zip(pairs[::2], pairs[1::2])]
+    return {"$switch": {"branches": branches, "default": _compile(default, element)}}
+
+
+def _is_null(node: Call, element: bool) -> dict:
+    return {"$eq": [_operand(_compile(node.args[0], element)), None]}
+
+
+def _type_is(name: str) -> Callable[[Call, bool], dict]:
+    def rule(node: Call, element: bool) -> dict:
+        return {"$eq": [{"$type": _compile(node.args[0], element)}, name]}
+    return rule
+
+
+def _places(operator: str) -> Callable[[Call, bool], dict]:
+    """round / trunc: the one-argument form for 0 places (mongomock's ``$trunc`` takes only that)."""
+    def rule(node: Call, element: bool) -> dict:
+        value, place = _args(node, element)
+        return {operator: value if place == 0 and operator == "$trunc" else [value, place]}
+    return rule
+
+
+def _extreme(operator: str) -> Callable[[Call, bool], dict]:
+    """max / min: of an array's items, or of the value and one other."""
+    def rule(node: Call, element: bool) -> dict:
+        args = _args(node, element)
+        return {operator: args[0] if len(args) == 1 else args}
+    return rule
+
+
+def _item(node: Call, element: bool) -> dict:
+    return {"$arrayElemAt": _args(node, element)}
+
+
+def _slice(node: Call, element: bool) -> Any:
+    array, start, stop = _args(node, element)
+    array = {"$ifNull": [array, []]}
+    if stop is None:
+        return {"$slice": [array, start]} if start < 0 else {"$slice": [array, start, _INT32_MAX]}
+    return {"$slice": [array, start, stop - start]} if stop > start else []
+
+
+_INT32_MAX = 2**31 - 1  # "every item to the end" as $slice's count
+
+
+def _concat_arrays(node: Call, element: bool) -> dict:
+    return {"$concatArrays": [{"$ifNull": [a, []]} for a in _args(node, element)]}
+
+
+def _unique(node: Call, element: bool) -> dict:
+    return {"$setUnion": [{"$ifNull": [_compile(node.args[0], element), []]}, []]}
+
+
+def _strip(operator: str) -> Callable[[Call, bool], dict]:
+    def rule(node: Call, element: bool) -> dict:
+        value, chars = _args(node, element)
+        return {operator: {"input": value, **({} if chars is None else {"chars": chars})}}
+    return rule
+
+
+def _replace(node: Call, element: bool) -> dict:
+    value, old, new = _args(node, element)
+    return {"$replaceAll": {"input": value, "find": old, "replacement": new}}
+
+
 _RULES: dict[str, Callable[[Call, bool], Any]] = {
     **dict.fromkeys(_BINARY, _binary),
     "and": _logical, "or": _logical, "not": _not, "abs": _abs, "in": _in, "between": _between,
-    "exists": _exists,
+    "exists": _exists, "is_null": _is_null, "if_else": _if_else, "apply": _apply, "switch": _switch,
+    "is_number": _unary("$isNumber"), "is_array": _unary("$isArray"), "type": _unary("$type"),
+    "is_string": _type_is("string"), "is_missing": _type_is("missing"),
+    "floor": _unary("$floor"), "ceil": _unary("$ceil"), "sqrt": _unary("$sqrt"), "exp": _unary("$exp"),
+    "ln": _unary("$ln"), "log10": _unary("$log10"), "log": _operator("$log"), "pow": _operator("$pow"),
+    "round": _places("$round"), "trunc": _places("$trunc"),
+    "to_string": _unary("$toString"), "to_int": _unary("$toInt"), "to_double": _unary("$toDouble"),
+    "to_bool": _unary("$toBool"),
     "length": _length, "contains_any": _contains_any, "contains_all": _contains_all,
-    "starts_with": _starts_with, "ends_with": _ends_with, "re_match": _re_match,
+    "max": _extreme("$max"), "min": _extreme("$min"), "sum": _unary("$sum"), "mean": _unary("$avg"),
+    "item": _item, "slice": _slice, "concat_arrays": _concat_arrays, "unique": _unique,
+    "reverse": _unary("$reverseArray"),
+    "starts_with": _text, "ends_with": _text, "contains_str": _text, "matches_str": _text,
+    "re_match": _re_match, "lower": _unary("$toLower"), "upper": _unary("$toUpper"),
+    "concat": _operator("$concat"), "split": _operator("$split"), "strlen": _unary("$strLenCP"),
+    "strip": _strip("$trim"), "lstrip": _strip("$ltrim"), "rstrip": _strip("$rtrim"), "replace": _replace,
     "filter": _filter, "map": _map,
 }
 

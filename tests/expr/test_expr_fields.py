@@ -58,3 +58,8 @@ def test_raw_field_paths_of_query_and_expression_dicts() -> None:
              "f": {"$elemMatch": {"no": 1}}}
     assert list(raw_field_paths(query)) == ["a.b", "c", "d.e", "f"]
     assert list(raw_field_paths({"$add": ["$g", 1]}, expression=True)) == ["g"]
+
+
+def test_switch_conditions_are_relative_to_the_switched_value() -> None:
+    expr = F("a").switch({F("b") > 1: F("c")}, default=F("d"))
+    assert list(field_paths(expr)) == ["a", "c", "d"]
