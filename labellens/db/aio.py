@@ -1,16 +1,19 @@
-"""The App server's one road to the database: every call runs in a worker thread.
+"""Async data access for the App server.
 
-The server's handlers never block the event loop and never build a query by hand.
-They pass pipelines that views compiled (``view.pipeline()``), and an
-:class:`AsyncData` only appends paging (``$skip``/``$limit``/``$project``) or a
-final grouping step. The sync collection API (views, review writes, runs) goes
-through :meth:`AsyncData.run` too, so one request never hops from thread to thread.
-Every read runs under the context's query time limit (``maxTimeMS``, which the App
-sets per request: :mod:`labellens.db.timeouts`; worker threads inherit it).
+The server reads and writes samples through an :class:`AsyncData` object so that
+its handlers never block the event loop and never build a query by hand: they
+pass pipelines that views compiled (``view.pipeline()``) and these functions only
+append paging (``$skip``/``$limit``/``$project``) or a final grouping step. The sync
+collection API (views, review writes, runs) goes through :meth:`AsyncData.run`, one worker
+thread per call, so a request never hops from thread to thread. It is the server's one road to
+the database. Every read runs under the context's query time limit (``maxTimeMS``, which the
+App sets per request: :mod:`labellens.db.timeouts`).
 
-One implementation serves both backends: pymongo and mongomock share the sync
-collection API, and on ``mongomock://``, which is not thread-safe, calls run one
-at a time (and without time limits).
+Two implementations share that interface:
+
+- :class:`MongoData` uses pymongo's ``AsyncMongoClient`` (one per event loop),
+- :class:`MockData` serves the ``mongomock://`` backend by running the sync
+  mongomock calls in a worker thread, so the same server code runs in tests.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ T = TypeVar("T")
 
 
 class AsyncData:
-    """Async reads and writes on one database, each run by the sync driver in a worker thread.
+    """Async reads and writes on one database; subclasses supply the four primitives.
 
     It reads through a :class:`~labellens.db.client.Binding`, the same object the
     sync dataset layer binds to: the URI is resolved by it (once, and again only
@@ -55,55 +58,47 @@ class AsyncData:
             threading.Lock() if binding.is_mock else contextlib.nullcontext())
 
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """``function(*args, **kwargs)`` in a worker thread (with this request's time limit)."""
+        """``function(*args, **kwargs)`` of the sync API in a worker thread, with this request's
+        time limit (the thread inherits the context); one at a time on ``mongomock://``."""
         return await asyncio.to_thread(self._serialized, partial(function, *args, **kwargs))
 
     def _serialized(self, call: Callable[[], T]) -> T:
         with self._serial:
             return call()
 
-    async def _driver(self, function: Callable[..., T], /, *args: Any) -> T:
-        """A driver call in a worker thread, its failures as labellens errors."""
-        def call() -> T:
-            self.binding.database  # noqa: B018 - resolves the URI (and restarts a lost embedded server)
-            with _translated(self.binding.uri):
-                return function(*args)
-        return await self.run(call)
+    @property
+    def uri(self) -> str:
+        """The database's URI as resolved now (resolving it on first use)."""
+        self.binding.database  # noqa: B018 - resolves the URI (and restarts a lost embedded server)
+        return self.binding.uri
 
-    # -- the driver calls, run in a worker thread (a test may wrap them) ------------------
+    @property
+    def name(self) -> str:
+        return self.binding.name
 
-    def _collection(self, collection: str) -> Any:
-        return self.binding.database[collection]
+    async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
+        raise NotImplementedError
 
-    def _max_time(self) -> dict[str, int]:
-        """``maxTimeMS`` of the context's query time limit (none on mongomock, which has none)."""
-        return {} if self.binding.is_mock else timeouts.options(timeouts.resolve(None))
+    async def _find_one(self, collection: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
+        raise NotImplementedError
 
-    def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
-        try:
-            return list(self._collection(collection).aggregate(pipeline, **self._max_time()))
-        except NotImplementedError as exc:  # mongomock lacks some operators
-            raise ValidationError(f"the mongomock:// backend cannot run this view ({exc}); "
-                                  "use a real MongoDB server for it") from None
+    async def _distinct(self, collection: str, path: str) -> list[Any]:
+        raise NotImplementedError
 
-    def _find_one(self, collection: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
-        return self._collection(collection).find_one(
-            dict(query), max_time_ms=self._max_time().get("maxTimeMS"))
+    async def _index_information(self, collection: str) -> Mapping[str, Any]:
+        raise NotImplementedError
 
-    def _distinct(self, collection: str, path: str) -> list[Any]:
-        return self._collection(collection).distinct(path, **self._max_time())
+    async def _update_many(self, collection: str, query: Mapping[str, Any],
+                           update: Mapping[str, Any]) -> int:
+        raise NotImplementedError
 
-    def _index_information(self, collection: str) -> Mapping[str, Any]:
-        return self._collection(collection).index_information()
-
-    def _update_many(self, collection: str, query: Mapping[str, Any], update: Mapping[str, Any]) -> int:
-        return self._collection(collection).update_many(dict(query), dict(update)).modified_count
-
-    # -- reads and writes of a view's pipeline ------------------------------------------------
+    async def close(self) -> None:
+        """Release connections (the object must not be used afterwards)."""
 
     async def aggregate(self, collection: str, pipeline: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Run a view's pipeline and return every document."""
-        return await self._driver(self._aggregate, collection, list(pipeline))
+        with _translated(self.uri):
+            return await self._aggregate(collection, list(pipeline))
 
     async def page(self, collection: str, pipeline: Sequence[dict[str, Any]], *, offset: int,
                    limit: int, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -129,7 +124,8 @@ class AsyncData:
         index range at once, which keeps the App's sidebar fast at millions.
         """
         if await self._counts_from_index(collection, pipeline, path):
-            tags = [tag for tag in await self._driver(self._distinct, collection, path) if tag is not None]
+            with _translated(self.uri):
+                tags = [tag for tag in await self._distinct(collection, path) if tag is not None]
             if len(tags) <= MAX_INDEXED_TAGS:
                 return await self._count_carrying(collection, path, tags)
         rows = await self.aggregate(collection, pipelines.sample_tags(pipeline, path))
@@ -141,7 +137,8 @@ class AsyncData:
         ``dataset.create_index(path)`` makes): counts over the view are then index ranges."""
         if not pipelines.keeps_every_document(pipeline):
             return False
-        indexes = await self._driver(self._index_information, collection)
+        with _translated(self.uri):
+            indexes = await self._index_information(collection)
         return any([key for key, _ in info["key"]] == [path, "_id"] for info in indexes.values())
 
     async def _count_carrying(self, collection: str, path: str, tags: Sequence[Any]) -> dict[Any, int]:
@@ -196,11 +193,13 @@ class AsyncData:
         """The full document with this id, or None (also for a malformed id)."""
         if not ObjectId.is_valid(sample_id):
             return None
-        return await self._driver(self._find_one, collection, {"_id": ObjectId(sample_id)})
+        with _translated(self.uri):
+            return await self._find_one(collection, {"_id": ObjectId(sample_id)})
 
     async def find_by_filepath(self, collection: str, filepath: str) -> dict[str, Any] | None:
         """The first document whose ``filepath`` equals this exact string, or None."""
-        return await self._driver(self._find_one, collection, {"filepath": {"$eq": filepath}})
+        with _translated(self.uri):
+            return await self._find_one(collection, {"filepath": {"$eq": filepath}})
 
     async def add_tag(self, collection: str, ids: Sequence[ObjectId], tag: str) -> int:
         """Add ``tag`` to the samples with these ids; returns how many were changed."""
@@ -212,17 +211,99 @@ class AsyncData:
 
     async def _update_ids(self, collection: str, ids: Sequence[ObjectId], update: dict[str, Any],
                           condition: dict[str, Any]) -> int:
-        def batches() -> int:
-            return sum(self._update_many(collection, {"_id": {"$in": list(ids[start:start + ID_BATCH])},
-                                                      **condition}, update)
-                       for start in range(0, len(ids), ID_BATCH))
-        return await self._driver(batches)
+        changed = 0
+        with _translated(self.uri):
+            for start in range(0, len(ids), ID_BATCH):
+                batch = list(ids[start:start + ID_BATCH])
+                changed += await self._update_many(collection, {"_id": {"$in": batch}, **condition}, update)
+        return changed
+
+
+class MongoData(AsyncData):
+    """A real MongoDB server through pymongo's ``AsyncMongoClient``.
+
+    The client is bound to the event loop that first uses it; a call from
+    another loop (a test client's new loop) gets a client of its own.
+    """
+
+    def __init__(self, binding: Binding) -> None:
+        super().__init__(binding)
+        self._clients: dict[tuple[asyncio.AbstractEventLoop, str], Any] = {}
+
+    def _db(self) -> Any:
+        key = (asyncio.get_running_loop(), self.uri)
+        mongo = self._clients.get(key)
+        if mongo is None:
+            mongo = client.get_async_client(key[1])
+            self._clients[key] = mongo
+        return mongo[self.name]
+
+    async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
+        cursor = await self._db()[collection].aggregate(pipeline, **_max_time())
+        return await cursor.to_list(None)
+
+    async def _find_one(self, collection: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
+        return await self._db()[collection].find_one(query, max_time_ms=_max_time().get("maxTimeMS"))
+
+    async def _distinct(self, collection: str, path: str) -> list[Any]:
+        return await self._db()[collection].distinct(path, **_max_time())
+
+    async def _index_information(self, collection: str) -> Mapping[str, Any]:
+        return await self._db()[collection].index_information()
+
+    async def _update_many(self, collection: str, query: Mapping[str, Any],
+                           update: Mapping[str, Any]) -> int:
+        result = await self._db()[collection].update_many(query, update)
+        return result.modified_count
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        for key in [key for key in self._clients if key[0] is loop]:
+            await self._clients.pop(key).close()
+
+
+class MockData(AsyncData):
+    """The ``mongomock://`` backend: sync mongomock calls run in a worker thread, one at a time.
+
+    mongomock has no time limits: the App's query timeout does nothing here.
+    """
+
+    def _collection(self, collection: str) -> Any:
+        return self.binding.database[collection]
+
+    async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
+        coll = self._collection(collection)
+        try:
+            return await self.run(lambda: list(coll.aggregate(pipeline)))
+        except NotImplementedError as exc:
+            raise ValidationError(f"the mongomock:// backend cannot run this view ({exc}); "
+                                  "use a real MongoDB server for it") from None
+
+    async def _find_one(self, collection: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
+        return await self.run(self._collection(collection).find_one, dict(query))
+
+    async def _distinct(self, collection: str, path: str) -> list[Any]:
+        return await self.run(self._collection(collection).distinct, path)
+
+    async def _index_information(self, collection: str) -> Mapping[str, Any]:
+        return await self.run(self._collection(collection).index_information)
+
+    async def _update_many(self, collection: str, query: Mapping[str, Any],
+                           update: Mapping[str, Any]) -> int:
+        result = await self.run(self._collection(collection).update_many, dict(query), dict(update))
+        return result.modified_count
 
 
 def open_data(binding: Binding | None = None) -> AsyncData:
     """The async data access for ``binding``'s database (default: the binding datasets of the
     configured database share, :func:`labellens.db.client.binding`)."""
-    return AsyncData(binding or client.binding())
+    binding = binding or client.binding()
+    return MockData(binding) if binding.is_mock else MongoData(binding)
+
+
+def _max_time() -> dict[str, int]:
+    """``maxTimeMS`` of the context's query time limit (the App sets one per request)."""
+    return timeouts.options(timeouts.resolve(None))
 
 
 @contextlib.contextmanager
@@ -241,4 +322,4 @@ def _translated(uri: str) -> Iterator[None]:
             f"the database rejected this view ({detail}); change the view or its filters") from None
 
 
-__all__ = ["AsyncData", "open_data"]
+__all__ = ["AsyncData", "MockData", "MongoData", "open_data"]

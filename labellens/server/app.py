@@ -97,6 +97,7 @@ def create_app(state: AppState | None = None, *, token: str | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         context.state.close_streams()
+        await context.data.close()
 
     app = Starlette(
         routes=[

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from labellens import db
 from labellens.db import timeouts
-from labellens.db.aio import AsyncData
+from labellens.db.aio import MockData
 from labellens.errors import QueryTimeoutError, StageError, ValidationError
 from labellens.server import AppState, create_app
 from labellens.server.limits import MAX_BODY_BYTES
@@ -58,7 +58,11 @@ def _asgi_post(app, path: str, chunks: Iterator[bytes], headers: list[tuple[byte
              "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"), *headers],
              "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
 
-    asyncio.run(app(scope, receive, send))
+    async def run() -> None:
+        await app(scope, receive, send)
+        await app.state.labellens.data.close()
+
+    asyncio.run(run())
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], json.loads(body), consumed
 
@@ -136,16 +140,16 @@ def test_bad_limits_are_refused_when_the_app_is_made(options, env, monkeypatch):
 # -- 7. query time limits --------------------------------------------------------------------
 
 
-class _Recording(AsyncData):
+class _Recording(MockData):
     """The mongomock backend, noting the time limit each aggregation runs under."""
 
     def __init__(self, binding) -> None:
         super().__init__(binding)
         self.seen: list[dict] = []
 
-    def _aggregate(self, collection, pipeline):
+    async def _aggregate(self, collection, pipeline):
         self.seen.append(timeouts.options(timeouts.resolve(None)))
-        return super()._aggregate(collection, pipeline)
+        return await super()._aggregate(collection, pipeline)
 
 
 @pytest.mark.parametrize(("options", "env", "expected"), [

@@ -1,5 +1,4 @@
-"""The async data access the server reads through (the sync driver in worker threads), on mongomock
-and a real mongod."""
+"""The async data access the server reads through, on mongomock (thread adapter) and a real mongod."""
 
 from __future__ import annotations
 
@@ -12,13 +11,24 @@ from bson import ObjectId
 
 import labellens as ll
 from labellens import F
-from labellens.db.aio import open_data
+from labellens.db.aio import MockData, MongoData, open_data
 from labellens.errors import ValidationError
 
 
 def run(coroutine_function):
-    """Run an async test body on a fresh loop."""
-    return asyncio.run(coroutine_function(open_data()))
+    """Run an async test body on a fresh loop, closing the data access at the end."""
+    async def main():
+        data = open_data()
+        try:
+            return await coroutine_function(data)
+        finally:
+            await data.close()
+    return asyncio.run(main())
+
+
+def test_backend_picks_the_right_implementation(backend):
+    expected = MockData if backend == "mongomock" else MongoData
+    assert isinstance(open_data(), expected)
 
 
 def test_run_calls_the_sync_api_in_a_worker_thread_with_the_time_limit(backend):

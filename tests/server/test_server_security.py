@@ -152,7 +152,7 @@ def test_security_headers(client):
 
 
 class _Broken(AsyncData):
-    def _aggregate(self, collection, pipeline):
+    async def _aggregate(self, collection, pipeline):
         raise RuntimeError("secret internals")
 
 
