@@ -18,7 +18,8 @@ from urllib.parse import urlencode
 from labellens.brain.default_score import default_score_field
 from labellens.dataset import Dataset, View
 from labellens.errors import ValidationError
-from labellens.fields import CLASSIFICATION, NUMERIC
+from labellens.fields import NUMERIC
+from labellens.label_types import label_fields
 from labellens.session import DEFAULT_PORT, Session, _has_display, _notebook_display, launch_app
 
 
@@ -55,8 +56,8 @@ def review(samples: Dataset | View, label_field: str = "ground_truth", *, order_
     if not isinstance(samples, (Dataset, View)):
         raise ValidationError(f"review takes a Dataset or a View, got {type(samples).__name__}")
     schema = samples.get_field_schema()
-    if schema.get(label_field) != CLASSIFICATION:
-        labels = [name for name, kind in schema.items() if kind == CLASSIFICATION]
+    labels = label_fields(schema, "review")
+    if label_field not in labels:
         raise ValidationError(f"label_field {label_field!r} is not a Classification field; "
                               f"label fields are: {labels or 'none, add labels first'}")
     numeric = [name for name, kind in schema.items() if kind in NUMERIC]

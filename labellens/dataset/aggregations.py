@@ -29,7 +29,8 @@ from labellens.dataset.protocols import PipelineSource
 from labellens.db import pipelines
 from labellens.errors import ValidationError
 from labellens.expr import Expr, F, Field, check_safe, compile_expr, field_paths, raw_field_paths
-from labellens.fields import CLASSIFICATIONS, FieldType
+from labellens.fields import FieldType
+from labellens.label_types import list_path
 from labellens.stages.base import mongo_path
 
 
@@ -204,8 +205,7 @@ def _value(aggregation: Aggregation, schema: Mapping[str, str], *, per_sample: b
     stored = mongo_path(path)
     parts = stored.split(".")
     top = schema.get(parts[0], "")
-    unwind = (FieldType(top).is_list
-              or (top == CLASSIFICATIONS and parts[1:2] == ["classifications"]))
+    unwind = FieldType(top).is_list or (parts[1:2] == [list_path(top)])
     if aggregation.expr is None:
         return stored, unwind
     field = F(path)

@@ -50,7 +50,7 @@ from typing import Any, Protocol
 from bson import ObjectId
 
 from labellens.errors import ConflictError, HistoryEntryNotFoundError, SampleNotFoundError, ValidationError
-from labellens.fields import CLASSIFICATION
+from labellens.label_types import label_fields
 from labellens.labels import Classification
 
 DECISIONS = ("accept", "keep", "pick", "unusable", "undo", "import", "revert")
@@ -125,7 +125,7 @@ def _now() -> dt.datetime:
 
 def review_fields(schema: Mapping[str, str]) -> list[str]:
     """The fields label decisions may change: the declared top-level Classification fields."""
-    return [name for name, kind in schema.items() if kind == CLASSIFICATION and "." not in name]
+    return [name for name in label_fields(schema, "review") if "." not in name]
 
 
 def check_field(schema: Mapping[str, str], field: Any) -> str:

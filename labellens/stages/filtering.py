@@ -9,7 +9,8 @@ from bson import ObjectId
 
 from labellens.errors import StageError
 from labellens.expr import Call, Expr, check_safe, compile_expr, plain_query, raw_field_paths
-from labellens.fields import CLASSIFICATIONS, FieldType
+from labellens.fields import FieldType
+from labellens.label_types import list_path
 from labellens.stages.base import (
     CompileContext,
     Stage,
@@ -102,7 +103,7 @@ def _plain(node: Expr, ctx: CompileContext) -> dict[str, Any] | None:
     path = node.args[0].path  # type: ignore[attr-defined]
     ctx.check_field(path)
     ftype = ctx.schema.get(path.split(".", 1)[0], "")
-    if FieldType(ftype).is_list or ftype == CLASSIFICATIONS:
+    if FieldType(ftype).is_list or list_path(ftype):
         return None
     return query
 

@@ -15,7 +15,7 @@ from typing import Any
 from bson import ObjectId
 
 from labellens.errors import StageError
-from labellens.fields import CLASSIFICATIONS, LABELS
+from labellens.label_types import label_fields, list_path
 from labellens.stages.base import CompileContext, Stage, require_bool, require_strings, set_frozen
 from labellens.stages.projection import FilterLabels
 
@@ -44,12 +44,12 @@ class _LabelStage(Stage):
     def label_fields(self, schema: Mapping[str, str]) -> list[str]:
         """The label fields this stage looks at (StageError for a named field that holds no labels)."""
         if self.fields is None:
-            return [name for name, kind in schema.items() if kind in LABELS]
+            return label_fields(schema)
         for name in self.fields:
             CompileContext(schema).check_field(name)
-            if schema[name] not in LABELS:
-                raise StageError(f"{name!r} holds {schema[name]}, not labels; name Classification or "
-                                 "Classifications fields")
+            if name not in label_fields({name: schema[name]}):
+                raise StageError(f"{name!r} holds {schema[name]}, not labels; name label fields: "
+                                 f"{label_fields(schema)}")
         return list(self.fields)
 
     def _chosen(self, label: str) -> Any:
@@ -68,9 +68,9 @@ class _LabelStage(Stage):
         pipeline: list[dict[str, Any]] = []
         present: list[dict[str, Any]] = []
         for name in self.label_fields(ctx.schema):
-            if ctx.schema[name] == CLASSIFICATIONS:
+            if (labels := list_path(ctx.schema[name])) is not None:
                 pipeline += FilterLabels(name, self._chosen("$$this"), only_matches=False).to_mongo(ctx)
-                present.append({f"{name}.classifications.0": {"$exists": True}})
+                present.append({f"{name}.{labels}.0": {"$exists": True}})
             else:
                 kept = {"$cond": [self._chosen(f"${name}"), f"${name}", None]}
                 pipeline.append({"$addFields": {name: kept}})
@@ -105,7 +105,7 @@ class SelectLabels(_LabelStage):
     def _other_label_fields(self, schema: Mapping[str, str]) -> list[str]:
         if self.fields is None:
             return []
-        return [n for n, kind in schema.items() if kind in LABELS and n not in self.fields]
+        return [n for n in label_fields(schema) if n not in self.fields]
 
 
 @dataclass(frozen=True, repr=False)
