@@ -2,7 +2,7 @@
 
     python bench/app.py [--n 100000] [--repeat 15]
 
-Targets (issue 6), on 100,000 samples sorted by an indexed ``mistakenness``:
+Targets, on 100,000 samples sorted by an indexed ``mistakenness``:
 the first page of 50 grid tiles in under 150 ms of server time, and a filtered
 count in under 200 ms. Rows without a target show other requests the App makes
 (a deep page, a wide range combined with a tag, where MongoDB's planner fetches
@@ -11,7 +11,7 @@ is the ``Server-Timing`` the App reports (from the request's arrival to the
 response's start: view rebuilt from JSON, catalog read, query, JSON encoding),
 measured through an in-process ASGI client.
 
-Review mode (issue 14) rows: the server time of leasing the next queued sample
+Review mode rows: the server time of leasing the next queued sample
 and of writing one decision (with decisions written per second, one after the
 other as a reviewer makes them), and, when Debian's Chromium and playwright are
 installed, the time from a key press to the next sample shown (its image

@@ -25,7 +25,8 @@ from labellens import codec
 from labellens.dataset import load_dataset
 from labellens.errors import DatasetNotFoundError, LabelLensError, ValidationError
 from labellens.expr import F
-from labellens.fields import CLASSIFICATION, NUMERIC, SORTABLE
+from labellens.fields import NUMERIC, SORTABLE
+from labellens.label_types import label_fields
 from labellens.probability import softmax
 from labellens.validation import string_list
 
@@ -48,7 +49,7 @@ class GridSchema:
 
     @classmethod
     def of(cls, schema: Mapping[str, str]) -> GridSchema:
-        labels = [name for name, kind in schema.items() if kind == CLASSIFICATION]
+        labels = label_fields(schema, "review")  # one class per label: chips, class filters, review
         labels.sort(key=lambda name: (name not in GROUND_TRUTH_NAMES, list(schema).index(name)))
         numbers = [name for name, kind in schema.items() if kind in NUMERIC]
         sortable = ["id", "filepath", *numbers,

@@ -19,7 +19,7 @@ import numpy as np
 from labellens.brain.default_score import default_score_field
 from labellens.errors import RunNotFoundError, ValidationError
 from labellens.probability import softmax
-from labellens.server.query import CLASSIFICATION, GridSchema, build_view, to_json
+from labellens.server.query import GridSchema, build_view, to_json
 
 TOP_K = 5
 PREDICTION_NAMES = ("predictions", "prediction", "pred", "preds")
@@ -96,9 +96,9 @@ def _run_config(dataset: Any, score_field: str | None) -> dict[str, Any]:
 
 def _pred_field(schema: Mapping[str, str], labels: Sequence[str], label_field: str,
                 from_run: str | Sequence[str] | None) -> str | None:
-    """The run's (first) prediction field, else a Classification field named like a prediction."""
+    """The run's (first) prediction field if it is a grid label field, else one named like a prediction."""
     first = from_run if isinstance(from_run, str) else (from_run[0] if from_run else None)
-    if first and schema.get(first) == CLASSIFICATION:
+    if first in labels:
         return first
     others = [n for n in labels if n != label_field]
     return next((n for n in others if n in PREDICTION_NAMES), others[0] if others else None)
