@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from bson import ObjectId
+from stage_schema import CTX, SCHEMA
 
 from labellens import F
 from labellens.errors import FieldNotFoundError, StageError
 from labellens.stages import (
-    CompileContext,
     Exclude,
     ExcludeFields,
     Exists,
@@ -24,15 +24,6 @@ from labellens.stages import (
     Take,
 )
 
-SCHEMA = {
-    "filepath": "StringField",
-    "tags": "ListField(StringField)",
-    "metadata": "EmbeddedDocumentField(ImageMetadata)",
-    "gt": "EmbeddedDocumentField(Classification)",
-    "preds": "EmbeddedDocumentField(Classifications)",
-    "score": "FloatField",
-}
-CTX = CompileContext(SCHEMA)
 IDS = [str(ObjectId()) for _ in range(3)]
 OIDS = [ObjectId(i) for i in IDS]
 

@@ -5,20 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from stage_schema import CTX
 
 from labellens import F
 from labellens.errors import FieldNotFoundError
-from labellens.stages import CompileContext, FilterLabels, Match, SortBy, stage_from_json, stage_to_json
+from labellens.stages import FilterLabels, Match, SortBy, stage_from_json, stage_to_json
 
-SCHEMA = {
-    "filepath": "StringField",
-    "tags": "ListField(StringField)",
-    "metadata": "EmbeddedDocumentField(ImageMetadata)",
-    "gt": "EmbeddedDocumentField(Classification)",
-    "preds": "EmbeddedDocumentField(Classifications)",
-    "score": "FloatField",
-}
-CTX = CompileContext(SCHEMA)
 FIELDS = "fields are: id, filepath, tags, metadata, gt, preds, score"
 
 

@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import pytest
 from bson import ObjectId
+from stage_schema import CTX, SCHEMA
 
 from labellens import F
 from labellens.errors import FieldNotFoundError, StageError
-from labellens.stages import CompileContext, ExcludeLabels, SelectBy, SelectLabels, SetField
+from labellens.stages import ExcludeLabels, SelectBy, SelectLabels, SetField
 
-SCHEMA = {
-    "filepath": "StringField",
-    "tags": "ListField(StringField)",
-    "metadata": "EmbeddedDocumentField(ImageMetadata)",
-    "gt": "EmbeddedDocumentField(Classification)",
-    "preds": "EmbeddedDocumentField(Classifications)",
-    "score": "FloatField",
-}
-CTX = CompileContext(SCHEMA)
 ID = str(ObjectId())
 
 
