@@ -20,14 +20,30 @@ from labellens.dataset import (
     load_dataset,
 )
 from labellens.expr import F, ViewField
+from labellens.fields import (
+    ArrayField,
+    BooleanField,
+    DateField,
+    DateTimeField,
+    DictField,
+    EmbeddedDocumentField,
+    FloatField,
+    IntField,
+    ListField,
+    ObjectIdField,
+    StringField,
+)
 from labellens.labels import Classification, Classifications, ImageMetadata, Label
 from labellens.progress import ProgressBar
+from labellens.settings import config
 
 __version__ = "0.1.0"
 
-__all__ = ["Classification", "Classifications", "Dataset", "F", "ImageMetadata", "Label", "ProgressBar",
-           "Sample", "SampleView", "Session", "View", "ViewField", "dataset_exists", "delete_dataset",
-           "launch_app", "list_datasets", "load_dataset", "review"]
+__all__ = ["ArrayField", "BooleanField", "Classification", "Classifications", "Dataset", "DateField",
+           "DateTimeField", "DictField", "EmbeddedDocumentField", "F", "FloatField", "ImageMetadata", "IntField",
+           "Label", "ListField", "ObjectIdField", "ProgressBar", "Sample", "SampleView", "Session",
+           "StringField", "View", "ViewField", "config", "dataset_exists", "delete_dataset", "launch_app",
+           "list_datasets", "load_dataset", "review"]
 
 
 def __getattr__(name: str) -> Any:

@@ -62,6 +62,7 @@ INT = FieldType("IntField")
 FLOAT = FieldType("FloatField")
 STRING = FieldType("StringField")
 DATETIME = FieldType("DateTimeField")
+DATE = FieldType("DateField")
 OBJECT_ID = FieldType("ObjectIdField")
 ARRAY = FieldType("ArrayField")
 DICT = FieldType("DictField")
@@ -71,10 +72,17 @@ CLASSIFICATION = FieldType.embedded("Classification")
 CLASSIFICATIONS = FieldType.embedded("Classifications")
 IMAGE_METADATA = FieldType.embedded("ImageMetadata")
 
+# FiftyOne's names, for add_sample_field(name, ftype, embedded_doc_type=, subfield=).
+BooleanField, IntField, FloatField, StringField = BOOLEAN, INT, FLOAT, STRING
+DateField, DateTimeField, ObjectIdField, ArrayField, DictField = DATE, DATETIME, OBJECT_ID, ARRAY, DICT
+ListField, EmbeddedDocumentField = FieldType(_LIST), FieldType(_EMBEDDED)
+
 NUMERIC = (FLOAT, INT)
-SORTABLE = (FLOAT, INT, STRING, BOOLEAN, DATETIME)
+SORTABLE = (FLOAT, INT, STRING, BOOLEAN, DATETIME, DATE)
 LABELS = (CLASSIFICATION, CLASSIFICATIONS)
 
-__all__ = ["ARRAY", "BOOLEAN", "CLASSIFICATION", "CLASSIFICATIONS", "DATETIME", "DICT", "FLOAT",
+__all__ = ["ARRAY", "BOOLEAN", "CLASSIFICATION", "CLASSIFICATIONS", "DATE", "DATETIME", "DICT", "FLOAT",
            "IMAGE_METADATA", "INT", "LABELS", "LIST", "NUMERIC", "OBJECT_ID", "SORTABLE", "STRING",
-           "STRINGS", "FieldType"]
+           "STRINGS", "ArrayField", "BooleanField", "DateField", "DateTimeField", "DictField",
+           "EmbeddedDocumentField", "FieldType", "FloatField", "IntField", "ListField", "ObjectIdField",
+           "StringField"]
