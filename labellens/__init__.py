@@ -40,8 +40,9 @@ from labellens.settings import config
 __version__ = "0.1.0"
 
 __all__ = ["ArrayField", "BooleanField", "Classification", "Classifications", "Dataset", "DateField",
-           "DateTimeField", "DictField", "EmbeddedDocumentField", "F", "FloatField", "ImageMetadata", "IntField",
-           "Label", "ListField", "ObjectIdField", "ProgressBar", "Sample", "SampleView", "Session",
+           "DateTimeField", "DictField", "EmbeddedDocumentField", "F", "FloatField", "ImageMetadata",
+           "IntField", "Label", "ListField", "ObjectIdField", "ProgressBar", "Sample", "SampleView",
+           "Session",
            "StringField", "View", "ViewField", "config", "dataset_exists", "delete_dataset", "launch_app",
            "list_datasets", "load_dataset", "review"]
 

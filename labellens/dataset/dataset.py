@@ -425,8 +425,11 @@ class Dataset(SampleCollection):
         and ConflictError lists it (``sample_ids``; ``written``: the entries written).
         """
         samples = self._record.samples
-        return history.apply(self, samples, samples.related("history"), field, changes,
-                             tag_samples=tag_samples)
+        try:
+            return history.apply(self, samples, samples.related("history"), field, changes,
+                                 tag_samples=tag_samples)
+        finally:  # what was written, also when a conflict stopped part of it
+            live.refresh(samples, [_object_id(c.sample_id) for c in changes])
 
     def label_history(self, sample_id: str | None = None, field: str | None = None) -> list[dict[str, Any]]:
         """History entries (dicts), newest first, optionally of one sample and/or field."""
@@ -448,8 +451,11 @@ class Dataset(SampleCollection):
         if (entries is None) == (since is None):
             raise ValidationError("pass either entries (from label_history) or since=datetime")
         selected = history.entries(store, since=since) if since is not None else list(entries or [])
-        return history.revert(self, samples, store, history.check_entries(selected), decision=decision,
-                              force=force, reviewer=reviewer)
+        try:
+            return history.revert(self, samples, store, history.check_entries(selected), decision=decision,
+                                  force=force, reviewer=reviewer)
+        finally:
+            live.refresh(samples, [_object_id(e["sample_id"]) for e in selected])
 
 
 def _field_type(ftype: Any, embedded_doc_type: Any, subfield: Any) -> str:

@@ -53,13 +53,14 @@ class LiveSamples:
         ref = self.refs.get(id_key(oid))
         return None if ref is None else ref()
 
-    def among(self, oids: Iterable[Any]) -> list[Any]:
-        """The live samples of those of ``oids`` that have one."""
-        refs = self.refs
-        if not refs:
+    def among(self, oids: Sequence[Any]) -> list[Any]:
+        """The live samples of those of ``oids`` that have one (a bulk write's ids are only looked at
+        when some sample is alive)."""
+        alive = self.all()
+        if not alive:
             return []
-        keys = refs.keys() & set(map(id_key, oids))
-        return [s for s in (refs[k]() for k in keys) if s is not None]
+        wanted = set(map(id_key, oids))
+        return [s for s in alive if id_key(s._id) in wanted]
 
     def all(self) -> list[Any]:
         return [s for s in (ref() for ref in list(self.refs.values())) if s is not None]
@@ -82,7 +83,7 @@ def of(collection_name: str) -> LiveSamples:
     return registry
 
 
-def refresh(store: Any, oids: Iterable[Any] | None = None) -> None:
+def refresh(store: Any, oids: Sequence[Any] | None = None) -> None:
     """Re-read the live samples of ``oids`` (all of the dataset's when None) from ``store`` (the
     dataset's SampleStore) in one read, and refresh each; one whose document is gone is unbound."""
     registry = of(store.collection_name)

@@ -248,7 +248,7 @@ class Sample:
             if value is _UNDECODED:
                 continue  # never read, so unchanged
             encoded = self._stored_form(name, value, stored)
-            if name not in stored or stored[name] != encoded:
+            if name not in stored or not _same(stored[name], encoded):
                 to_set[name] = encoded
         to_unset = [k for k in stored if k not in self._fields and not k.startswith("_")]
         return to_set, to_unset
@@ -394,6 +394,17 @@ def _has_fields(sample: Sample) -> bool:
     except AttributeError:
         return False
     return True
+
+
+def _same(stored: Any, encoded: Any) -> bool:
+    """Whether a stored value and a value's encoding are the same (a label document stored by another
+    writer may leave out attributes that are None)."""
+    if stored == encoded:
+        return True
+    if type(stored) is dict and type(encoded) is dict:
+        return ({k: v for k, v in stored.items() if v is not None}
+                == {k: v for k, v in encoded.items() if v is not None})
+    return False
 
 
 def _python(value: Any) -> Any:

@@ -11,6 +11,7 @@ import pytest
 from bson import ObjectId
 
 import labellens as ll
+from labellens.dataset.history import LabelChange
 from labellens.errors import SampleNotFoundError, SchemaError, ValidationError
 
 
@@ -116,6 +117,7 @@ def test_dates_are_stored_and_read_back_as_dates(backend):
     del sample
     again = ds.first()
     assert type(again.day) is dt.date and again.day == dt.date(2020, 1, 2)
+    assert ds.values("day") == [dt.date(2020, 1, 2)]
     again["day"] = dt.date(2020, 1, 3)
     again.save()
     ds.reload()
@@ -144,6 +146,7 @@ def test_object_id_fields_read_as_strings_and_stay_object_ids(backend):
     sample = ds.first()
     sample_ref = ll.load_dataset(ds.name).first().ref
     assert sample_ref == str(oid) and isinstance(sample_ref, str)
+    assert ds.values("ref") == [str(oid)]
     sample["other"] = 1
     sample.save()  # an unchanged ObjectId field stays one
     assert ds.get_field_schema()["ref"] == "ObjectIdField"
@@ -213,7 +216,8 @@ def test_add_sample_field_with_embedded_doc_type_and_subfield(backend):
     ds.add_sample(ll.Sample("/a.png", gt=ll.Classification(label="a"), words=["x"]))
     with pytest.raises(SchemaError):
         ds.add_sample(ll.Sample("/b.png", words=[1]))
-    for bad in [dict(ftype=ll.EmbeddedDocumentField), dict(ftype=ll.EmbeddedDocumentField, embedded_doc_type=int),
+    for bad in [dict(ftype=ll.EmbeddedDocumentField),
+                dict(ftype=ll.EmbeddedDocumentField, embedded_doc_type=int),
                 dict(ftype=ll.FloatField, embedded_doc_type=ll.Classification),
                 dict(ftype=ll.FloatField, subfield=ll.StringField)]:
         with pytest.raises(ValidationError):
@@ -256,6 +260,17 @@ def test_bulk_writes_and_field_changes_are_seen_by_live_samples(backend):
     assert sample.s == 0.1 and "score" not in sample
     ds.delete_sample_field("s")
     assert "s" not in sample
+
+
+def test_label_decisions_and_reverts_are_seen_by_live_samples(backend):
+    ds = ll.Dataset()
+    sample_id = ds.add_sample(ll.Sample("/a.png", gt=ll.Classification()))
+    sample = ds[sample_id]
+    assert sample.gt.label is None
+    entries = ds.apply_label_changes("gt", [LabelChange(sample_id, "cat", "pick", seen_label=None)])
+    assert sample.gt.label == "cat" and "relabeled" in sample.tags
+    ds.revert_labels(entries)
+    assert sample.gt.label is None and sample.tags == []
 
 
 def test_reload_drops_unsaved_changes_and_deletion_unbinds(backend):
