@@ -20,31 +20,29 @@ from labellens.dataset import (
     load_dataset,
 )
 from labellens.expr import F, ViewField
-from labellens.fields import (
-    ArrayField,
-    BooleanField,
-    DateField,
-    DateTimeField,
-    DictField,
-    EmbeddedDocumentField,
-    FloatField,
-    IntField,
-    ListField,
-    ObjectIdField,
-    StringField,
-)
+
+# FiftyOne's field type names (fo.StringField, ...), re-exported as such:
+from labellens.fields import FIFTYONE_NAMES
+from labellens.fields import ArrayField as ArrayField
+from labellens.fields import BooleanField as BooleanField
+from labellens.fields import DateField as DateField
+from labellens.fields import DateTimeField as DateTimeField
+from labellens.fields import DictField as DictField
+from labellens.fields import EmbeddedDocumentField as EmbeddedDocumentField
+from labellens.fields import FloatField as FloatField
+from labellens.fields import IntField as IntField
+from labellens.fields import ListField as ListField
+from labellens.fields import ObjectIdField as ObjectIdField
+from labellens.fields import StringField as StringField
 from labellens.labels import Classification, Classifications, ImageMetadata, Label
 from labellens.progress import ProgressBar
 from labellens.settings import config
 
 __version__ = "0.1.0"
 
-__all__ = ["ArrayField", "BooleanField", "Classification", "Classifications", "Dataset", "DateField",
-           "DateTimeField", "DictField", "EmbeddedDocumentField", "F", "FloatField", "ImageMetadata",
-           "IntField", "Label", "ListField", "ObjectIdField", "ProgressBar", "Sample", "SampleView",
-           "Session",
-           "StringField", "View", "ViewField", "config", "dataset_exists", "delete_dataset", "launch_app",
-           "list_datasets", "load_dataset", "review"]
+__all__ = ["Classification", "Classifications", "Dataset", "F", "ImageMetadata", "Label", "ProgressBar",
+           "Sample", "SampleView", "Session", "View", "ViewField", "config", "dataset_exists",
+           "delete_dataset", "launch_app", "list_datasets", "load_dataset", "review", *FIFTYONE_NAMES]
 
 
 def __getattr__(name: str) -> Any:

@@ -76,13 +76,14 @@ IMAGE_METADATA = FieldType.embedded("ImageMetadata")
 BooleanField, IntField, FloatField, StringField = BOOLEAN, INT, FLOAT, STRING
 DateField, DateTimeField, ObjectIdField, ArrayField, DictField = DATE, DATETIME, OBJECT_ID, ARRAY, DICT
 ListField, EmbeddedDocumentField = FieldType(_LIST), FieldType(_EMBEDDED)
+FIFTYONE_NAMES = ("ArrayField", "BooleanField", "DateField", "DateTimeField", "DictField",
+                  "EmbeddedDocumentField", "FloatField", "IntField", "ListField", "ObjectIdField",
+                  "StringField")
 
 NUMERIC = (FLOAT, INT)
 SORTABLE = (FLOAT, INT, STRING, BOOLEAN, DATETIME, DATE)
 LABELS = (CLASSIFICATION, CLASSIFICATIONS)
 
 __all__ = ["ARRAY", "BOOLEAN", "CLASSIFICATION", "CLASSIFICATIONS", "DATE", "DATETIME", "DICT", "FLOAT",
-           "IMAGE_METADATA", "INT", "LABELS", "LIST", "NUMERIC", "OBJECT_ID", "SORTABLE", "STRING",
-           "STRINGS", "ArrayField", "BooleanField", "DateField", "DateTimeField", "DictField",
-           "EmbeddedDocumentField", "FieldType", "FloatField", "IntField", "ListField", "ObjectIdField",
-           "StringField"]
+           "FIFTYONE_NAMES", "IMAGE_METADATA", "INT", "LABELS", "LIST", "NUMERIC", "OBJECT_ID", "SORTABLE",
+           "STRING", "STRINGS", "FieldType", *FIFTYONE_NAMES]

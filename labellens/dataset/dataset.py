@@ -355,8 +355,11 @@ class Dataset(SampleCollection):
     def from_dict(cls, d: dict[str, Any], name: str | None = None, *, persistent: bool = False,
                   overwrite: bool = False) -> Dataset:
         """A new dataset from :meth:`to_dict`'s output: its fields (with their types), classes,
-        info and samples (with new ids); ``name`` defaults to a new generated one."""
+        info and samples (with new ids). ``name`` defaults to the dict's name while no dataset has
+        it, else to a new generated one."""
         declared, samples = serialize.samples_of(d)
+        if name is None and isinstance(d.get("name"), str) and not dataset_exists(d["name"]):
+            name = d["name"]
         dataset = cls(name, persistent=persistent, overwrite=overwrite)
         try:
             for field, kind in declared.items():

@@ -230,15 +230,15 @@ class Sample:
         return {name: value if type(value) in codec.SELF_STORED else encode(value)
                 for name, value in self._fields.items()}
 
-    @staticmethod
-    def _stored_form(name: str, value: Any, stored: dict[str, Any]) -> Any:
-        """A field's stored form: the stored one while unread or unchanged (an ObjectId read as str)."""
+    def _stored_form(self, name: str, value: Any, stored: dict[str, Any]) -> Any:
+        """A field's stored form: the stored one while unread or unchanged; an id string set on an
+        ObjectId field is stored as an ObjectId (they read as strings)."""
         if value is _UNDECODED:
             return stored[name]
         encoded = codec.encode(value)
-        old = stored.get(name)
-        if type(old) is ObjectId and encoded == str(old):
-            return old
+        if type(encoded) is str and ObjectId.is_valid(encoded) and (
+                type(stored.get(name)) is ObjectId or self._field_type(name) == fields.OBJECT_ID):
+            return ObjectId(encoded)
         return encoded
 
     def _diff(self) -> tuple[dict[str, Any], list[str]]:

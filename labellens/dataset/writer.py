@@ -154,7 +154,8 @@ class SampleWriter:
         large = []
         for sample, to_set, to_unset in changes:
             for name, stored in to_set.items():
-                kind = self._schema.new_type(name, [sample.get(name)], {**schema, **new_types})
+                value = stored if type(stored) is ObjectId else sample.get(name)  # ObjectIds read as str
+                kind = self._schema.new_type(name, [value], {**schema, **new_types})
                 if kind:
                     new_types[name] = kind
                 if classes:

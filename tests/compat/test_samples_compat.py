@@ -102,6 +102,11 @@ def test_dataset_to_dict_and_from_dict(backend):
     assert set(copy.values("id")).isdisjoint(ds.values("id"))
     view_dict = ds.match(ll.F("i") > 0).to_dict()
     assert [s["i"] for s in view_dict["samples"]] == [1, 2]
+    again = ll.Dataset.from_dict(d)  # the dict's name is taken: a new one is made
+    assert again.name not in (ds.name, "from-dict") and len(again) == 3
+    ds_name = ds.name
+    ds.delete()
+    assert ll.Dataset.from_dict(d).name == ds_name
     with pytest.raises(ValidationError):
         ll.Dataset.from_dict({"name": "x"})
 
@@ -152,6 +157,10 @@ def test_object_id_fields_read_as_strings_and_stay_object_ids(backend):
     assert ds.get_field_schema()["ref"] == "ObjectIdField"
     assert len(ds.match({"ref": oid})) == 1
     assert ds.first().copy().to_mongo_dict()["ref"] == oid
+    other = ObjectId()
+    sample["ref"] = str(other)  # an id string set on an ObjectId field is stored as an ObjectId
+    sample.save()
+    assert len(ds.match({"ref": other})) == 1 and sample.ref == str(other)
 
 
 def test_config_timezone_converts_datetimes_when_read(backend):
