@@ -106,13 +106,7 @@ class Sample:
             samples = list(map(new, repeat(cls, count)))
             deque(map(set_stored, samples, docs), maxlen=0)
             deque(map(set_source, samples, repeat(source, count)), maxlen=0)
-            if registry is not None:
-                known = registry.known(docs)
-                if known is not None:
-                    samples = [made if old is None else old._reread(doc)
-                               for made, old, doc in zip(samples, known, docs)]
-                registry.register(map(live.doc_key, docs), samples)
-            return samples
+            return samples if registry is None else registry.adopt(docs, samples)
 
         return read
 
