@@ -337,6 +337,9 @@ class Sample:
                 values[name] = old if type(old) is ObjectId and value == str(old) else copying.deepcopy(value)
         return Sample(**values)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Sample:
+        return self.copy()
+
     def to_mongo_dict(self, include_id: bool = False) -> dict[str, Any]:
         """The document as it is (or would be) stored: BSON-ready values, ``_id`` when ``include_id``."""
         doc = self.to_mongo()

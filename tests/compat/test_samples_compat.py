@@ -3,6 +3,7 @@ copies and serialized forms, dates, settings, declared embedded fields, and one 
 
 from __future__ import annotations
 
+import copy as copying
 import datetime as dt
 import json
 
@@ -37,6 +38,8 @@ def test_copy_is_a_deep_copy_outside_any_dataset(backend):
     assert sample.gt.label == "cat" and sample.gt.logits[0] == 0
     ds.add_sample(copy)
     assert len(ds) == 4 and copy.id != sample.id and ds[copy.id].gt.label == "dog"
+    deep = copying.deepcopy(sample)
+    assert deep.id is None and deep.gt == sample.gt and deep.gt is not sample.gt
 
 
 def test_copy_keeps_or_omits_fields(backend):
