@@ -225,24 +225,36 @@ class Sample:
                 for name, value in self._fields.items()}
 
     def _stored_form(self, name: str, value: Any, stored: dict[str, Any]) -> Any:
-        """A field's stored form: the stored one while unread or unchanged; an id string set on an
-        ObjectId field is stored as an ObjectId (they read as strings)."""
+        """A field's stored form: the stored one while unread; an id string on an ObjectId field
+        as an ObjectId (they read as strings)."""
         if value is _UNDECODED:
             return stored[name]
-        encoded = codec.encode(value)
-        if type(encoded) is str and ObjectId.is_valid(encoded) and (
-                type(stored.get(name)) is ObjectId or self._field_type(name) == fields.OBJECT_ID):
+        encoded = value if type(value) in codec.SELF_STORED else codec.encode(value)
+        return self._object_id(name, encoded, stored.get(name)) if type(encoded) is str else encoded
+
+    def _object_id(self, name: str, encoded: str, old: Any) -> Any:
+        """``encoded`` as an ObjectId when field ``name`` holds ObjectIds and it is one, else as it is."""
+        if len(encoded) == 24 and (type(old) is ObjectId or self._field_type(name) == fields.OBJECT_ID) \
+                and ObjectId.is_valid(encoded):
             return ObjectId(encoded)
         return encoded
 
     def _diff(self) -> tuple[dict[str, Any], list[str]]:
         stored = self._stored or {}
         to_set = {}
+        self_stored, encode = codec.SELF_STORED, codec.encode
         for name, value in self._fields.items():
             if value is _UNDECODED:
                 continue  # never read, so unchanged
-            encoded = self._stored_form(name, value, stored)
-            if name not in stored or not _same(stored[name], encoded):
+            encoded = value if type(value) in self_stored else encode(value)
+            old = stored.get(name, _UNDECODED)  # the sentinel: not stored
+            if old == encoded:
+                continue
+            if type(encoded) is str:
+                encoded = self._object_id(name, encoded, old)
+                if old == encoded:
+                    continue
+            if old is _UNDECODED or not _same(old, encoded):
                 to_set[name] = encoded
         to_unset = [k for k in stored if k not in self._fields and not k.startswith("_")]
         return to_set, to_unset
@@ -394,11 +406,9 @@ def _has_fields(sample: Sample) -> bool:
 
 
 def _same(stored: Any, encoded: Any) -> bool:
-    """Whether a stored value and a value's encoding are the same (a label document stored by another
-    writer may leave out attributes that are None)."""
-    if stored == encoded:
-        return True
-    if type(stored) is dict and type(encoded) is dict:
+    """Whether a stored label document and a label's encoding differ only by attributes that are
+    None (another writer may leave those out)."""
+    if type(stored) is dict and type(encoded) is dict and stored.keys() != encoded.keys():
         return ({k: v for k, v in stored.items() if v is not None}
                 == {k: v for k, v in encoded.items() if v is not None})
     return False
