@@ -37,7 +37,6 @@ BUILTIN_FIELDS = ("filepath", "tags", "metadata")
 _UNDECODED = object()
 _NO_FIELDS: frozenset[str] = frozenset()
 _CHECKED_NAMES: set[str] = set()  # field names already found valid (the constructor is a hot path)
-_PYTHON = frozenset({str, int, float, bool, type(None), list, dict})  # kept as they are when set
 _JSON_OPTIONS = json_util.RELAXED_JSON_OPTIONS.with_options(tz_aware=True)
 
 
@@ -78,7 +77,7 @@ class Sample:
                 check_field_name(name)
                 if len(_CHECKED_NAMES) < 4096:
                     _CHECKED_NAMES.add(name)
-            values[name] = value if value.__class__ in _PYTHON else _python(value)
+            values[name] = _python(value) if isinstance(value, np.generic) else value
         # Slots set directly: this constructor is in the loop of every bulk ingest.
         init = object.__setattr__
         init(self, "_fields", values)
@@ -172,7 +171,7 @@ class Sample:
     def __setitem__(self, name: str, value: Any) -> None:
         if name not in BUILTIN_FIELDS:
             check_field_name(name)
-        self._fields[name] = value if value.__class__ in _PYTHON else _python(value)
+        self._fields[name] = _python(value) if isinstance(value, np.generic) else value
 
     def __delitem__(self, name: str) -> None:
         self.clear_field(name)
@@ -414,9 +413,9 @@ def _same(stored: Any, encoded: Any) -> bool:
     return False
 
 
-def _python(value: Any) -> Any:
-    """A numpy scalar as the Python number (or bool, str) it holds; other values as they are."""
-    return value.item() if isinstance(value, np.generic) and not isinstance(value, np.datetime64) else value
+def _python(value: np.generic) -> Any:
+    """A numpy scalar as the Python number (or bool, str) it holds (a datetime64 stays as it is)."""
+    return value if isinstance(value, np.datetime64) else value.item()
 
 
 def _chosen(sample: Sample, fields: str | Iterable[str] | None, omit: str | Iterable[str] | None
