@@ -4,17 +4,19 @@ A sample read through a dataset (not a view) or added to it is registered here
 by weak reference, under its dataset's sample collection. Reading the same id
 again gives the same object back, and a write that goes around it (saving
 another object of that id, ``set_values``, ``tag_samples``, renaming or deleting
-a field) refreshes it, as FiftyOne does. Registering a page of samples is C-level
-calls only (no Python frame per sample): about 0.1 us a sample, 0.2 us when re-reading
-ids whose samples are gone (a weak reference and two dict operations each). Dead
-references are swept when the registry has doubled since the last sweep.
+a field) refreshes it, as FiftyOne does. A read registers only the samples the caller
+kept once it has moved past them (see :meth:`LiveSamples.keep`), so streaming a
+dataset allocates no weak reference per sample; dead references are swept when the
+registry has doubled since the last sweep.
 """
 
 from __future__ import annotations
 
 import operator
+import sys
 import weakref
 from collections.abc import Callable, Iterable, Sequence
+from itertools import compress, repeat
 from typing import Any
 
 # The 12 bytes inside an ObjectId, read from its slot: hashing an ObjectId runs a Python method.
@@ -37,26 +39,31 @@ class LiveSamples:
         self.refs.update(zip(map(id_key, oids), map(weakref.ref, samples)))
         self._sweep()
 
-    def adopt(self, docs: Sequence[dict[str, Any]], samples: list[Any]) -> list[Any]:
-        """The in-memory samples of documents just read: the live one of an id that has one
-        (refreshed from its document), else the new sample made for it, registered.
-
-        A page costs a few C-level passes (no Python frame per sample) unless some id has a
-        live sample: a re-read of ids whose samples are gone only replaces their entries.
-        """
+    def reuse(self, docs: Sequence[dict[str, Any]], samples: list[Any]) -> list[Any]:
+        """``samples`` just made from ``docs``, with the live sample of an id that has one in place of
+        the new one (refreshed from its document). Free while no sample is registered."""
         refs = self.refs
-        keys = list(map(id_key, map(doc_key, docs)))
-        made = list(map(weakref.ref, samples))
-        found = list(map(refs.setdefault, keys, made))
-        if found != made:  # some ids had an entry (references compare by referent, or identity once dead)
-            held = list(map(operator.call, found))  # None for a dead entry
-            if held.count(None) + sum(map(operator.is_, held, samples)) != len(held):
-                samples = [new if old is None or old is new else old._reread(doc)
-                           for old, new, doc in zip(held, samples, docs)]
-                made = list(map(weakref.ref, samples))
-            refs.update(zip(keys, made))
-        self._sweep()
-        return samples
+        if not refs:
+            return samples
+        found = list(map(refs.get, map(id_key, map(doc_key, docs))))
+        if not any(found):
+            return samples
+        held = list(map(operator.call, filter(None, found)))
+        if not any(held):
+            return samples
+        return [new if ref is None or ref() is None else ref()._reread(doc)
+                for ref, new, doc in zip(found, samples, docs)]
+
+    def keep(self, page: list[Any]) -> None:
+        """Register the samples of a page just handed out that are still referenced outside it.
+
+        Called when the reader moves past the page (or is dropped): a sample only the page holds
+        (refcount 2: the page and the call) is gone already, so a loop over a million samples
+        registers only those it kept, for a few C-level passes a page.
+        """
+        kept = list(compress(page, map(operator.lt, repeat(2), map(sys.getrefcount, page))))
+        if kept:
+            self.register([s._id for s in kept], kept)
 
     def _sweep(self) -> None:
         """Drop dead entries once the registry has doubled since the last sweep."""

@@ -98,16 +98,17 @@ class Sample:
         """
         new, set_stored, set_source = cls.__new__, _SET_STORED, _SET_SOURCE
         source = Source(dataset, partial)
-        registry = live.of(dataset.collection_name) if cls is Sample and not partial else None
 
         def read(docs: list[dict[str, Any]]) -> list[Sample]:
             count = len(docs)
             samples = list(map(new, repeat(cls, count)))
             deque(map(set_stored, samples, docs), maxlen=0)
             deque(map(set_source, samples, repeat(source, count)), maxlen=0)
-            return samples if registry is None else registry.adopt(docs, samples)
+            return samples
 
-        return read
+        if cls is not Sample or partial:
+            return read
+        return _LiveReader(read, live.of(dataset.collection_name))
 
     @property
     def id(self) -> str | None:
@@ -388,6 +389,38 @@ class Sample:
         return format_document(kind, shown)
 
     __str__ = __repr__
+
+
+_SMALL_PAGE = 100
+
+
+class _LiveReader:
+    """A dataset's reader of full samples: each page's samples are the dataset's live ones, and
+    those the caller keeps are registered once it asks for the next page (or drops the reader)."""
+
+    __slots__ = ("_read", "_registry", "_page")
+
+    def __init__(self, read: Callable[[list[dict[str, Any]]], list[Sample]],
+                 registry: live.LiveSamples) -> None:
+        self._read, self._registry, self._page = read, registry, None
+
+    def __call__(self, docs: list[dict[str, Any]]) -> list[Sample]:
+        if self._page is not None:
+            self._keep()
+        samples = self._registry.reuse(docs, self._read(docs))
+        if len(samples) <= _SMALL_PAGE:  # first(), dataset[id], head(): registered at once
+            self._registry.register(map(live.doc_key, docs), samples)
+        else:
+            self._page = samples
+        return samples
+
+    def _keep(self) -> None:
+        page, self._page = self._page, None
+        self._registry.keep(page)  # type: ignore[arg-type]
+
+    def __del__(self) -> None:
+        if self._page is not None:
+            self._keep()
 
 
 _SET_STORED = vars(Sample)["_stored"].__set__  # the slots' own setters, for Sample.reader

@@ -298,3 +298,13 @@ def test_reload_drops_unsaved_changes_and_deletion_unbinds(backend):
     last = ds.first()
     ds.clear()
     assert last.id is None and last.i == 1
+
+
+def test_samples_kept_from_a_long_iteration_are_live(backend):
+    ds = ll.Dataset()
+    ds.add_samples(ll.Sample(f"/img/{i}.png", i=i) for i in range(250))
+    kept = [s for s in ds.iter_samples(batch_size=200) if s.i % 100 == 0]  # pages past the eager size
+    ds.set_values("x", list(range(250)))
+    assert [s.x for s in kept] == [0, 100, 200]
+    assert next(iter(ds.iter_samples(batch_size=200))) is kept[0]
+    assert ds[kept[2].id] is kept[2]
