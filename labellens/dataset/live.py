@@ -61,7 +61,8 @@ class LiveSamples:
         (refcount 2: the page and the call) is gone already, so a loop over a million samples
         registers only those it kept, for a few C-level passes a page.
         """
-        kept = list(compress(page, map(operator.lt, repeat(2), map(sys.getrefcount, page))))
+        counts = list(map(sys.getrefcount, page))  # first: compress would hold each sample meanwhile
+        kept = list(compress(page, map(operator.lt, repeat(2), counts)))
         if kept:
             self.register([s._id for s in kept], kept)
 
