@@ -32,15 +32,30 @@ from labellens.dataset import (
     load_dataset,
 )
 from labellens.expr import F, ViewField
+
+# FiftyOne's field type names (fo.StringField, ...), re-exported as such:
+from labellens.fields import FIFTYONE_NAMES
+from labellens.fields import ArrayField as ArrayField
+from labellens.fields import BooleanField as BooleanField
+from labellens.fields import DateField as DateField
+from labellens.fields import DateTimeField as DateTimeField
+from labellens.fields import DictField as DictField
+from labellens.fields import EmbeddedDocumentField as EmbeddedDocumentField
+from labellens.fields import FloatField as FloatField
+from labellens.fields import IntField as IntField
+from labellens.fields import ListField as ListField
+from labellens.fields import ObjectIdField as ObjectIdField
+from labellens.fields import StringField as StringField
 from labellens.labels import Classification, Classifications, ImageMetadata, Label
 from labellens.progress import ProgressBar
+from labellens.settings import config
 
 __version__ = "0.1.0"
 
 __all__ = ["Bounds", "Classification", "Classifications", "Count", "CountValues", "Dataset", "Distinct", "F",
            "HistogramValues", "ImageMetadata", "Label", "Mean", "ProgressBar", "Quantiles", "Sample",
-           "SampleView", "Session", "Std", "Sum", "Values", "View", "ViewField", "dataset_exists",
-           "delete_dataset", "launch_app", "list_datasets", "load_dataset", "review"]
+           "SampleView", "Session", "Std", "Sum", "Values", "View", "ViewField", "config", "dataset_exists",
+           "delete_dataset", "launch_app", "list_datasets", "load_dataset", "review", *FIFTYONE_NAMES]
 
 
 def __getattr__(name: str) -> Any:

@@ -7,7 +7,9 @@ and extra), nested dicts and lists.
   so they come back with their dtype and shape;
 - labels and other embedded documents are stored through their ``to_mongo``
   (a dict with a ``_cls`` name registered by :func:`register`);
-- numpy scalars become plain numbers; tuples become lists.
+- numpy scalars become plain numbers; tuples become lists;
+- a ``datetime.date`` is stored as midnight UTC of that day (a ``DateField`` reads it back as a date);
+  datetimes are read back in ``labellens.config.timezone``.
 
 Raw binary is reserved for one compact form: a label's ``logits``, little-endian
 float32 bytes (:func:`encode_logits`). Only the label's own field (and
@@ -26,6 +28,7 @@ import numpy as np
 from bson import Binary, Int64, ObjectId
 
 from labellens.errors import SchemaError
+from labellens.settings import config
 
 NDARRAY = "ndarray"
 LOGITS_DTYPE = np.dtype("<f4")
@@ -116,6 +119,8 @@ def encode(value: Any) -> Any:
         return encode(value.item())
     if isinstance(value, (dt.datetime, ObjectId)):
         return value
+    if isinstance(value, dt.date):
+        return date_to_datetime(value)
     if isinstance(value, (bytes, bytearray, Binary)):
         raise SchemaError("cannot store raw bytes; store them as a numpy array "
                           "(np.frombuffer(data, np.uint8)) or a string")
@@ -127,7 +132,7 @@ def stored_size(stored: Any) -> int:
     return len(bson.encode({"": stored}))
 
 
-_SMALL = frozenset({int, float, bool, type(None), Int64, ObjectId, dt.datetime})
+_SMALL = frozenset({int, float, bool, type(None), Int64, ObjectId, dt.datetime, dt.date})
 
 
 def stored_size_bound(value: Any) -> int:
@@ -161,7 +166,20 @@ def decode(value: Any) -> Any:
         return [decode(v) for v in value]
     if type(value) is Int64:  # how the driver reads integers beyond 32 bits
         return int(value)
+    if type(value) is dt.datetime:
+        zone = config.tzinfo()
+        return value.astimezone(zone) if zone is not None else value
     return value
+
+
+def date_to_datetime(value: dt.date) -> dt.datetime:
+    """The stored form of a date: midnight UTC of that day."""
+    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+
+
+def datetime_to_date(value: dt.datetime) -> dt.date:
+    """A stored date (midnight UTC, shown in any timezone) -> that day."""
+    return (value.astimezone(dt.UTC) if value.tzinfo is not None else value).date()
 
 
 def decode_path(value: Any, path: str) -> Any:

@@ -62,6 +62,7 @@ INT = FieldType("IntField")
 FLOAT = FieldType("FloatField")
 STRING = FieldType("StringField")
 DATETIME = FieldType("DateTimeField")
+DATE = FieldType("DateField")
 OBJECT_ID = FieldType("ObjectIdField")
 ARRAY = FieldType("ArrayField")
 DICT = FieldType("DictField")
@@ -71,9 +72,17 @@ CLASSIFICATION = FieldType.embedded("Classification")
 CLASSIFICATIONS = FieldType.embedded("Classifications")
 IMAGE_METADATA = FieldType.embedded("ImageMetadata")
 
-NUMERIC = (FLOAT, INT)
-SORTABLE = (FLOAT, INT, STRING, BOOLEAN, DATETIME)
+# FiftyOne's names, for add_sample_field(name, ftype, embedded_doc_type=, subfield=).
+BooleanField, IntField, FloatField, StringField = BOOLEAN, INT, FLOAT, STRING
+DateField, DateTimeField, ObjectIdField, ArrayField, DictField = DATE, DATETIME, OBJECT_ID, ARRAY, DICT
+ListField, EmbeddedDocumentField = FieldType(_LIST), FieldType(_EMBEDDED)
+FIFTYONE_NAMES = ("ArrayField", "BooleanField", "DateField", "DateTimeField", "DictField",
+                  "EmbeddedDocumentField", "FloatField", "IntField", "ListField", "ObjectIdField",
+                  "StringField")
 
-__all__ = ["ARRAY", "BOOLEAN", "CLASSIFICATION", "CLASSIFICATIONS", "DATETIME", "DICT", "FLOAT",
-           "IMAGE_METADATA", "INT", "LIST", "NUMERIC", "OBJECT_ID", "SORTABLE", "STRING",
-           "STRINGS", "FieldType"]
+NUMERIC = (FLOAT, INT)
+SORTABLE = (FLOAT, INT, STRING, BOOLEAN, DATETIME, DATE)
+
+__all__ = ["ARRAY", "BOOLEAN", "CLASSIFICATION", "CLASSIFICATIONS", "DATE", "DATETIME", "DICT", "FLOAT",
+           "FIFTYONE_NAMES", "IMAGE_METADATA", "INT", "LIST", "NUMERIC", "OBJECT_ID", "SORTABLE",
+           "STRING", "STRINGS", "FieldType", *FIFTYONE_NAMES]

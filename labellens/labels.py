@@ -160,9 +160,10 @@ class Label(EmbeddedDocument):
 
 
 class Classification(Label):
-    """A single class label, optionally with a confidence in [0, 1] and 1-D finite logits."""
+    """A single class label (None: not labelled yet, as FiftyOne allows), optionally with a
+    confidence in [0, 1] and 1-D finite logits."""
 
-    label: str
+    label: str | None = None
     confidence: float | None = None
     logits: np.ndarray | None = None
     _compact: ClassVar[dict[str, Callable[[Any], Any]]] = {**Label._compact, "logits": encode_logits}
@@ -172,8 +173,8 @@ class Classification(Label):
 
     @field_validator("label", mode="before")
     @classmethod
-    def _check_label(cls, value: Any) -> str:
-        if not isinstance(value, str):
+    def _check_label(cls, value: Any) -> str | None:
+        if value is not None and not isinstance(value, str):
             raise ValueError(f"label must be a string, got {type(value).__name__} {value!r}")
         return value
 
@@ -220,7 +221,7 @@ class Classification(Label):
         fields = self.__dict__  # one lookup, not one per attribute: this runs for every label of a bulk write
         tags, logits = fields["tags"], fields["logits"]
         # UTF-8 takes at most 4 bytes a character; 160 bytes cover the keys, the ids and the numbers.
-        return (160 + 4 * len(fields["label"]) + (0 if logits is None else logits.nbytes)
+        return (160 + 4 * len(fields["label"] or "") + (0 if logits is None else logits.nbytes)
                 + (4 * sum(map(len, tags)) + 16 * len(tags) if tags else 0))
 
     @classmethod

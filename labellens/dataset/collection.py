@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from bson import ObjectId
 
-from labellens import codec
-from labellens.dataset import exporters, metadata
+from labellens import codec, fields
+from labellens.dataset import exporters, metadata, serialize
 from labellens.dataset.aggregations import Aggregations, CollectionAggregations
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.protocols import DatasetCore
@@ -349,6 +349,11 @@ class SampleCollection(CollectionAggregations):
         suffix = [{"$limit": max(int(num_samples), 1)}]
         return [s for batch in self._sample_batches(suffix, timeout=timeout) for s in batch]
 
+    def to_dict(self, include_private: bool = False) -> dict[str, Any]:
+        """The samples (in view order), field types, classes and info as a JSON-serializable dict
+        (see ``Dataset.from_dict``)."""
+        return serialize.to_dict(self, self.dataset.info, include_private=include_private)
+
     def values(self, path: str, *, as_numpy: bool = False, timeout: float | None = None) -> Any:
         """One value per sample of ``path`` (``"id"``, ``"ground_truth.label"`` ...) in view order.
 
@@ -412,15 +417,19 @@ class SampleCollection(CollectionAggregations):
     def _columns(self, paths: Sequence[str], batch_size: int, with_ids: bool, object_ids: bool = False,
                  timeout: float | None = None) -> Iterator[dict[str, list[Any]]]:
         stored = {p: mongo_path(p) for p in paths if p != "id"}
-        pipeline, _ = self._compiled(tuple(stored))  # "id" always exists: only the others are checked
+        pipeline, schema = self._compiled(tuple(stored))  # "id" always exists: only the others are checked
         suffix, keys = pipelines.columns(list(stored.values()), with_ids=with_ids)
-        readers = [(column, key, path.endswith("_id")) for key, (column, path) in zip(keys, stored.items())]
+        # ObjectId fields read as strings and DateField values as dates, as on samples.
+        readers = [(column, key, path.endswith("_id") or schema.get(column) == fields.OBJECT_ID,
+                    schema.get(column) == fields.DATE) for key, (column, path) in zip(keys, stored.items())]
         for docs in self.dataset._run_batches([*pipeline, *suffix], batch_size=batch_size, timeout=timeout):
             batch: dict[str, list[Any]] = {}
             if with_ids:
                 batch["id"] = [d["_id"] for d in docs] if object_ids else [str(d["_id"]) for d in docs]
-            for name, key, is_id in readers:
+            for name, key, is_id, is_date in readers:
                 batch[name] = _decode_column([d.get(key) for d in docs], name, is_id)
+                if is_date:
+                    batch[name] = [v if v is None else codec.datetime_to_date(v) for v in batch[name]]
             yield batch
 
     # -- writing ----------------------------------------------------------------------

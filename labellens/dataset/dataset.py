@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from bson import ObjectId
 
-from labellens.dataset import catalog, exporters, field_edits, history, importers, merging
+from labellens import codec, fields
+from labellens.dataset import catalog, exporters, field_edits, history, importers, live, merging, serialize
 from labellens.dataset.collection import SampleCollection, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.record import BRAIN, DatasetRecord
@@ -67,6 +68,7 @@ class Dataset(SampleCollection):
     def _bind(self, record: DatasetRecord) -> None:
         _OPEN.setdefault(record.id, weakref.WeakValueDictionary())[id(self)] = self
         self._record = record
+        self._classes: list[str] | None = None  # default_classes as handed out, stored by save()
         self._schema = Schema(record)
         self._writer = SampleWriter(record.samples, self._schema, f"dataset {record.name!r}")
 
@@ -136,12 +138,17 @@ class Dataset(SampleCollection):
 
     @property
     def default_classes(self) -> list[str]:
-        return list(self._record.data.get("default_classes", []))
+        """The class names (logits have one value per class). The list is live: change it in place,
+        then ``save()`` validates and stores it; assigning a list stores it at once."""
+        if self._classes is None:
+            self._classes = list(self._record.data.get("default_classes", []))
+        return self._classes
 
     @default_classes.setter
     def default_classes(self, classes: Sequence[str] | None) -> None:
         names = string_list(classes, "default_classes", what="class name", single=False, empty=True)
         self._record.update({"$set": {"default_classes": names}})
+        self._classes = list(names)
 
     @property
     def info(self) -> dict[str, Any]:
@@ -155,12 +162,19 @@ class Dataset(SampleCollection):
         self._record.data["info"] = value
 
     def save(self) -> None:
-        """Store ``info``."""
-        self._record.update({"$set": {"info": self.info}})
+        """Store ``info`` and ``default_classes`` as changed in place (the classes validated first)."""
+        update: dict[str, Any] = {"info": self.info}
+        if self._classes is not None and self._classes != self._record.data.get("default_classes", []):
+            update["default_classes"] = string_list(self._classes, "default_classes", what="class name",
+                                                    single=False, empty=True)
+        self._record.update({"$set": update})
 
     def reload(self) -> None:
-        """Read the record again (classes, info, schema written by other processes)."""
+        """Read the record again (classes, info, schema written by other processes) and the
+        in-memory samples (dropping their unsaved changes: their fields are re-read)."""
         self._record.reload()
+        self._classes = None
+        live.refresh(self._record.samples)
 
     # -- reading (used by views and aggregations of this dataset) --------------------------
 
@@ -428,16 +442,42 @@ class Dataset(SampleCollection):
         """Drop an index by the name ``create_index`` returned (IndexNotFoundError if none)."""
         self._record.drop_index(name)
 
+    # -- serialized form ---------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], name: str | None = None, *, persistent: bool = False,
+                  overwrite: bool = False) -> Dataset:
+        """A new dataset from :meth:`to_dict`'s output: its fields (with their types), classes,
+        info and samples (with new ids). ``name`` defaults to the dict's name while no dataset has
+        it, else to a new generated one."""
+        declared, samples = serialize.samples_of(d)
+        if name is None and isinstance(d.get("name"), str) and not dataset_exists(d["name"]):
+            name = d["name"]
+        dataset = cls(name, persistent=persistent, overwrite=overwrite)
+        try:
+            for field, kind in declared.items():
+                dataset.add_sample_field(field, kind)
+            dataset.default_classes = d.get("default_classes") or []
+            dataset.info = dict(d.get("info") or {})
+            dataset.save()
+            dataset.add_samples(samples)
+        except BaseException:
+            dataset.delete()
+            raise
+        return dataset
+
     # -- fields ------------------------------------------------------------------------------
 
-    def add_sample_field(self, name: str, ftype: str) -> None:
-        """Declare a field before any sample has it (``ftype`` like ``"FloatField"``)."""
+    def add_sample_field(self, name: str, ftype: str, *, embedded_doc_type: Any = None,
+                         subfield: str | None = None) -> None:
+        """Declare a field before any sample has it: ``ftype`` like ``"FloatField"`` or
+        ``labellens.fields.FloatField``; ``EmbeddedDocumentField`` with ``embedded_doc_type`` (a label
+        class or its name), ``ListField`` with ``subfield`` (the element type)."""
         check_field_name(name)
-        if not isinstance(ftype, str) or not ftype.endswith(("Field", ")")):
-            raise ValidationError(f"ftype must be a field type such as 'FloatField', got {ftype!r}")
+        kind = _field_type(ftype, embedded_doc_type, subfield)
         if name in self._stored_schema():
             raise ValidationError(f"field {name!r} already exists")
-        self._schema.declare({name: ftype})
+        self._schema.declare({name: kind})
 
     def delete_sample_field(self, name: str) -> None:
         """Remove a field from every sample and from the schema."""
@@ -501,8 +541,11 @@ class Dataset(SampleCollection):
         and ConflictError lists it (``sample_ids``; ``written``: the entries written).
         """
         samples = self._record.samples
-        return history.apply(self, samples, samples.related("history"), field, changes,
-                             tag_samples=tag_samples)
+        try:
+            return history.apply(self, samples, samples.related("history"), field, changes,
+                                 tag_samples=tag_samples)
+        finally:  # what was written, also when a conflict stopped part of it
+            live.refresh(samples, [_object_id(c.sample_id) for c in changes])
 
     def label_history(self, sample_id: str | None = None, field: str | None = None) -> list[dict[str, Any]]:
         """History entries (dicts), newest first, optionally of one sample and/or field."""
@@ -524,8 +567,32 @@ class Dataset(SampleCollection):
         if (entries is None) == (since is None):
             raise ValidationError("pass either entries (from label_history) or since=datetime")
         selected = history.entries(store, since=since) if since is not None else list(entries or [])
-        return history.revert(self, samples, store, history.check_entries(selected), decision=decision,
-                              force=force, reviewer=reviewer)
+        try:
+            return history.revert(self, samples, store, history.check_entries(selected), decision=decision,
+                                  force=force, reviewer=reviewer)
+        finally:
+            live.refresh(samples, [_object_id(e["sample_id"]) for e in selected])
+
+
+def _field_type(ftype: Any, embedded_doc_type: Any, subfield: Any) -> str:
+    """The type name ``add_sample_field`` declares (ValidationError saying what a valid one is)."""
+    if not isinstance(ftype, str) or not ftype.endswith(("Field", ")")):
+        raise ValidationError(f"ftype must be a field type such as 'FloatField', got {ftype!r}")
+    if ftype == fields.EmbeddedDocumentField:
+        document = getattr(embedded_doc_type, "__name__", embedded_doc_type)
+        if not isinstance(document, str) or codec.document_class(document) is None:
+            raise ValidationError(f"an EmbeddedDocumentField needs embedded_doc_type, a label class such as "
+                                  f"labellens.Classification, got {embedded_doc_type!r}")
+        return fields.FieldType.embedded(document)
+    if embedded_doc_type is not None:
+        raise ValidationError(f"embedded_doc_type is for an EmbeddedDocumentField, not {ftype}")
+    if subfield is not None:
+        element_ok = isinstance(subfield, str) and subfield.endswith(("Field", ")"))
+        if ftype != fields.ListField or not element_ok:
+            raise ValidationError(f"subfield is the element type of a ListField (e.g. 'StringField'), "
+                                  f"got ftype={ftype!r}, subfield={subfield!r}")
+        return fields.FieldType.list_of(subfield)
+    return ftype
 
 
 class _Deleted:

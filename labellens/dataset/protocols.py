@@ -13,14 +13,22 @@ from typing import Any, Protocol
 
 
 class SampleOwner(Protocol):
-    """What a bound sample needs of its dataset: saving and re-reading it."""
+    """What a bound sample needs of its dataset: saving and re-reading it, its field types."""
 
     @property
     def name(self) -> str: ...
 
+    @property
+    def collection_name(self) -> str: ...
+
     def save_samples(self, samples: Sequence[Any]) -> None: ...
 
     def __getitem__(self, sample_id: str) -> Any: ...
+
+    def _stored_schema(self, fresh: bool = ...) -> dict[str, str]: ...
+
+    def _run_batches(self, pipeline: list[dict[str, Any]], batch_size: int | None = ..., *,
+                     timeout: float | None = ...) -> Iterator[list[dict[str, Any]]]: ...
 
 
 class ReadableCollection(Protocol):
@@ -39,6 +47,9 @@ class ReadableCollection(Protocol):
 
     def get_field_schema(self) -> dict[str, str]: ...
 
+    def iter_samples(self, progress: bool = ..., autosave: bool = ..., batch_size: int = ..., *,
+                     timeout: float | None = ...) -> Iterator[Any]: ...
+
     def values(self, path: str, *, as_numpy: bool = False, timeout: float | None = ...) -> Any: ...
 
     def iter_batches(self, paths: Sequence[str], batch_size: int = ..., *, object_ids: bool = ...,
@@ -54,15 +65,13 @@ class ReadableCollection(Protocol):
 class DatasetCore(SampleOwner, ReadableCollection, Protocol):
     """What the collection base needs of the dataset behind a view (package-internal)."""
 
-    def _stored_schema(self, fresh: bool = ...) -> dict[str, str]: ...
+    @property
+    def info(self) -> dict[str, Any]: ...
 
     def _check_path(self, path: str, schema: dict[str, str]) -> None: ...
 
     def _run_pipeline(self, pipeline: list[dict[str, Any]], batch_size: int | None = ..., *,
                       timeout: float | None = ...) -> Iterator[dict[str, Any]]: ...
-
-    def _run_batches(self, pipeline: list[dict[str, Any]], batch_size: int | None = ..., *,
-                     timeout: float | None = ...) -> Iterator[list[dict[str, Any]]]: ...
 
     def _count_samples(self, *, timeout: float | None = ...) -> int: ...
 

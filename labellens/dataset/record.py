@@ -8,7 +8,7 @@ changes, so another process's new field is noticed by one cheap comparison
 Saved views come back as stage JSON and runs as dicts: turning them into views
 is the :class:`~labellens.dataset.dataset.Dataset` façade's job. A field's schema
 entry and its stored values change together here (delete, rename), as do the
-indexes of the samples.
+indexes of the samples; the dataset's in-memory samples are refreshed after such a change.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from labellens.dataset import live
 from labellens.dataset.type_inference import DEFAULT_SCHEMA
 from labellens.db.stores import CatalogStore, SampleStore
 from labellens.errors import (
@@ -123,6 +124,7 @@ class DatasetRecord:
         """Remove a user field from every sample, then from the schema."""
         self.samples.unset_field(name)
         self.update({"$unset": {f"sample_fields.{name}": ""}, "$inc": {"schema_version": 1}})
+        live.refresh(self.samples)
 
     def rename_field(self, name: str, new_name: str) -> None:
         """Rename a user field in every sample and in the schema (keeping its position)."""
@@ -131,6 +133,7 @@ class DatasetRecord:
             raise InvalidFieldNameError(f"field {new_name!r} already exists")
         self.samples.rename_field(name, new_name)
         self.set_fields({new_name if k == name else k: v for k, v in fields.items()})
+        live.refresh(self.samples)
 
     def field_type(self, name: str) -> FieldType | None:
         kind = self.schema().get(name)

@@ -5,26 +5,39 @@ from a dataset. Any field can be set as an attribute or an item. ``save()``
 compares each field's stored form with the form it had when read and writes
 only what changed (``$set`` / ``$unset``), never a whole-document replace, so
 two processes that change different fields of one sample both keep their change.
+
+A dataset keeps one in-memory sample per id (:mod:`labellens.dataset.live`): reading
+an id again returns the same object, and writes made around it refresh it.
+Values are presented as FiftyOne presents them: numpy scalars become Python
+numbers when set, ObjectId fields read as strings, ``DateField`` values as dates.
 """
 
 from __future__ import annotations
 
+import copy as copying
+import datetime as dt
+import json
 import os
 from collections import deque
-from collections.abc import Callable, ItemsView, Iterator
+from collections.abc import Callable, ItemsView, Iterable, Iterator
 from itertools import repeat
 from typing import Any, NamedTuple
 
-from labellens import codec
+import numpy as np
+from bson import ObjectId, json_util
+
+from labellens import codec, fields
+from labellens.dataset import live
 from labellens.dataset.protocols import SampleOwner
 from labellens.dataset.type_inference import check_field_name
-from labellens.errors import FieldNotFoundError, ValidationError
+from labellens.errors import FieldNotFoundError, SampleNotFoundError, ValidationError
 from labellens.labels import format_document
 
 BUILTIN_FIELDS = ("filepath", "tags", "metadata")
 _UNDECODED = object()
 _NO_FIELDS: frozenset[str] = frozenset()
 _CHECKED_NAMES: set[str] = set()  # field names already found valid (the constructor is a hot path)
+_JSON_OPTIONS = json_util.RELAXED_JSON_OPTIONS.with_options(tz_aware=True)
 
 
 class Source(NamedTuple):
@@ -46,7 +59,7 @@ class Sample:
     ``_source``. A read sets only the last two: reading pages of samples is every view's hot path.
     """
 
-    __slots__ = ("_fields", "_stored", "_source")
+    __slots__ = ("_fields", "_stored", "_source", "__weakref__")
 
     def __init__(self, filepath: str | os.PathLike[str], tags: list[str] | None = None,
                  metadata: Any = None, **fields: Any) -> None:
@@ -64,7 +77,7 @@ class Sample:
                 check_field_name(name)
                 if len(_CHECKED_NAMES) < 4096:
                     _CHECKED_NAMES.add(name)
-            values[name] = value
+            values[name] = _python(value) if isinstance(value, np.generic) else value
         # Slots set directly: this constructor is in the loop of every bulk ingest.
         init = object.__setattr__
         init(self, "_fields", values)
@@ -80,7 +93,8 @@ class Sample:
         after an insert); ``_fields`` stays unset until first used (see ``__getattr__``)
         and values are decoded on first access. A batch is built by C-level calls only,
         with no Python frame per sample, so a page of samples costs little more than its
-        documents.
+        documents. Full samples (not SampleViews) are the dataset's in-memory samples: an
+        id that has a live one gives it back, refreshed from the document.
         """
         new, set_stored, set_source = cls.__new__, _SET_STORED, _SET_SOURCE
         source = Source(dataset, partial)
@@ -92,7 +106,9 @@ class Sample:
             deque(map(set_source, samples, repeat(source, count)), maxlen=0)
             return samples
 
-        return read
+        if cls is not Sample or partial:
+            return read
+        return _LiveReader(read, live.of(dataset.collection_name))
 
     @property
     def id(self) -> str | None:
@@ -156,7 +172,7 @@ class Sample:
     def __setitem__(self, name: str, value: Any) -> None:
         if name not in BUILTIN_FIELDS:
             check_field_name(name)
-        self._fields[name] = value
+        self._fields[name] = _python(value) if isinstance(value, np.generic) else value
 
     def __delitem__(self, name: str) -> None:
         self.clear_field(name)
@@ -181,8 +197,17 @@ class Sample:
         """The Python value of field ``name`` (KeyError if absent), decoding it once."""
         value = self._fields[name]
         if value is _UNDECODED:
-            value = self._fields[name] = codec.decode(self._stored[name])  # type: ignore[index]
+            value = codec.decode(self._stored[name])  # type: ignore[index]
+            if type(value) is ObjectId:
+                value = str(value)
+            elif type(value) is dt.datetime and self._field_type(name) == fields.DATE:
+                value = codec.datetime_to_date(value)
+            self._fields[name] = value
         return value
+
+    def _field_type(self, name: str) -> str | None:
+        dataset = self._source.dataset
+        return None if dataset is None else dataset._stored_schema(fresh=False).get(name)
 
     def clear_field(self, name: str) -> None:
         """Remove a field's value from this sample (saved as ``$unset``)."""
@@ -193,22 +218,50 @@ class Sample:
     def to_mongo(self) -> dict[str, Any]:
         """The stored form of every field (without ``_id``)."""
         stored = self._stored
-        encode = codec.encode
-        return {name: value if type(value) in codec.SELF_STORED else  # the common case, inlined
-                stored[name] if value is _UNDECODED else encode(value)  # type: ignore[index]
+        if stored is not None:
+            return {name: self._stored_form(name, value, stored) for name, value in self._fields.items()}
+        encode = codec.encode  # a new sample: the insert's hot path
+        return {name: value if type(value) in codec.SELF_STORED else encode(value)
                 for name, value in self._fields.items()}
 
-    def changes(self) -> tuple[dict[str, Any], list[str]]:
-        """``(fields to $set, fields to $unset)`` since the sample was read or saved."""
+    def _stored_form(self, name: str, value: Any, stored: dict[str, Any]) -> Any:
+        """A field's stored form: the stored one while unread; an id string on an ObjectId field
+        as an ObjectId (they read as strings)."""
+        if value is _UNDECODED:
+            return stored[name]
+        encoded = value if type(value) in codec.SELF_STORED else codec.encode(value)
+        return self._object_id(name, encoded, stored.get(name)) if type(encoded) is str else encoded
+
+    def _object_id(self, name: str, encoded: str, old: Any) -> Any:
+        """``encoded`` as an ObjectId when field ``name`` holds ObjectIds and it is one, else as it is."""
+        if len(encoded) == 24 and (type(old) is ObjectId or self._field_type(name) == fields.OBJECT_ID) \
+                and ObjectId.is_valid(encoded):
+            return ObjectId(encoded)
+        return encoded
+
+    def _diff(self) -> tuple[dict[str, Any], list[str]]:
         stored = self._stored or {}
         to_set = {}
+        self_stored, encode = codec.SELF_STORED, codec.encode
         for name, value in self._fields.items():
             if value is _UNDECODED:
                 continue  # never read, so unchanged
-            encoded = codec.encode(value)
-            if name not in stored or stored[name] != encoded:
+            encoded = value if type(value) in self_stored else encode(value)
+            old = stored.get(name, _UNDECODED)  # the sentinel: not stored
+            if old == encoded:
+                continue
+            if type(encoded) is str:
+                encoded = self._object_id(name, encoded, old)
+                if old == encoded:
+                    continue
+            if old is _UNDECODED or not _same(old, encoded):
                 to_set[name] = encoded
         to_unset = [k for k in stored if k not in self._fields and not k.startswith("_")]
+        return to_set, to_unset
+
+    def changes(self) -> tuple[dict[str, Any], list[str]]:
+        """``(fields to $set, fields to $unset)`` since the sample was read or saved."""
+        to_set, to_unset = self._diff()
         touched = self._source.partial.intersection([*to_set, *to_unset])
         if touched:
             raise ValidationError(
@@ -232,15 +285,102 @@ class Sample:
 
     def reload(self) -> None:
         """Read the sample again from the database, dropping unsaved changes."""
-        if self._source.dataset is None:
+        dataset = self._source.dataset
+        if dataset is None:
             raise ValidationError("this sample is not in a dataset")
-        fresh = self._source.dataset[self.id]  # type: ignore[index]
-        self._fields, self._stored = fresh._fields, fresh._stored
+        found = next(dataset._run_batches([{"$match": {"_id": self._id}}, {"$limit": 1}]), None)
+        if not found:
+            raise SampleNotFoundError(f"sample {self.id} is no longer in dataset {dataset.name!r}")
+        self._replace(found[0], ())
+        if type(self) is not Sample:  # a SampleView reloads to the whole sample
+            object.__setattr__(self, "_source", Source(dataset))
+
+    def _reread(self, doc: dict[str, Any]) -> Sample:
+        """This live sample, refreshed from ``doc`` just read, keeping its unsaved changes."""
+        self.refresh(doc)
+        return self
+
+    def refresh(self, doc: dict[str, Any]) -> None:
+        """Take ``doc`` as the stored document (written around this object), keeping unsaved changes."""
+        self._replace(doc, self._diff() if _has_fields(self) else ())
+
+    def _replace(self, doc: dict[str, Any], unsaved: tuple[dict[str, Any], list[str]] | tuple[()]) -> None:
+        """Take ``doc`` as the stored document; ``unsaved`` (from ``_diff``) are changes to keep."""
+        kept = {name: self._fields[name] for name in unsaved[0]} if unsaved else {}
+        removed = unsaved[1] if unsaved else []
+        object.__setattr__(self, "_stored", doc)
+        if _has_fields(self):
+            object.__delattr__(self, "_fields")  # listed again from the new document on first use
+        if kept or removed:
+            values = self._fields
+            values.update(kept)
+            for name in removed:
+                values.pop(name, None)
 
     def bind(self, dataset: SampleOwner, stored: dict[str, Any]) -> None:
         """Attach a new sample to the dataset it was just added to (``stored`` has its ``_id``)."""
         object.__setattr__(self, "_source", Source(dataset))
         object.__setattr__(self, "_stored", stored)
+
+    def unbind(self) -> None:
+        """Detach a sample whose stored document was deleted: it keeps its values, has no id."""
+        for name in self._fields:
+            self._value(name)
+        object.__setattr__(self, "_stored", None)
+        object.__setattr__(self, "_source", _UNBOUND)
+
+    @property
+    def in_dataset(self) -> bool:
+        """Whether the sample is stored in a dataset."""
+        return self._stored is not None
+
+    # -- copies and serialized forms (FiftyOne's names) ---------------------------------
+
+    def copy(self, fields: str | Iterable[str] | None = None,
+             omit_fields: str | Iterable[str] | None = None) -> Sample:
+        """A deep copy that is in no dataset (optionally only ``fields``, or without ``omit_fields``)."""
+        chosen = _chosen(self, fields, omit_fields)
+        stored = self._stored or {}
+        values = {}
+        for name in self._fields:
+            if name in chosen:
+                value = self._value(name)
+                old = stored.get(name)
+                values[name] = old if type(old) is ObjectId and value == str(old) else copying.deepcopy(value)
+        return Sample(**values)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Sample:
+        return self.copy()
+
+    def to_mongo_dict(self, include_id: bool = False) -> dict[str, Any]:
+        """The document as it is (or would be) stored: BSON-ready values, ``_id`` when ``include_id``."""
+        doc = self.to_mongo()
+        if include_id:
+            doc = {"_id": self._id, **doc}
+        return doc
+
+    def to_dict(self, include_private: bool = False) -> dict[str, Any]:
+        """A JSON-serializable dict of the fields (MongoDB extended JSON for ids, dates, arrays).
+
+        The sample id and the stored ``_`` fields are left out unless ``include_private``.
+        """
+        doc = self.to_mongo()
+        if include_private and self._stored is not None:
+            doc = {**{k: v for k, v in self._stored.items() if k[:1] == "_"}, **doc}
+        return json.loads(json_util.dumps(doc, json_options=_JSON_OPTIONS))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, dates: Iterable[str] = ()) -> Sample:
+        """A new sample (in no dataset) from :meth:`to_dict`'s output; ``_`` keys are ignored and
+        the fields named in ``dates`` read as dates."""
+        if not isinstance(d, dict) or "filepath" not in d:
+            raise ValidationError("Sample.from_dict takes a dict from Sample.to_dict(), with a 'filepath'")
+        stored = json_util.loads(json.dumps(d), json_options=_JSON_OPTIONS)
+        values = {k: codec.decode(v) for k, v in stored.items() if k[:1] != "_"}
+        for name in set(dates).intersection(values):
+            if isinstance(values[name], dt.datetime):
+                values[name] = codec.datetime_to_date(values[name])
+        return cls(**values)
 
     def __repr__(self) -> str:
         kind = "SampleView" if self._source.partial or type(self) is SampleView else "Sample"
@@ -251,8 +391,80 @@ class Sample:
     __str__ = __repr__
 
 
+_SMALL_PAGE = 100
+
+
+class _LiveReader:
+    """A dataset's reader of full samples: each page's samples are the dataset's live ones, and
+    those the caller keeps are registered once it asks for the next page (or drops the reader)."""
+
+    __slots__ = ("_read", "_registry", "_page")
+
+    def __init__(self, read: Callable[[list[dict[str, Any]]], list[Sample]],
+                 registry: live.LiveSamples) -> None:
+        self._read, self._registry, self._page = read, registry, None
+
+    def __call__(self, docs: list[dict[str, Any]]) -> list[Sample]:
+        if self._page is not None:
+            self._keep()
+        samples = self._registry.reuse(docs, self._read(docs))
+        if len(samples) <= _SMALL_PAGE:  # first(), dataset[id], head(): registered at once
+            self._registry.register(map(live.doc_key, docs), samples)
+        else:
+            self._page = samples
+        return samples
+
+    def _keep(self) -> None:
+        page, self._page = self._page, None
+        self._registry.keep(page)  # type: ignore[arg-type]
+
+    def __del__(self) -> None:
+        if self._page is not None:
+            self._keep()
+
+
 _SET_STORED = vars(Sample)["_stored"].__set__  # the slots' own setters, for Sample.reader
 _SET_SOURCE = vars(Sample)["_source"].__set__
+_FIELDS_SLOT = vars(Sample)["_fields"]
+
+
+def _has_fields(sample: Sample) -> bool:
+    """Whether the sample's field list is made (a read leaves it unmade until first used)."""
+    try:
+        _FIELDS_SLOT.__get__(sample)
+    except AttributeError:
+        return False
+    return True
+
+
+def _same(stored: Any, encoded: Any) -> bool:
+    """Whether a stored label document and a label's encoding differ only by attributes that are
+    None (another writer may leave those out)."""
+    if type(stored) is dict and type(encoded) is dict and stored.keys() != encoded.keys():
+        return ({k: v for k, v in stored.items() if v is not None}
+                == {k: v for k, v in encoded.items() if v is not None})
+    return False
+
+
+def _python(value: np.generic) -> Any:
+    """A numpy scalar as the Python number (or bool, str) it holds (a datetime64 stays as it is)."""
+    return value if isinstance(value, np.datetime64) else value.item()
+
+
+def _chosen(sample: Sample, fields: str | Iterable[str] | None, omit: str | Iterable[str] | None
+            ) -> set[str]:
+    """The field names :meth:`Sample.copy` keeps (the built-in fields always)."""
+    names = set(sample._fields)
+    if fields is not None:
+        wanted = {fields} if isinstance(fields, str) else set(fields)
+        unknown = wanted - names
+        if unknown:
+            raise FieldNotFoundError(f"sample has no field {sorted(unknown)[0]!r}; "
+                                     f"fields are: {', '.join(names)}")
+        names = wanted | set(BUILTIN_FIELDS)
+    if omit is not None:
+        names -= ({omit} if isinstance(omit, str) else set(omit)) - set(BUILTIN_FIELDS)
+    return names
 
 
 class SampleView(Sample):

@@ -31,6 +31,7 @@ _SCALAR_TYPES: tuple[tuple[type | tuple[type, ...], FieldType], ...] = (
     ((float, np.floating), fields.FLOAT),
     (str, fields.STRING),
     (dt.datetime, fields.DATETIME),
+    (dt.date, fields.DATE),  # after datetime, a subclass of date
     (ObjectId, fields.OBJECT_ID),
     (np.ndarray, fields.ARRAY),
     (dict, fields.DICT),

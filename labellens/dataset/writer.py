@@ -3,7 +3,9 @@
 :class:`SampleWriter` is the part of a dataset that changes samples. Every
 method checks and encodes all values of a batch before anything is written
 (a bad value leaves the database as it was), then queues the bulk write on a
-write-behind thread so the next batch is encoded meanwhile.
+write-behind thread so the next batch is encoded meanwhile. After a write, the
+dataset's in-memory samples of the ids it changed are refreshed
+(:mod:`labellens.dataset.live`), so an object read before sees what was written.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bson import ObjectId
 from labellens import codec
 from labellens.background import BackgroundWriter
 from labellens.codec import LATE_TYPES, LOGITS_DTYPE, MAX_DOCUMENT_BYTES, stored_size, stored_size_bound
+from labellens.dataset import live
 from labellens.dataset.sample import Sample
 from labellens.dataset.schema import Column, Schema, type_key
 from labellens.db.stores import SampleStore
@@ -47,6 +50,7 @@ class SampleWriter:
         self._store = store
         self._schema = schema
         self._where = where
+        self._live = live.of(store.collection_name)
 
     # -- adding ---------------------------------------------------------------------------
 
@@ -76,7 +80,10 @@ class SampleWriter:
     def _insert(self, owner: Any, samples: list[Sample], writer: BackgroundWriter,
                 declared: dict[str, str], offset: int) -> list[ObjectId]:
         """Validate and encode one batch, declare its new fields (added to ``declared``), and queue
-        its insert; ``offset`` is the number of samples of the call before this batch."""
+        its insert; ``offset`` is the number of samples of the call before this batch. A sample
+        already in a dataset is added as a copy (it stays where it is)."""
+        if any(s._stored is not None for s in samples):
+            samples = [s.copy() if s._stored is not None else s for s in samples]
         schema = self._schema.current()
         classes = self._schema.default_classes()
         if classes:
@@ -98,6 +105,7 @@ class SampleWriter:
             doc["_id"] = sample_id
             doc[RAND_FIELD] = random.random()
             sample.bind(owner, doc)
+        self._live.register(ids, samples)
         writer.submit(self._insert_batch, samples, encoded, offset)
         return ids
 
@@ -146,7 +154,8 @@ class SampleWriter:
         large = []
         for sample, to_set, to_unset in changes:
             for name, stored in to_set.items():
-                kind = self._schema.new_type(name, [sample.get(name)], {**schema, **new_types})
+                value = stored if type(stored) is ObjectId else sample.get(name)  # ObjectIds read as str
+                kind = self._schema.new_type(name, [value], {**schema, **new_types})
                 if kind:
                     new_types[name] = kind
                 if classes:
@@ -161,6 +170,13 @@ class SampleWriter:
         self._store.update_by_id(updates)  # type: ignore[arg-type]
         for sample, to_set, to_unset in changes:
             sample.mark_saved(to_set, to_unset)
+            other = self._live.get(sample._id) if to_set or to_unset else None
+            if other is not None and other is not sample:  # e.g. saved through a view
+                doc = dict(other._stored)
+                doc.update(to_set)
+                for name in to_unset:
+                    doc.pop(name, None)
+                other.refresh(doc)
 
     def set_fields(self, columns: Mapping[str, list[Any]],
                    oids: Sequence[ObjectId] | Callable[[], Sequence[ObjectId]], *, call: str) -> None:
@@ -209,6 +225,7 @@ class SampleWriter:
             raise DatabaseUnavailableError(
                 f"{call} stopped part-way through {len(ids)} samples: {exc}. "
                 "Re-running the same call is safe: it writes the same values") from None
+        live.refresh(self._store, ids)
 
     def _check_columns(self, kinds: Mapping[str, Column], encoded: Sequence[list[Any]],
                        ids: Sequence[ObjectId], call: str) -> None:
@@ -308,14 +325,22 @@ class SampleWriter:
     def update_tags(self, oids: Sequence[ObjectId], tags: list[str], *, add: bool) -> None:
         operator = {"$addToSet": {"tags": {"$each": tags}}} if add else {"$pullAll": {"tags": tags}}
         self._store.update_matching(oids, operator)
+        live.refresh(self._store, oids)
 
     # -- deleting -------------------------------------------------------------------------------
 
     def delete(self, oids: Sequence[ObjectId]) -> None:
+        """Delete samples; their in-memory objects leave the dataset (keeping their values)."""
         self._store.delete_by_ids(oids)
+        for sample in self._live.forget(oids):
+            sample.unbind()
 
     def clear(self) -> None:
         self._store.delete_all()
+        samples = self._live.all()
+        self._live.forget(s._id for s in samples)
+        for sample in samples:
+            sample.unbind()
 
 
 def _batches(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:

@@ -63,7 +63,7 @@ def test_sample_save_over_the_limit_writes_nothing(backend: str) -> None:
     sample["score"] = 9.0
     with pytest.raises(DocumentTooLargeError, match=r"save\(\): the values for 'score', 'huge' of sample"):
         sample.save()
-    sample = ds.first()
+    sample.reload()  # drops the changes the failed save left unsaved
     sample["notes"] = HALF
     sample.save()
     sample["more"] = HALF
@@ -100,7 +100,6 @@ def test_a_failed_set_fields_declares_none_of_its_fields(backend: str) -> None:
 
 @pytest.mark.parametrize("path, values, error, message", [
     ("gt.label", [5] * 4, ValidationError, r"value 0 for 'gt.label'.*label must be a string"),
-    ("gt.label", ["dog", None, "dog", "dog"], ValidationError, r"value 1 for 'gt.label' is None.*a label"),
     ("gt.confidence", [7.0] * 4, ValidationError, r"confidence must be in \[0, 1\]"),
     ("gt.confidence", ["high"] * 4, ValidationError, "confidence must be a number"),
     ("gt.logits", [[1.0, float("nan")]] * 4, ValidationError, "finite"),
