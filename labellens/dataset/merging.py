@@ -19,8 +19,9 @@ from labellens.dataset.record import DatasetRecord
 from labellens.dataset.schema import Schema
 from labellens.dataset.type_inference import DEFAULT_SCHEMA, check_field_name, widens
 from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
-from labellens.fields import CLASSIFICATIONS
+from labellens.fields import FieldType
 from labellens.ids import new_object_ids
+from labellens.label_types import list_path
 from labellens.stages.base import mongo_path
 from labellens.stages.ordering import RAND_FIELD
 
@@ -125,7 +126,7 @@ def merge(record: DatasetRecord, schema: Schema, source: Any, names: Mapping[str
     _check_keys(record, source, key_path)
     schema.declare(new_fields)
     store = record.samples
-    lists = {name for name, kind in {**target_schema, **new_fields}.items() if kind.startswith("ListField")}
+    lists = {name for name, kind in {**target_schema, **new_fields}.items() if FieldType(kind).is_list}
     for docs in _source_batches(source, [key_path, *names]):
         keys = [doc[key_path] for doc in docs]
         projection = dict.fromkeys([key_path, *names.values()], 1)
@@ -196,20 +197,27 @@ def _merged(doc: dict[str, Any], existing: dict[str, Any], names: Mapping[str, s
             changes[target] = value
         elif options.merge_lists and target in lists and isinstance(old, list):
             changes[target] = old + [v for v in value if v not in old]
-        elif options.merge_lists and isinstance(old, dict) and old.get("_cls") == CLASSIFICATIONS.document:
-            changes[target] = _merged_labels(old, value, overwrite=options.overwrite)
+        elif options.merge_lists and (path := _label_list(old)) is not None:
+            changes[target] = _merged_labels(old, value, path, overwrite=options.overwrite)
         elif options.overwrite:
             changes[target] = value
     return changes
 
 
-def _merged_labels(old: dict[str, Any], new: dict[str, Any], *, overwrite: bool) -> dict[str, Any]:
-    """Two stored Classifications as one: labels of the same id updated (if ``overwrite``), others added."""
-    incoming = {label["_id"]: label for label in new.get("classifications") or []}
+def _label_list(stored: Any) -> str | None:
+    """The list path of a stored label that holds a list of labels (``classifications``), else None."""
+    if not isinstance(stored, dict) or "_cls" not in stored:
+        return None
+    return list_path(FieldType.embedded(stored["_cls"]))
+
+
+def _merged_labels(old: dict[str, Any], new: dict[str, Any], path: str, *, overwrite: bool) -> dict[str, Any]:
+    """Two stored label lists as one: labels of the same id updated (if ``overwrite``), others added."""
+    incoming = {label["_id"]: label for label in new.get(path) or []}
     kept = [incoming.pop(label["_id"]) if overwrite and label["_id"] in incoming else label
-            for label in old.get("classifications") or []]
+            for label in old.get(path) or []]
     seen = {label["_id"] for label in kept}
-    return {**old, "classifications": kept + [label for i, label in incoming.items() if i not in seen]}
+    return {**old, path: kept + [label for i, label in incoming.items() if i not in seen]}
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
