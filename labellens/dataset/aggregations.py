@@ -149,10 +149,44 @@ class Aggregations:
 
 
 class CollectionAggregations:
-    """The aggregation methods a collection takes from this module (FiftyOne's ``quantiles``
-    and ``aggregate``); ``SampleCollection`` inherits them."""
+    """A collection's aggregation methods, each one aggregation run by the database (a field
+    name or an expression each); ``SampleCollection`` inherits them."""
 
     __slots__ = ()
+
+    def count(self, field: FieldOrExpr | None = None, *, timeout: float | None = None) -> int:
+        """Number of samples, or of non-None values of ``field`` (array elements counted)."""
+        return Aggregations(self, timeout).count(field)
+
+    def count_values(self, field: FieldOrExpr, *, timeout: float | None = None) -> dict[Any, int]:
+        """Value -> number of occurrences (None counts samples lacking the field)."""
+        return Aggregations(self, timeout).count_values(field)
+
+    def distinct(self, field: FieldOrExpr, *, timeout: float | None = None) -> list[Any]:
+        """Sorted distinct non-None values."""
+        return Aggregations(self, timeout).distinct(field)
+
+    def bounds(self, field: FieldOrExpr, *, timeout: float | None = None) -> tuple[Any, Any]:
+        """``(min, max)`` of the non-None values, ``(None, None)`` when there are none."""
+        return Aggregations(self, timeout).bounds(field)
+
+    def mean(self, field: FieldOrExpr, *, timeout: float | None = None) -> float | None:
+        """Mean of the non-None values (None when there are none)."""
+        return Aggregations(self, timeout).mean(field)
+
+    def sum(self, field: FieldOrExpr, *, timeout: float | None = None) -> float:
+        """Sum of the non-None values."""
+        return Aggregations(self, timeout).sum(field)
+
+    def std(self, field: FieldOrExpr, sample: bool = False, *, timeout: float | None = None) -> float | None:
+        """Population standard deviation (``sample=True``: sample standard deviation)."""
+        return Aggregations(self, timeout).std(field, sample=sample)
+
+    def histogram_values(self, field: FieldOrExpr, bins: int = 10,
+                         range: tuple[float, float] | None = None,  # noqa: A002 - numpy's name
+                         *, timeout: float | None = None) -> tuple[list[int], list[float], int]:
+        """``(counts, edges, other)``: counts per bin, bin edges, and values outside the range."""
+        return Aggregations(self, timeout).histogram_values(field, bins, range)
 
     def quantiles(self, field_or_expr: FieldOrExpr, quantiles: float | Iterable[float], *,
                   timeout: float | None = None) -> Any:

@@ -354,52 +354,20 @@ class SampleCollection(CollectionAggregations):
         (see ``Dataset.from_dict``)."""
         return serialize.to_dict(self, self.dataset.info, include_private=include_private)
 
-    def values(self, path: str, *, as_numpy: bool = False, timeout: float | None = None) -> Any:
+    def values(self, path: Any, *, as_numpy: bool = False, timeout: float | None = None) -> Any:
         """One value per sample of ``path`` (``"id"``, ``"ground_truth.label"`` ...) in view order.
 
         Only that path travels (a projection). ``as_numpy`` returns an array: numbers
-        as float64 with NaN for missing values, or stacked arrays (e.g. logits).
+        as float64 with NaN for missing values, or stacked arrays (e.g. logits). An
+        expression (``F("x") * 2``) gives its value for each sample instead.
         """
+        if not isinstance(path, str):
+            column = Aggregations(self, timeout).values(path)
+            return _to_numpy(column, "expression") if as_numpy else column
         column: list[Any] = []
         for batch in self._columns([path], 10_000, with_ids=path == "id", timeout=timeout):
             column.extend(batch[path])
         return _to_numpy(column, path) if as_numpy else column
-
-    # -- aggregations (each one aggregation run by the database) ----------------------------
-
-    def count(self, field: str | None = None, *, timeout: float | None = None) -> int:
-        """Number of samples, or of non-None values of ``field`` (array elements counted)."""
-        return Aggregations(self, timeout).count(field)
-
-    def count_values(self, field: str, *, timeout: float | None = None) -> dict[Any, int]:
-        """Value -> number of occurrences (None counts samples lacking the field)."""
-        return Aggregations(self, timeout).count_values(field)
-
-    def distinct(self, field: str, *, timeout: float | None = None) -> list[Any]:
-        """Sorted distinct non-None values."""
-        return Aggregations(self, timeout).distinct(field)
-
-    def bounds(self, field: str, *, timeout: float | None = None) -> tuple[Any, Any]:
-        """``(min, max)`` of the non-None values, ``(None, None)`` when there are none."""
-        return Aggregations(self, timeout).bounds(field)
-
-    def mean(self, field: str, *, timeout: float | None = None) -> float | None:
-        """Mean of the non-None values (None when there are none)."""
-        return Aggregations(self, timeout).mean(field)
-
-    def sum(self, field: str, *, timeout: float | None = None) -> float:
-        """Sum of the non-None values."""
-        return Aggregations(self, timeout).sum(field)
-
-    def std(self, field: str, sample: bool = False, *, timeout: float | None = None) -> float | None:
-        """Population standard deviation (``sample=True``: sample standard deviation)."""
-        return Aggregations(self, timeout).std(field, sample=sample)
-
-    def histogram_values(self, field: str, bins: int = 10,
-                         range: tuple[float, float] | None = None,  # noqa: A002 - numpy's name
-                         *, timeout: float | None = None) -> tuple[list[int], list[float], int]:
-        """``(counts, edges, other)``: counts per bin, bin edges, and values outside the range."""
-        return Aggregations(self, timeout).histogram_values(field, bins, range)
 
     def _count_samples(self, *, timeout: float | None = None) -> int:
         pipeline = pipelines.count(self._compiled()[0])

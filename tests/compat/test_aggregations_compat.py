@@ -196,3 +196,11 @@ def test_an_expression_counts_as_a_path_does(dataset: ll.Dataset) -> None:
     assert dataset.count_values(F("nums").map(F() * 1)) == dataset.count_values("nums")
     assert dataset.count_values(F("x") * 1) == dataset.count_values("x")
     assert dataset.count_values(F("x") * 1)[None] == 1
+
+
+def test_values_of_an_expression_in_view_order(dataset) -> None:
+    view = dataset.sort_by("x", reverse=True)
+    expected = [None if x is None else 2 * x for x in view.values("x")]  # None * 2 is None
+    assert view.values(F("x") * 2) == expected
+    as_array = np.array(expected, dtype=float)
+    assert np.array_equal(view.values(F("x") * 2, as_numpy=True), as_array, equal_nan=True)
