@@ -14,24 +14,31 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 from bson import ObjectId
 
-from labellens import codec, fields
-from labellens.dataset import catalog, exporters, field_edits, history, importers, live, merging, serialize
+from labellens.dataset import (
+    catalog,
+    deletion,
+    exporters,
+    field_edits,
+    history,
+    importers,
+    live,
+    merging,
+    serialize,
+)
 from labellens.dataset.collection import SampleCollection, _object_id
 from labellens.dataset.printing import summary
 from labellens.dataset.record import BRAIN, DatasetRecord
 from labellens.dataset.sample import Sample
 from labellens.dataset.schema import Schema
-from labellens.dataset.type_inference import DEFAULT_SCHEMA, check_field_name
+from labellens.dataset.type_inference import DEFAULT_SCHEMA, check_field_name, declared_type
 from labellens.dataset.view import View
 from labellens.dataset.writer import INSERT_BATCH, SampleWriter
 from labellens.errors import (
-    DatasetNotFoundError,
     FieldNotFoundError,
     InvalidFieldNameError,
     StageError,
@@ -62,11 +69,11 @@ class Dataset(SampleCollection):
             raise ValidationError(f"persistent must be True or False, got {persistent!r}")
         store = catalog.store()
         if overwrite and store.exists({"name": name}):
-            _delete(store, name)
+            deletion.delete(store, name)
         self._bind(DatasetRecord(store, catalog.create_record(store, name, persistent)))
 
     def _bind(self, record: DatasetRecord) -> None:
-        _OPEN.setdefault(record.id, weakref.WeakValueDictionary())[id(self)] = self
+        deletion.track(record.id, self)
         self._record = record
         self._classes: list[str] | None = None  # default_classes as handed out, stored by save()
         self._schema = Schema(record)
@@ -268,11 +275,12 @@ class Dataset(SampleCollection):
         Every later operation on it (any Dataset object of it in this process, and their views)
         raises DatasetNotFoundError.
         """
-        _delete(self._record.catalog, self.name)
+        deletion.delete(self._record.catalog, self.name)
 
     def _forget(self) -> None:
-        """Hold a :class:`_Deleted` instead of the record, schema and writer (the dataset is gone)."""
-        gone = _Deleted(self._record.name, self._record.id)
+        """Hold a :class:`~labellens.dataset.deletion.Deleted` instead of the record, schema and
+        writer (the dataset is gone)."""
+        gone = deletion.Deleted(self._record.name, self._record.id)
         self._record, self._schema, self._writer = gone, gone, gone  # type: ignore[assignment]
 
     @property
@@ -450,21 +458,7 @@ class Dataset(SampleCollection):
         """A new dataset from :meth:`to_dict`'s output: its fields (with their types), classes,
         info and samples (with new ids). ``name`` defaults to the dict's name while no dataset has
         it, else to a new generated one."""
-        declared, samples = serialize.samples_of(d)
-        if name is None and isinstance(d.get("name"), str) and not dataset_exists(d["name"]):
-            name = d["name"]
-        dataset = cls(name, persistent=persistent, overwrite=overwrite)
-        try:
-            for field, kind in declared.items():
-                dataset.add_sample_field(field, kind)
-            dataset.default_classes = d.get("default_classes") or []
-            dataset.info = dict(d.get("info") or {})
-            dataset.save()
-            dataset.add_samples(samples)
-        except BaseException:
-            dataset.delete()
-            raise
-        return dataset
+        return serialize.from_dict(cls, d, name, persistent=persistent, overwrite=overwrite)
 
     # -- fields ------------------------------------------------------------------------------
 
@@ -474,7 +468,7 @@ class Dataset(SampleCollection):
         ``labellens.fields.FloatField``; ``EmbeddedDocumentField`` with ``embedded_doc_type`` (a label
         class or its name), ``ListField`` with ``subfield`` (the element type)."""
         check_field_name(name)
-        kind = _field_type(ftype, embedded_doc_type, subfield)
+        kind = declared_type(ftype, embedded_doc_type, subfield)
         if name in self._stored_schema():
             raise ValidationError(f"field {name!r} already exists")
         self._schema.declare({name: kind})
@@ -574,40 +568,6 @@ class Dataset(SampleCollection):
             live.refresh(samples, [_object_id(e["sample_id"]) for e in selected])
 
 
-def _field_type(ftype: Any, embedded_doc_type: Any, subfield: Any) -> str:
-    """The type name ``add_sample_field`` declares (ValidationError saying what a valid one is)."""
-    if not isinstance(ftype, str) or not ftype.endswith(("Field", ")")):
-        raise ValidationError(f"ftype must be a field type such as 'FloatField', got {ftype!r}")
-    if ftype == fields.EmbeddedDocumentField:
-        document = getattr(embedded_doc_type, "__name__", embedded_doc_type)
-        if not isinstance(document, str) or codec.document_class(document) is None:
-            raise ValidationError(f"an EmbeddedDocumentField needs embedded_doc_type, a label class such as "
-                                  f"labellens.Classification, got {embedded_doc_type!r}")
-        return fields.FieldType.embedded(document)
-    if embedded_doc_type is not None:
-        raise ValidationError(f"embedded_doc_type is for an EmbeddedDocumentField, not {ftype}")
-    if subfield is not None:
-        element_ok = isinstance(subfield, str) and subfield.endswith(("Field", ")"))
-        if ftype != fields.ListField or not element_ok:
-            raise ValidationError(f"subfield is the element type of a ListField (e.g. 'StringField'), "
-                                  f"got ftype={ftype!r}, subfield={subfield!r}")
-        return fields.FieldType.list_of(subfield)
-    return ftype
-
-
-class _Deleted:
-    """What a deleted dataset holds instead of its record, schema and writer: every use raises."""
-
-    def __init__(self, name: str, record_id: Any) -> None:
-        self.name, self.id = name, record_id
-
-    def exists(self) -> bool:
-        return False
-
-    def __getattr__(self, attribute: str) -> Any:
-        raise DatasetNotFoundError(f"dataset {self.name!r} was deleted; load or create another dataset")
-
-
 def load_dataset(name: str) -> Dataset:
     """Open an existing dataset by name (DatasetNotFoundError lists the names that exist)."""
     store = catalog.store()
@@ -625,16 +585,4 @@ def dataset_exists(name: str) -> bool:
 
 def delete_dataset(name: str) -> None:
     """Delete a dataset and its samples (its Dataset objects in this process then raise on use)."""
-    _delete(catalog.store(), name)
-
-
-# record id -> this process's Dataset objects of it (by id(): datasets are unhashable)
-_OPEN: dict[Any, weakref.WeakValueDictionary[int, Dataset]] = {}
-
-
-def _delete(store: Any, name: str) -> None:
-    """Delete dataset ``name`` and make this process's objects of it raise on every use."""
-    record_id = catalog.find_record(store, name)["_id"]
-    catalog.delete(store, name)
-    for dataset in list(_OPEN.pop(record_id, {}).values()):
-        dataset._forget()
+    deletion.delete(catalog.store(), name)

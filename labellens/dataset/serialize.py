@@ -8,10 +8,11 @@ classes, info and values (new sample ids).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from labellens import fields
+from labellens.dataset import catalog
 from labellens.dataset.protocols import ReadableCollection
 from labellens.dataset.sample import Sample
 from labellens.dataset.type_inference import DEFAULT_SCHEMA
@@ -44,3 +45,24 @@ def samples_of(d: Mapping[str, Any]) -> tuple[dict[str, str], Iterator[Sample]]:
         raise ValidationError("'sample_fields' must map field names to field types such as 'FloatField'")
     dates = [name for name, kind in declared.items() if kind == fields.DATE]
     return dict(declared), (Sample.from_dict(s, dates=dates) for s in d["samples"])
+
+
+def from_dict(make: Callable[..., Any], d: dict[str, Any], name: str | None, *, persistent: bool,
+              overwrite: bool) -> Any:
+    """The dataset ``make(name, ...)`` creates, filled from ``d`` (``Dataset.from_dict``); deleted
+    again if filling it fails."""
+    declared, samples = samples_of(d)
+    if name is None and isinstance(d.get("name"), str) and not catalog.store().exists({"name": d["name"]}):
+        name = d["name"]
+    dataset = make(name, persistent=persistent, overwrite=overwrite)
+    try:
+        for field, kind in declared.items():
+            dataset.add_sample_field(field, kind)
+        dataset.default_classes = d.get("default_classes") or []
+        dataset.info = dict(d.get("info") or {})
+        dataset.save()
+        dataset.add_samples(samples)
+    except BaseException:
+        dataset.delete()
+        raise
+    return dataset

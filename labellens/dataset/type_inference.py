@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from bson import ObjectId
 
-from labellens import fields
-from labellens.errors import InvalidFieldNameError, SchemaError
+from labellens import codec, fields
+from labellens.errors import InvalidFieldNameError, SchemaError, ValidationError
 from labellens.fields import FieldType
 from labellens.labels import EmbeddedDocument
 
@@ -94,3 +94,24 @@ def _fits(declared: str, actual: str | None, value: Any) -> bool:
 def display_type(type_name: str) -> str:
     """``ListField(StringField)`` -> ``labellens.fields.ListField(labellens.fields.StringField)``."""
     return FieldType(type_name).display()
+
+
+def declared_type(ftype: Any, embedded_doc_type: Any = None, subfield: Any = None) -> str:
+    """The type name ``add_sample_field`` declares (ValidationError saying what a valid one is)."""
+    if not isinstance(ftype, str) or not ftype.endswith(("Field", ")")):
+        raise ValidationError(f"ftype must be a field type such as 'FloatField', got {ftype!r}")
+    if ftype == fields.EmbeddedDocumentField:
+        document = getattr(embedded_doc_type, "__name__", embedded_doc_type)
+        if not isinstance(document, str) or codec.document_class(document) is None:
+            raise ValidationError(f"an EmbeddedDocumentField needs embedded_doc_type, a label class such as "
+                                  f"labellens.Classification, got {embedded_doc_type!r}")
+        return FieldType.embedded(document)
+    if embedded_doc_type is not None:
+        raise ValidationError(f"embedded_doc_type is for an EmbeddedDocumentField, not {ftype}")
+    if subfield is not None:
+        element_ok = isinstance(subfield, str) and subfield.endswith(("Field", ")"))
+        if ftype != fields.ListField or not element_ok:
+            raise ValidationError(f"subfield is the element type of a ListField (e.g. 'StringField'), "
+                                  f"got ftype={ftype!r}, subfield={subfield!r}")
+        return FieldType.list_of(subfield)
+    return ftype
