@@ -24,7 +24,7 @@ from labellens.brain import fine_tuned
 from labellens.brain.fine_tuned import OutOfSampleSummary
 from labellens.brain.label_inputs import CLASSIFICATION, label_kind, require_attribute
 from labellens.brain.mislabel_model import find_label_issues
-from labellens.brain.out_of_sample import in_sample_warning, out_of_sample_log_proba
+from labellens.brain.out_of_sample import check_num_folds, in_sample_warning, out_of_sample_log_proba
 from labellens.brain.run import BrainRun, Flag, RunSummary
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
@@ -214,8 +214,7 @@ def compute_out_of_sample_predictions(samples: SampleCollection,
         sorted), the held-out agreement, the folds trained now, and the samples
         skipped (no label, no finite embedding or an unreadable image).
     """
-    if isinstance(num_folds, bool) or not isinstance(num_folds, int) or num_folds < 2:
-        raise ValidationError(f"num_folds must be an integer >= 2, got {num_folds!r}")
+    check_num_folds(num_folds)
     if (model is None) == (embeddings_field is None):
         raise ValidationError("compute_out_of_sample_predictions needs embeddings_field (a logistic model on "
                               "embeddings, cheap) or model= (fine-tuned per fold), not both")

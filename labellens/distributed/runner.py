@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,19 +67,61 @@ def run_shard(target: Target, shipped: list[Any], index: int, count: int) -> int
     ``shipped`` holds the operation's object ref (in a list, so Ray does not resolve it per
     task): a worker process fetches and unpickles it on its first shard and reuses it after.
     """
-    from labellens.dataset import load_dataset
+    return _operation(shipped)(_view(target).shard(index, count))
 
+
+def run_indexed_task(target: Target, shipped: list[Any], index: int) -> Any:
+    """In a worker: ``operation(view, index)`` on the whole target view (e.g. one fold of it)."""
+    return _operation(shipped)(_view(target), index)
+
+
+def _operation(shipped: list[Any]) -> Any:
     key = shipped[0].hex()
     if key not in _operations:
         _operations.clear()
         _operations[key] = ray.get(shipped[0])
+    return _operations[key]
+
+
+def _view(target: Target) -> SampleCollection:
+    """The target view, read from the target's database (the worker connects to it if need be)."""
+    from labellens.dataset import load_dataset
+
     if (os.environ.get("LABELLENS_DATABASE_URI"), os.environ.get("LABELLENS_DATABASE_NAME")) != \
             (target.uri, target.database):
         os.environ["LABELLENS_DATABASE_URI"] = target.uri
         os.environ["LABELLENS_DATABASE_NAME"] = target.database
         db.close_clients()
     dataset = load_dataset(target.dataset)  # fresh schema: sees fields other workers added
-    return _operations[key](dataset.view_from_json(target.stages).shard(index, count))
+    return dataset.view_from_json(target.stages)
+
+
+def run_indexed(samples: SampleCollection, operation: Any, indices: list[int], *,
+                on_done: Callable[[int, Any], None], workers: int | None, num_cpus: float, num_gpus: float,
+                max_retries: int, database_uri: str | None, address: str | None, progress: bool,
+                desc: str) -> int:
+    """Run ``operation(view, i)`` for each of ``indices`` as Ray tasks, ``workers`` at a time, calling
+    ``on_done(i, result)`` on the driver as each finishes; returns the number of workers used."""
+    _check_counts(workers=workers, max_retries=max_retries)
+    if num_cpus < 0 or num_gpus < 0:
+        raise ValidationError(f"num_cpus and num_gpus must be >= 0, got {num_cpus} and {num_gpus}")
+    target = _target(samples, database_uri)
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False)
+    workers = workers or _default_workers(num_cpus, num_gpus)
+    task = ray.remote(run_indexed_task).options(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries)
+    shipped = [ray.put(operation)]
+    queue, running = list(indices), {}
+    with ProgressBar(len(indices), desc=desc, unit="task", enabled=progress) as bar:
+        while queue or running:
+            while queue and len(running) < workers:
+                index = queue.pop(0)
+                running[task.remote(target, shipped, index)] = index
+            [done], _ = ray.wait(list(running), num_returns=1)
+            index = running.pop(done)
+            on_done(index, _result(done, index, len(indices), max_retries))
+            bar.update(1)
+    return workers
 
 
 def run_sharded(samples: SampleCollection, operation: Any, *, workers: int | None, num_shards: int | None,
