@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -142,7 +142,8 @@ def run_fold(samples: SampleCollection, model: nn.Module, plan: FoldPlan, fold: 
     train = np.flatnonzero(~held)
     desc = f"fold {fold + 1}/{plan.num_folds}"
     trained, _ = fine_tune(model, [plan.paths[i] for i in train] + plan.extra_paths,
-                           np.concatenate([plan.labels[train], plan.extra_labels]).tolist(), plan.settings,
+                           np.concatenate([plan.labels[train], plan.extra_labels]).tolist(),
+                           replace(plan.settings, seed=plan.settings.seed + fold),
                            progress=progress, desc=f"{desc}: fine-tuning")
     rows = np.flatnonzero(held)
     ids, logits, embeddings, _ = predict_with_embeddings(

@@ -69,4 +69,5 @@ def in_sample_warning(agreement: float, num_samples: int) -> str | None:
     return (f"the predictions agree with {agreement:.1%} of the given labels: they look in-sample, from a "
             "model trained on these labels, and such predictions agree with the wrong labels too. Use "
             "out-of-sample predictions: labellens.brain.compute_out_of_sample_predictions(samples, "
-            "embeddings_field) on a pretrained backbone's embeddings, or K-fold predictions")
+            "embeddings_field) on a pretrained backbone's embeddings, or (samples, model=...) to "
+            "fine-tune the model in K folds")

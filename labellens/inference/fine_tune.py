@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader
+from torchvision.transforms import functional as tvf
 
 from labellens.errors import ValidationError
 from labellens.inference.loop import (
@@ -87,14 +88,14 @@ def fine_tune(model: nn.Module, paths: Sequence[str], labels: Sequence[int], set
         raise ValidationError(f"got {len(paths)} image paths but {len(labels)} labels; pass one per image")
     device = resolve_device(settings.device)
     base = model_transform(model, settings.transform)
-    transform = Mirrored(base if base is not None else TorchImageDataset([]).transform) \
-        if settings.augment else base
+    transform = Mirrored(base or tvf.to_tensor) if settings.augment else base
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.seed)
         trained = copy.deepcopy(model).to(device).train()
+        workers = check_loop_args(settings.batch_size, settings.num_workers)
         loader = DataLoader(TorchImageDataset(paths, [int(x) for x in labels], transform),
                             batch_size=settings.batch_size, shuffle=True, collate_fn=collate_images,
-                            num_workers=check_loop_args(settings.batch_size, settings.num_workers),
+                            num_workers=workers, persistent_workers=workers > 0,  # not restarted per epoch
                             drop_last=len(paths) > settings.batch_size,  # no batch of 1 for BatchNorm
                             generator=torch.Generator().manual_seed(settings.seed),
                             pin_memory=device.type == "cuda")
@@ -167,7 +168,7 @@ def check_num_outputs(model: nn.Module, paths: Sequence[str], num_classes: int,
                       settings: FineTuneSettings) -> None:
     """Run the model once on the first readable image of ``paths`` (a few); raise unless it gives
     ``num_classes`` logits (before anything is trained or written)."""
-    transform = model_transform(model, settings.transform) or TorchImageDataset([]).transform
+    transform = model_transform(model, settings.transform) or tvf.to_tensor
     images = TorchImageDataset(paths, transform=transform)
     item = next((x for x in map(images.load, range(len(paths))) if not isinstance(x, ImageFailure)), None)
     if item is None:
