@@ -150,6 +150,17 @@ def test_a_killed_run_resumes_from_the_last_finished_fold(datasets: tuple[ll.Dat
     assert changed.folds_run == [0, 1, 2]  # other settings: nothing is reused
 
 
+def test_folds_and_training_are_seeded(datasets: tuple[ll.Dataset, ll.Dataset],
+                                       calls: dict[str, list]) -> None:
+    test, _ = datasets
+    for field in ("first", "second"):
+        brain.compute_out_of_sample_predictions(test, model=TinyNet(), pred_field=field, num_folds=3,
+                                                epochs=1, progress=False, **FAST)
+    assert [ids for _, ids in calls["predict"][:3]] == [ids for _, ids in calls["predict"][3:]]
+    np.testing.assert_allclose(test.values("first.logits", as_numpy=True),
+                               test.values("second.logits", as_numpy=True), rtol=1e-5)
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"epochs": 0}, "epochs"),
     ({"num_folds": 1}, "num_folds"),
