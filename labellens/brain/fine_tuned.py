@@ -57,12 +57,14 @@ class OutOfSampleSummary(RunSummary):
 @dataclass
 class FoldPlan:
     """What every fold needs (picklable, so Ray workers get it): the usable samples' ids, image
-    paths and label indices, their fold, the extra training images, the output fields and settings."""
+    paths and label indices, their fold, the extra training images, the output fields and settings;
+    ``done`` are the folds finished, by this run or an earlier one with the same inputs."""
 
     ids: list[str]
     paths: list[str]
     labels: np.ndarray
     folds: np.ndarray
+    num_folds: int
     extra_paths: list[str]
     extra_labels: np.ndarray
     classes: list[str]
@@ -71,10 +73,6 @@ class FoldPlan:
     settings: FineTuneSettings
     skipped: list[str]
     done: set[int] = field(default_factory=set)
-
-    @property
-    def num_folds(self) -> int:
-        return int(self.folds.max()) + 1
 
     @property
     def todo(self) -> list[int]:
@@ -122,7 +120,8 @@ def plan_folds(samples: SampleCollection, model: nn.Module, label_field: str, *,
     keep, rows = extra >= 0, np.flatnonzero(usable)
     plan = FoldPlan(ids=[ids[i] for i in rows], paths=[paths[i] for i in rows],
                     labels=labels[usable], folds=stratified_folds(labels[usable], num_folds, settings.seed),
-                    extra_paths=[p for p, k in zip(extra_paths, keep) if k], extra_labels=extra[keep],
+                    num_folds=num_folds, extra_paths=[p for p, k in zip(extra_paths, keep) if k],
+                    extra_labels=extra[keep],
                     classes=classes, pred_field=pred_field, embeddings_field=embeddings_field,
                     settings=settings, skipped=[ids[i] for i in np.flatnonzero(~usable)])
     run.config["fingerprint"] = _fingerprint(plan, config)
