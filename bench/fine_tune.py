@@ -15,6 +15,16 @@ noise at ``--noise`` (seeded; the planted mistakes are known). Then:
 
 The subset keeps a run to minutes on a 2-core CPU; the full sets (10,000 test, 50,000 train
 JPEGs) need a GPU. Prints the accuracies, the times and the table.
+
+Measured (2-core CPU shared with other jobs, load ~10; resnet20, 5 folds, 10% uniform noise):
+
+- 1,000 test + 2,000 train JPEGs, 2 epochs: accuracy 0.824 as it is, 0.828 fine-tuned (728 s);
+  label_issue AP 0.915 -> 0.912, self-confidence 0.910 -> 0.911;
+- 500 test + 4,000 train JPEGs, 1 epoch: 0.806 -> 0.820 (568 s); label_issue AP 0.892 -> 0.884,
+  self-confidence 0.927 -> 0.913.
+
+A few thousand train images move accuracy by about a point and the rankings not at all; the
+full train split on a GPU is the run that can show what fine-tuning buys.
 """
 
 from __future__ import annotations
