@@ -11,7 +11,9 @@ For ``digits``, predictions come from a small torch MLP trained with K-fold
 cross-validation on the (corrupted) labels, so every sample is predicted by a
 model that never saw it; its pixels serve as embeddings. For ``cifar10``, the
 zoo's pretrained CIFAR ResNet predicts and embeds, averaged over each image and
-its mirror image (flip test-time augmentation).
+its mirror image (flip test-time augmentation); with ``fine_tune`` it is instead
+fine-tuned on the (corrupted) labels in ``FOLDS`` folds and each fold predicted by
+the copy that never saw it (``brain.compute_out_of_sample_predictions(model=...)``).
 """
 
 from __future__ import annotations
@@ -90,8 +92,8 @@ class DemoResult:
 
 
 def run_demo(dataset: DemoDataset = "digits", *, model: str | None = None, mistakes: float = 0.1,
-             seed: int = 51, dataset_dir: str | Path | None = None, progress: bool = True,
-             echo: Callable[[str], Any] = print) -> DemoResult:
+             seed: int = 51, dataset_dir: str | Path | None = None, fine_tune: int = 0,
+             progress: bool = True, echo: Callable[[str], Any] = print) -> DemoResult:
     """Run the demo and return its result (the App is opened by the caller).
 
     Parameters
@@ -103,6 +105,8 @@ def run_demo(dataset: DemoDataset = "digits", *, model: str | None = None, mista
         ``mlp`` for digits; a zoo model for cifar10 (default ``cifar10-resnet56``).
     mistakes : float
         Fraction of labels to corrupt, in (0, 1).
+    fine_tune : int
+        cifar10: fine-tune the zoo model for this many epochs per fold (0: use it as it is).
     """
     if dataset not in DEFAULT_MODELS:
         raise ValidationError(f"unknown demo dataset {dataset!r}; use digits or cifar10")
@@ -111,6 +115,10 @@ def run_demo(dataset: DemoDataset = "digits", *, model: str | None = None, mista
     model = model or DEFAULT_MODELS[dataset]
     if dataset == "digits" and model != "mlp":
         raise ValidationError(f"the digits demo trains its own model; use --model mlp, not {model!r}")
+    if isinstance(fine_tune, bool) or not isinstance(fine_tune, int) or fine_tune < 0:
+        raise ValidationError(f"fine_tune must be a number of epochs >= 0, got {fine_tune!r}")
+    if dataset == "digits" and fine_tune:
+        raise ValidationError("the digits demo already cross-fits its own mlp; --fine-tune is for cifar10")
     timings: dict[str, float] = {}
     with _timed(timings, f"load {dataset}", echo):
         demo = _load(dataset, dataset_dir, progress)
@@ -119,6 +127,12 @@ def run_demo(dataset: DemoDataset = "digits", *, model: str | None = None, mista
     if dataset == "digits":
         with _timed(timings, f"predict ({FOLDS}-fold cross-validated mlp)", echo):
             _predict_digits(demo, seed=seed, progress=progress)
+    elif fine_tune:
+        with _timed(timings, f"fine-tune {model} ({fine_tune} epochs, {FOLDS} folds) and predict", echo):
+            brain.compute_out_of_sample_predictions(
+                demo, model=zoo.load_zoo_model(model), label_field=LABEL_FIELD, pred_field=PRED_FIELD,
+                embeddings_output=EMBEDDINGS_FIELD, num_folds=FOLDS, epochs=fine_tune, seed=seed,
+                progress=progress)
     else:
         with _timed(timings, f"predict ({model}) with {TTA} test-time augmentation", echo):
             _predict_zoo(demo, model, progress=progress)

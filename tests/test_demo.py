@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from labellens.demo import cross_val_logits, other_class, rank_quality
+from labellens.demo import cross_val_logits, other_class, rank_quality, run_demo
+from labellens.errors import ValidationError
 
 
 def test_other_class_never_returns_the_label_and_covers_the_rest() -> None:
@@ -35,3 +36,10 @@ def test_cross_validated_logits_are_out_of_sample() -> None:
     assert logits.shape == (1797, 10) and logits.dtype == np.float32
     assert (logits.argmax(1) == digits.target).mean() > 0.9
     assert (logits[corrupted].argmax(1) == digits.target[corrupted]).mean() > 0.8
+
+
+def test_fine_tune_is_for_the_zoo_models_only() -> None:
+    with pytest.raises(ValidationError, match="--fine-tune is for cifar10"):
+        run_demo("digits", fine_tune=2, progress=False)
+    with pytest.raises(ValidationError, match="number of epochs"):
+        run_demo("cifar10", fine_tune=-1, progress=False)

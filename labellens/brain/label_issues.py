@@ -20,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from labellens.brain import fine_tuned
+from labellens.brain.fine_tuned import OutOfSampleSummary
 from labellens.brain.label_inputs import CLASSIFICATION, label_kind, require_attribute
 from labellens.brain.mislabel_model import find_label_issues
-from labellens.brain.out_of_sample import in_sample_warning, out_of_sample_log_proba
+from labellens.brain.out_of_sample import check_num_folds, in_sample_warning, out_of_sample_log_proba
 from labellens.brain.run import BrainRun, Flag, RunSummary
 from labellens.dataset.collection import SampleCollection
 from labellens.errors import SchemaError, ValidationError
@@ -152,52 +154,81 @@ def compute_label_issues(samples: SampleCollection, pred_field: str | Sequence[s
                       issues_per_class=dict(zip(classes, per_class.tolist())))
 
 
-@dataclass(kw_only=True)
-class OutOfSampleSummary(RunSummary):
-    """What ``compute_out_of_sample_predictions`` stored: ``agreement`` is the fraction of
-    predictions equal to the given label (a held-out accuracy against these labels)."""
-
-    classes: list[str]
-    agreement: float
-    pred_field = property(lambda self: self.brain_key)  # the names of older versions
-    num_samples = property(lambda self: self.scored)
-
-
-def compute_out_of_sample_predictions(samples: SampleCollection, embeddings_field: str | Sequence[str],
-                                      label_field: str = "ground_truth", *,
+def compute_out_of_sample_predictions(samples: SampleCollection,
+                                      embeddings_field: str | Sequence[str] | None = None,
+                                      label_field: str = "ground_truth", *, model: Any = None,
                                       pred_field: str = "oos_predictions", num_folds: int = 5,
-                                      seed: int = 0, progress: bool = True) -> OutOfSampleSummary:
+                                      epochs: int = 3, extra_train: SampleCollection | None = None,
+                                      embeddings_output: str | None = None, seed: int = 0,
+                                      progress: bool = True, **fine_tune_options: Any) -> OutOfSampleSummary:
     """Store each sample's prediction from a classifier that never saw its label.
 
-    A multinomial logistic classifier is fitted on ``embeddings_field`` (a
-    pretrained backbone's features) in ``num_folds`` stratified folds; each sample
-    is predicted by the classifier of the other folds. Use these predictions
-    when the model at hand was trained on the labels being checked.
+    Two ways, by cost:
+
+    - ``embeddings_field`` (cheap, seconds): a multinomial logistic classifier is
+      fitted on a pretrained backbone's features in ``num_folds`` stratified folds;
+      each sample is predicted by the classifier of the other folds.
+    - ``model`` (a zoo model or any torch module giving (B, K) logits; minutes to
+      hours): the model itself is fine-tuned, a copy per fold, for ``epochs`` on the
+      other folds plus ``extra_train``, and predicts the held-out fold (see
+      :mod:`labellens.brain.fine_tuned`). Better probabilities when the model's own
+      fit to this data is the limit; resumable by fold; on the GPU if there is one.
+      ``labellens.distributed.compute_out_of_sample_predictions`` spreads the folds over Ray workers.
+
+    Use these predictions when the model at hand was trained on the labels being checked.
 
     Parameters
     ----------
     samples : Dataset or View
-    embeddings_field : str or sequence of str
-        Per-sample feature vectors (several fields are averaged).
+    embeddings_field : str or sequence of str, optional
+        Per-sample feature vectors (several fields are averaged). Give this or ``model``.
     label_field : str
         The ``Classification`` labels to learn from.
+    model : torch.nn.Module, optional
+        The classifier to fine-tune (it is copied, never changed); its ``classes``
+        (zoo models), else ``default_classes``, else the sorted labels name its outputs.
     pred_field : str
-        ``Classification`` field to write (label, confidence and logits =
-        log-probabilities over the classes); also the brain key of the run.
+        ``Classification`` field to write (label, confidence and logits; log-probabilities
+        on the embeddings path); also the brain key of the run.
     num_folds, seed : int
-        Folds (at least 2) and the seed of their assignment.
+        Folds (at least 2) and the seed of their assignment (and of the fine-tuning).
+    epochs : int
+        With ``model``: passes over the training folds.
+    extra_train : Dataset or View, optional
+        With ``model``: labelled samples added to every fold's training set (e.g. a
+        separate train split); never predicted, and sharing no image with ``samples``.
+    embeddings_output : str, optional
+        With ``model``: the field for the fine-tuned embeddings (input of the last
+        linear layer); default ``<pred_field>_embeddings``.
     progress : bool
-        Show a progress bar while reading.
+        Show progress bars (per fold and epoch with ``model``).
+    **fine_tune_options
+        With ``model``: ``lr`` (0.01), ``weight_decay`` (5e-4), ``batch_size`` (64),
+        ``num_workers``, ``augment`` (mirror training images, True), ``device``
+        (default the GPU if there is one) and ``transform`` (default the model's).
 
     Returns
     -------
     OutOfSampleSummary
-        Classes (the dataset's ``default_classes``, else the labels sorted), the
-        held-out agreement, and the samples skipped (no label or no finite embedding).
+        Classes (as above; the embeddings path: ``default_classes``, else the labels
+        sorted), the held-out agreement, the folds trained now, and the samples
+        skipped (no label, no finite embedding or an unreadable image).
     """
+    check_num_folds(num_folds)
+    if (model is None) == (embeddings_field is None):
+        raise ValidationError("compute_out_of_sample_predictions needs embeddings_field (a logistic model on "
+                              "embeddings, cheap) or model= (fine-tuned per fold), not both")
+    if model is not None:
+        settings = fine_tuned.fine_tune_settings(epochs, seed, fine_tune_options)
+        run, plan = fine_tuned.plan_folds(samples, model, label_field, pred_field=pred_field,
+                                          embeddings_field=embeddings_output, num_folds=num_folds,
+                                          extra_train=extra_train, settings=settings)
+        todo = plan.todo
+        unreadable = fine_tuned.run_folds(run, plan, model, progress=progress)
+        return fine_tuned.finish(run, plan, todo, unreadable)
+    if extra_train is not None or embeddings_output is not None or fine_tune_options:
+        raise ValidationError("extra_train, embeddings_output and fine-tuning options need model=")
     embeds = _field_list(embeddings_field, "embeddings_field")
-    if isinstance(num_folds, bool) or not isinstance(num_folds, int) or num_folds < 2:
-        raise ValidationError(f"num_folds must be an integer >= 2, got {num_folds!r}")
     run = BrainRun(samples, pred_field, "out_of_sample_predictions", {
         "embeddings_field": embeds, "label_field": label_field, "pred_field": pred_field,
         "num_folds": num_folds, "seed": seed}, inputs=[label_field, *embeds],

@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from labellens.brain.mislabel_model import standardize
 from labellens.brain.noisy_logreg import cross_val_log_proba
+from labellens.errors import ValidationError
 
 IN_SAMPLE_AGREEMENT = 0.99     # held-out predictions of real data rarely agree with more of the labels
 IN_SAMPLE_MIN_SAMPLES = 200
@@ -49,6 +50,12 @@ def out_of_sample_log_proba(embeddings: np.ndarray, labels: np.ndarray, num_clas
                                    num_folds=num_folds, l2=l2, seed=seed)
 
 
+def check_num_folds(num_folds: object) -> None:
+    """Raise unless ``num_folds`` is an integer of at least 2."""
+    if isinstance(num_folds, bool) or not isinstance(num_folds, int) or num_folds < 2:
+        raise ValidationError(f"num_folds must be an integer >= 2, got {num_folds!r}")
+
+
 def in_sample_warning(agreement: float, num_samples: int) -> str | None:
     """A warning when predictions agree with the given labels as only an in-sample model does, else None.
 
@@ -62,4 +69,5 @@ def in_sample_warning(agreement: float, num_samples: int) -> str | None:
     return (f"the predictions agree with {agreement:.1%} of the given labels: they look in-sample, from a "
             "model trained on these labels, and such predictions agree with the wrong labels too. Use "
             "out-of-sample predictions: labellens.brain.compute_out_of_sample_predictions(samples, "
-            "embeddings_field) on a pretrained backbone's embeddings, or K-fold predictions")
+            "embeddings_field) on a pretrained backbone's embeddings, or (samples, model=...) to "
+            "fine-tune the model in K folds")

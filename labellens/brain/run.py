@@ -95,12 +95,17 @@ class BrainRun:
         self.skipped += [str(i) for i in ids]
         self._why = why
 
-    def finish(self, summary: type[S], **counts: Any) -> S:
-        """Warn once about the skipped samples, record the run, and return ``summary(**counts)``."""
-        warn_skipped(self.skipped, f"samples {self._why}", stacklevel=3)
+    def record(self) -> None:
+        """Record the run with its config as it stands (``finish`` does; a resumable run also after
+        each finished step, so that a rerun knows where it stopped)."""
         self.samples.dataset.register_brain_run(self.key, {
             "method": self.method, **self.config, "outputs": self.outputs,
             "flags": {issue: asdict(flag) for issue, flag in self.flags.items()}}, list(self.outputs))
+
+    def finish(self, summary: type[S], **counts: Any) -> S:
+        """Warn once about the skipped samples, record the run, and return ``summary(**counts)``."""
+        warn_skipped(self.skipped, f"samples {self._why}", stacklevel=3)
+        self.record()
         return summary(brain_key=self.key, fields=self.outputs, skipped_ids=self.skipped, flags=self.flags,
                        seconds=time.perf_counter() - self._start, **counts)
 

@@ -48,6 +48,11 @@ def mistakenness(name: str, pred_field: str, label_field: str, out_field: str, u
               help="A zoo model (e.g. cifar10-resnet56) that first predicts and embeds the samples.")
 @click.option("--tta", type=click.Choice(["flip", "none"]), default="flip", show_default=True,
               help="Test-time augmentation of --model's predictions and embeddings.")
+@click.option("--fine-tune", "fine_tune", type=click.IntRange(min=0), default=0, show_default=True,
+              metavar="EPOCHS", help="With --model: fine-tune it for EPOCHS per fold (5 folds) and predict "
+                                     "each fold out of sample, instead of predicting with it as it is.")
+@click.option("--extra-train", default=None, metavar="DATASET",
+              help="With --fine-tune: a dataset (e.g. a train split) added to every fold's training.")
 @click.option("--label-field", default="ground_truth", show_default=True, help="The ground-truth field.")
 @click.option("--embeddings-field", multiple=True,
               help="Embeddings field (repeatable, averaged); alone, without predictions, out-of-sample "
@@ -56,9 +61,9 @@ def mistakenness(name: str, pred_field: str, label_field: str, out_field: str, u
               help="Score field to write (in [0, 1], higher = more likely mislabelled).")
 @click.option("--tags", multiple=True, help="Only samples with any of these tags (repeatable).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def label_issues(name: str, pred_field: tuple[str, ...], model_name: str | None, tta: str, label_field: str,
-                 embeddings_field: tuple[str, ...], out_field: str, tags: tuple[str, ...],
-                 no_progress: bool) -> None:
+def label_issues(name: str, pred_field: tuple[str, ...], model_name: str | None, tta: str, fine_tune: int,
+                 extra_train: str | None, label_field: str, embeddings_field: tuple[str, ...], out_field: str,
+                 tags: tuple[str, ...], no_progress: bool) -> None:
     """Find likely label issues on dataset NAME (scores, flags and suggested labels).
 
     Give predictions (--pred-field), a zoo model to predict with (--model), or
@@ -66,8 +71,13 @@ def label_issues(name: str, pred_field: tuple[str, ...], model_name: str | None,
     """
     samples = _samples(name, tags)
     preds, embeds = list(pred_field), list(embeddings_field)
+    if (fine_tune or extra_train) and model_name is None:
+        raise click.UsageError("--fine-tune and --extra-train need --model")
+    if extra_train and not fine_tune:
+        raise click.UsageError("--extra-train needs --fine-tune EPOCHS")
     if model_name is not None:
         preds, embeds = _predict(samples, model_name, preds, embeds, None if tta == "none" else tta,
+                                 fine_tune=fine_tune, extra_train=extra_train, label_field=label_field,
                                  progress=not no_progress)
     if not preds and not embeds:
         raise click.UsageError("pass --pred-field, --model or --embeddings-field")
@@ -80,13 +90,23 @@ def label_issues(name: str, pred_field: tuple[str, ...], model_name: str | None,
 
 
 def _predict(samples: SampleCollection, model_name: str, preds: list[str], embeds: list[str],
-             tta: str | None, *, progress: bool) -> tuple[list[str], list[str]]:
-    """Run zoo model ``model_name`` (with ``tta``) into one predictions and one embeddings field."""
+             tta: str | None, *, fine_tune: int, extra_train: str | None, label_field: str,
+             progress: bool) -> tuple[list[str], list[str]]:
+    """Run zoo model ``model_name`` (with ``tta``) into one predictions and one embeddings field;
+    with ``fine_tune`` epochs, fine-tuned out-of-sample predictions instead."""
     if len(preds) > 1 or len(embeds) > 1:
         raise click.UsageError("with --model, give at most one --pred-field and one --embeddings-field")
     pred = preds[0] if preds else model_name.replace("-", "_")
     embed = embeds[0] if embeds else f"{pred}_embeddings"
     model = require("labellens.zoo", "load_zoo_model")(model_name, progress=progress)
+    if fine_tune:
+        summary = require("labellens.brain", "compute_out_of_sample_predictions")(
+            samples, model=model, label_field=label_field, pred_field=pred, embeddings_output=embed,
+            epochs=fine_tune, extra_train=ll.load_dataset(extra_train) if extra_train else None,
+            progress=progress)
+        click.echo(f"fine-tuned {model_name} out of sample: {summary.agreement:.1%} agree with "
+                   f"{label_field!r}")
+        return [pred], [embed]
     require("labellens.inference", "apply_model")(samples, model, pred, tta=tta, progress=progress)
     require("labellens.inference", "compute_embeddings")(samples, model, embed, tta=tta, progress=progress)
     return [pred], [embed]

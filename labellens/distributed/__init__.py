@@ -15,6 +15,8 @@ Ray task, which writes its results in bulk to the shared MongoDB::
 - only samples without results are done: a rerun resumes, and a worker that
   dies is restarted and its shard retried (``max_retries``) without redoing
   or losing finished samples;
+- ``compute_out_of_sample_predictions`` fine-tunes a copy of the model per fold, one fold per
+  task (``num_gpus=1`` gives each its GPU); a rerun resumes from the folds recorded as done;
 - ``compute_label_issues`` fits one model across all samples, so it stays on
   one machine: after ``apply_model`` and ``compute_embeddings`` here, call
   ``brain.compute_label_issues`` on the driver (it reads logits, labels and
@@ -25,6 +27,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from labellens.brain import fine_tuned
+from labellens.brain.fine_tuned import OutOfSampleSummary
+from labellens.brain.out_of_sample import check_num_folds
 from labellens.dataset.collection import SampleCollection
 from labellens.dataset.type_inference import check_field_name
 from labellens.distributed.operations import (
@@ -32,12 +37,13 @@ from labellens.distributed.operations import (
     ComputeEmbeddings,
     ComputeMetadata,
     ComputeMistakenness,
+    FineTuneFold,
 )
-from labellens.distributed.runner import DistributedSummary, run_sharded
+from labellens.distributed.runner import DistributedSummary, run_indexed, run_sharded
 from labellens.errors import ValidationError
 
 __all__ = ["DistributedSummary", "apply_model", "compute_embeddings", "compute_metadata",
-           "compute_mistakenness"]
+           "compute_mistakenness", "compute_out_of_sample_predictions"]
 
 APPLY_OPTIONS = ("classes", "batch_size", "num_workers", "device", "store_logits", "transform", "tta",
                  "tta_fields")
@@ -101,6 +107,40 @@ def compute_mistakenness(samples: SampleCollection, pred_field: str, label_field
     return run_sharded(samples, operation, workers=workers, num_shards=num_shards, num_cpus=num_cpus,
                        num_gpus=0, max_retries=max_retries, database_uri=database_uri, address=address,
                        progress=progress, desc="mistakenness")
+
+
+def compute_out_of_sample_predictions(samples: SampleCollection, model: Any,
+                                      label_field: str = "ground_truth", *,
+                                      pred_field: str = "oos_predictions", num_folds: int = 5,
+                                      epochs: int = 3, extra_train: SampleCollection | None = None,
+                                      embeddings_output: str | None = None, seed: int = 0,
+                                      workers: int | None = None, num_cpus: float = 1, num_gpus: float = 0,
+                                      max_retries: int = 3, database_uri: str | None = None,
+                                      address: str | None = None, progress: bool = True,
+                                      **fine_tune_options: Any) -> OutOfSampleSummary:
+    """:func:`labellens.brain.compute_out_of_sample_predictions` with ``model=``, its folds spread
+    over Ray tasks (``workers`` at a time): each fine-tunes a copy of the model without its fold
+    and writes the fold's predictions; the driver records each finished fold, so a rerun resumes.
+
+    ``fine_tune_options`` default ``num_workers`` to 0 (DataLoader processes per task); cluster
+    settings as for :func:`apply_model`.
+    """
+    check_num_folds(num_folds)
+    settings = fine_tuned.fine_tune_settings(epochs, seed, {"num_workers": 0, **fine_tune_options})
+    run, plan = fine_tuned.plan_folds(samples, model, label_field, pred_field=pred_field,
+                                      embeddings_field=embeddings_output, num_folds=num_folds,
+                                      extra_train=extra_train, settings=settings)
+    todo, unreadable = plan.todo, []
+
+    def done(fold: int, missing: list[str]) -> None:
+        unreadable.extend(missing)
+        fine_tuned.record_fold(run, plan, fold)
+
+    if todo:
+        run_indexed(samples, FineTuneFold(model, plan), todo, on_done=done, workers=workers,
+                    num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries, database_uri=database_uri,
+                    address=address, progress=progress, desc=f"folds of {pred_field}")
+    return fine_tuned.finish(run, plan, todo, unreadable)
 
 
 def _options(options: dict[str, Any], allowed: tuple[str, ...], name: str) -> dict[str, Any]:

@@ -94,3 +94,16 @@ class ComputeMistakenness:
                                        mistakenness_field=self.mistakenness_field,
                                        use_logits=self.use_logits, progress=False)
         return summary.scored + summary.no_prediction
+
+
+@dataclass
+class FineTuneFold:
+    """One fold of fine-tuned out-of-sample predictions: train without it, predict and write it."""
+
+    model: Any
+    plan: Any  # labellens.brain.fine_tuned.FoldPlan
+
+    def __call__(self, view: SampleCollection, fold: int) -> list[str]:
+        from labellens.brain.fine_tuned import run_fold
+
+        return run_fold(view, self.model, self.plan, fold, progress=False)

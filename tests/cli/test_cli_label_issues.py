@@ -47,3 +47,22 @@ def test_label_issues_from_embeddings_only_and_usage_errors(backend: str) -> Non
     assert dataset.count("label_issue") == 40
     missing = runner.invoke(cli, ["brain", "label-issues", "cli-emb"])
     assert missing.exit_code != 0 and "--pred-field, --model or --embeddings-field" in missing.output
+
+
+def test_label_issues_with_a_fine_tuned_zoo_model(backend: str, cifar10_test_dir: Path, model_cache: Path,
+                                                  tmp_path: Path) -> None:
+    dataset = ll.Dataset("cli-ft", persistent=True)
+    dataset.default_classes = CLASSES
+    for name in CLASSES:
+        for source in sorted((cifar10_test_dir / name).iterdir())[:2]:
+            path = Path(shutil.copy(source, tmp_path / f"{name}-{source.name}"))
+            dataset.add_sample(ll.Sample(path, ground_truth=ll.Classification(label=name)))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["brain", "label-issues", "cli-ft", "--model", "cifar10-resnet20",
+                                 "--fine-tune", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "fine-tuned cifar10-resnet20 out of sample" in result.output
+    assert dataset.get_brain_info("cifar10_resnet20")["config"]["folds_done"] == [0, 1, 2, 3, 4]
+    assert dataset.count("cifar10_resnet20_embeddings") == dataset.count("label_issue") == 20
+    usage = runner.invoke(cli, ["brain", "label-issues", "cli-ft", "--fine-tune", "1"])
+    assert usage.exit_code != 0 and "--fine-tune and --extra-train need --model" in usage.output
