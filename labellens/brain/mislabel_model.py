@@ -17,6 +17,13 @@ The combination is one probabilistic model rather than a weighted vote:
    systematic flip (cat labelled dog) by learning it. How sharply "an image
    looks like class j" is read from the logits (a softmax temperature) is chosen
    in the same step, by the likelihood of the given labels.
+   How much class structure the noise model may learn is set by the estimated
+   noise rate itself: each class's flip rate gets a prior worth a fixed number of
+   *errors* (:func:`noise_model.shrink_rates`). At 10-20% noise each class holds
+   enough errors to keep its own rate; at 0.5% it holds a handful, and the
+   differences between classes are then mostly where the model errs (a class it
+   over-predicts looks noisy), so the rates stay near one shared rate and a
+   systematic confusion of the model on clean images is not ranked as label noise.
 4. Each sample's score is the posterior probability that its label is wrong,
    in [0, 1]; it is flagged above 1/2, and the most probable true class is its
    suggested label.

@@ -31,7 +31,7 @@ from labellens.probability import softmax
 ALPHA_GRID = np.logspace(-2, 4, 61)   # Dirichlet concentrations tried by shrink_partner
 TEMPERATURES = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)   # appearance temperatures fit_appearance tries
 TEMPERATURE_ROWS = 100_000   # rows fit_appearance chooses the temperature on
-RATE_PRIOR = 20.0   # pseudo-samples at the overall flip rate added to each class's own count
+RATE_PRIOR_ERRORS = 30.0   # errors at the overall flip rate added to each class's own counts
 PRIOR_COUNT = 1.0   # Dirichlet pseudo-count per partner cell: unseen confusions stay possible
 MIN_RATE, MAX_RATE = 1e-3, 0.5
 EPS = 1e-12
@@ -152,10 +152,20 @@ def update_noise_model(model: NoiseModel, posterior: np.ndarray, labels: np.ndar
 
 
 def shrink_rates(wrong: np.ndarray, totals: np.ndarray) -> np.ndarray:
-    """(K,) per-class flip rates ``wrong / totals``, each pulled towards the overall rate by
-    RATE_PRIOR pseudo-samples: a class with a handful of samples gets about the overall rate."""
+    """(K,) per-class flip rates ``wrong / totals`` (both (K,) expected counts), each pulled towards
+    the overall rate ``r`` by ``RATE_PRIOR_ERRORS / r`` pseudo-samples.
+
+    A class with a handful of samples gets about the overall rate. The prior is sized in
+    errors, not samples, because a class's rate is learnt from its errors: at 10% noise a
+    class of 1,000 holds 100 of them and keeps its own rate, while at 0.5% it holds 5, and
+    the differences between classes are then mostly where the *model* errs (a class it
+    over-predicts looks noisy). Reading those as label noise would rank every label of a
+    class the model confuses above true flips elsewhere, so at low estimated noise the
+    rates stay close to one shared rate.
+    """
     overall = wrong.sum() / max(totals.sum(), EPS)
-    return np.clip((wrong + RATE_PRIOR * overall) / (totals + RATE_PRIOR), MIN_RATE, MAX_RATE)
+    prior = RATE_PRIOR_ERRORS / max(overall, EPS)
+    return np.clip((wrong + prior * overall) / (totals + prior), MIN_RATE, MAX_RATE)
 
 
 def fit_noise_model(model: NoiseModel, probs: np.ndarray, labels: np.ndarray, confusion: np.ndarray, *,

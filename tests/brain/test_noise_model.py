@@ -39,10 +39,40 @@ def test_likelihood_mixes_class_partner_and_image_confusion() -> None:
 def test_noise_from_joint_reads_rates_and_partners() -> None:
     joint = np.array([[90, 10, 0], [20, 80, 0], [0, 0, 100]], dtype=float)   # rows: given, cols: true
     model = nm.noise_from_joint(joint, instance_share=0.0)
-    np.testing.assert_allclose(model.flip_rate, [22 / 130, 12 / 110, 2 / 120])   # 20 pseudo-samples at 10%
+    # overall rate 10%: 30 errors' worth of pseudo-samples (300) at that rate
+    np.testing.assert_allclose(model.flip_rate, [50 / 410, 40 / 390, 30 / 400])
     assert model.partner[0].argmax() == 1 and model.partner[1].argmax() == 0
     np.testing.assert_allclose(model.partner.sum(axis=1), 1.0)
     assert np.all(np.diag(model.partner) == 0)
+
+
+def test_rate_prior_is_sized_in_errors() -> None:
+    totals = np.full(4, 1000.0)
+    high = nm.shrink_rates(np.array([200.0, 100.0, 50.0, 50.0]), totals)   # 10% overall: 300 pseudo-samples
+    np.testing.assert_allclose(high, (np.array([200, 100, 50, 50]) + 30) / 1300)
+    low = nm.shrink_rates(np.array([12.0, 4.0, 2.0, 2.0]), totals)         # 0.5%: 6,000 pseudo-samples
+    np.testing.assert_allclose(low, (np.array([12, 4, 2, 2]) + 30) / 7000)
+    assert high[0] / high[3] > 2 and low[0] / low[3] < 1.4
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_model_biased_towards_one_class_is_not_read_as_label_noise(seed: int) -> None:
+    # Clean labels but 20 random flips (0.5%); the model over-predicts class 0, so hundreds of
+    # correctly labelled images look like class 0 to it. That bias is the model's, not the labels'.
+    rng = np.random.default_rng(seed)
+    n, k = 4000, 5
+    true = rng.integers(0, k, size=n)
+    centres = rng.normal(size=(k, 8)) * 1.2
+    features = centres[true] + rng.normal(size=(n, 8))
+    logits = features @ centres.T / 2 + rng.normal(size=(n, k))
+    logits[:, 0] += 1.5
+    flip = np.zeros(n, dtype=bool)
+    flip[rng.choice(n, 20, replace=False)] = True
+    given = np.where(flip, (true + rng.integers(1, k, size=n)) % k, true)
+    result = find_label_issues(logits, given, features, neighbours=5)
+    baseline = 1 - softmax(logits)[np.arange(n), given]
+    assert average_precision_score(flip, result.score) > average_precision_score(flip, baseline) + 0.05
+    assert result.noise.flip_rate.max() < 1.3 * result.noise.flip_rate.min()
 
 
 def _flips(noise: str, n: int = 4000, k: int = 4, seed: int = 0) -> tuple[np.ndarray, ...]:
