@@ -38,10 +38,14 @@ from labellens.stages import (
     ExcludeFields,
     ExcludeLabels,
     Exists,
+    FilterField,
     FilterLabels,
     Limit,
+    LimitLabels,
     Match,
+    MatchLabels,
     MatchTags,
+    Mongo,
     Select,
     SelectBy,
     SelectFields,
@@ -172,6 +176,26 @@ class SampleCollection(CollectionAggregations):
 
     def filter_labels(self, field: str, filter: Any, only_matches: bool = True) -> SampleCollection:  # noqa: A002
         return self.add_stage(FilterLabels(field, filter, only_matches))
+
+    def filter_field(self, field: str, filter: Any, only_matches: bool = True) -> SampleCollection:  # noqa: A002
+        """Show ``field`` only where ``filter`` (relative to its value: ``F("label")``, ``F()``) holds."""
+        return self.add_stage(FilterField(field, filter, only_matches))
+
+    def limit_labels(self, field: str, limit: int) -> SampleCollection:
+        """At most ``limit`` labels (the first ones) of the label-list field ``field``."""
+        return self.add_stage(LimitLabels(field, limit))
+
+    def match_labels(self, labels: Sequence[Mapping[str, Any]] | None = None, *, ids: Any = None,
+                     tags: Any = None, filter: Any = None, fields: Any = None,  # noqa: A002
+                     bool: bool = True) -> SampleCollection:  # noqa: A002
+        """Samples with a label that has ``ids`` / ``tags`` and satisfies ``filter``
+        (``bool=False``: the other samples)."""
+        ids, fields = label_refs(labels, ids, fields)
+        return self.add_stage(MatchLabels(ids, tags, filter, fields, bool))
+
+    def mongo(self, pipeline: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> SampleCollection:
+        """Raw aggregation stages (checked: no JavaScript, writes or reads of other collections)."""
+        return self.add_stage(Mongo(pipeline))
 
     def set_field(self, field: str, expr: Any) -> SampleCollection:
         """Show ``field`` computed by ``expr`` (an expression, a MongoDB expression dict or a value)."""
@@ -343,6 +367,16 @@ class SampleCollection(CollectionAggregations):
             if count else None
         if not found:
             raise SampleNotFoundError(f"{self._describe()} is empty")
+        return found[0]
+
+    def one(self, filter: Any, *, exact: bool = False) -> Sample:  # noqa: A002
+        """The sample matching ``filter`` (an expression or query dict); ValidationError if none
+        matches, and with ``exact`` if more than one does."""
+        found = self.match(filter).limit(2 if exact else 1).head(2)
+        if not found:
+            raise ValidationError(f"no sample of {self._describe()} matches {filter!r}"[:300])
+        if len(found) > 1:
+            raise ValidationError(f"more than one sample of {self._describe()} matches {filter!r}"[:300])
         return found[0]
 
     def head(self, num_samples: int = 3, *, timeout: float | None = None) -> list[Sample]:

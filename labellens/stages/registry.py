@@ -14,14 +14,17 @@ from labellens.errors import LabelLensError, StageError
 from labellens.stages.base import Stage
 from labellens.stages.computed import SetField
 from labellens.stages.filtering import Exclude, Exists, Match, MatchTags, Select, SelectBy
+from labellens.stages.label_matching import FilterField, LimitLabels, MatchLabels
 from labellens.stages.label_selection import ExcludeLabels, SelectLabels
 from labellens.stages.ordering import Limit, Shuffle, Skip, SortBy, Take
 from labellens.stages.projection import ExcludeFields, FilterLabels, SelectFields
+from labellens.stages.raw import Mongo
 from labellens.stages.sharding import Shard
 
 STAGES: dict[str, type[Stage]] = {cls.__name__: cls for cls in (
     MatchTags, Match, Exists, Select, Exclude, SortBy, Take, Shuffle, Limit, Skip,
     SelectFields, ExcludeFields, FilterLabels, Shard, SelectBy, SetField, SelectLabels, ExcludeLabels,
+    FilterField, LimitLabels, MatchLabels, Mongo,
 )}
 
 
