@@ -1,0 +1,103 @@
+"""FiftyOne's documented view behaviour, second round, on both backends: filter_field,
+limit_labels, match_labels, mongo, one, and writing a view back (save, keep, keep_fields)."""
+
+from __future__ import annotations
+
+import pytest
+
+import labellens as ll
+from labellens import F
+from labellens.errors import StageError, ValidationError
+
+
+@pytest.fixture
+def dataset(backend: str) -> ll.Dataset:
+    """Four samples: ``n`` = 1, 2, 3 and none; ``gt`` cat/dog/cat; ``preds`` with i + 1 labels."""
+    dataset = ll.Dataset()
+    dataset.add_samples([
+        *(ll.Sample(f"/img/{i}.jpg", n=i + 1, gt=ll.Classification(label="dog" if i == 1 else "cat"),
+                    preds=ll.Classifications(classifications=[
+                        ll.Classification(label=f"l{j}", confidence=j / 4, tags=["ok"] if j == i else [])
+                        for j in range(i + 1)]))
+          for i in range(3)),
+        ll.Sample("/img/3.jpg"),
+    ])
+    return dataset
+
+
+def test_filter_field_shows_the_value_where_the_filter_holds(dataset) -> None:
+    view = dataset.filter_field("gt", F("label") == "cat")
+    assert view.values("gt.label") == ["cat", "cat"]
+    assert dataset.filter_field("n", F() > 1, only_matches=False).values("n") == [None, 2, 3, None]
+
+
+def test_limit_labels_keeps_the_first_labels(dataset) -> None:
+    view = dataset.limit_labels("preds", 2)
+    assert view.values("preds.classifications.label") == [["l0"], ["l0", "l1"], ["l0", "l1"], None]
+    assert len(dataset.values("preds.classifications.label")[2]) == 3  # the dataset is unchanged
+
+
+def test_match_labels_by_tags_filter_and_bool(dataset) -> None:
+    assert dataset.match_labels(tags="ok").values("n") == [1, 2, 3]
+    assert dataset.match_labels(filter=F("confidence") > 0.4).values("n") == [3]
+    assert dataset.match_labels(filter=F("label") == "dog", fields="gt").values("n") == [2]
+    assert dataset.match_labels(tags="ok", filter=F("confidence") < 0.3).values("n") == [1, 2]
+    assert dataset.match_labels(filter=F("confidence") > 0.4, bool=False).values("n") == [1, 2, None]
+    label_id = dataset.values("preds.classifications.id")[1][1]
+    assert dataset.match_labels([{"label_id": label_id, "field": "preds"}]).values("n") == [2]
+
+
+def test_mongo_runs_checked_raw_stages(dataset) -> None:
+    assert dataset.mongo([{"$sort": {"n": -1}}, {"$limit": 2}]).values("n") == [3, 2]
+    with pytest.raises(StageError, match="refuses"):
+        dataset.mongo([{"$out": "stolen"}])
+    with pytest.raises(ValidationError, match="filtered"):
+        dataset.mongo([{"$limit": 1}]).set_values("n", [5])
+
+
+def test_one_returns_the_single_match(dataset) -> None:
+    assert dataset.one(F("n") == 2).filepath == "/img/1.jpg"
+    assert dataset.one(F("gt.label") == "cat").n == 1
+    with pytest.raises(ValidationError, match="no sample"):
+        dataset.one(F("n") == 9)
+    with pytest.raises(ValidationError, match="more than one"):
+        dataset.one(F("gt.label") == "cat", exact=True)
+
+
+def test_save_writes_the_views_values_back(dataset) -> None:
+    sample = dataset.first()
+    dataset.limit(2).set_field("n", F("n") + 10).save()
+    assert dataset.values("n") == [11, 12, 3, None]
+    assert sample.n == 11  # in-memory samples see the write
+    view = dataset.filter_labels("preds", F("label") == "l0", only_matches=False).set_field("n", None)
+    view.save(fields="preds")
+    assert dataset.values("preds.classifications.label") == [["l0"], ["l0"], ["l0"], None]
+    assert dataset.values("n") == [11, 12, 3, None]
+    view.save()
+    assert len(dataset.exists("n")) == 0 and len(dataset) == 4
+
+
+def test_save_refuses_fields_the_view_does_not_show(dataset) -> None:
+    with pytest.raises(ValidationError, match="cannot save 'n'"):
+        dataset.exclude_fields("n").save(fields="n")
+    with pytest.raises(ValidationError, match="cannot save 'nope'"):
+        dataset.limit(1).save(fields=["n", "nope"])
+    with pytest.raises(ValidationError, match="mongo"):
+        dataset.mongo([{"$set": {"n": "text"}}]).save()
+    assert dataset.values("n") == [1, 2, 3, None]
+
+
+def test_keep_deletes_the_samples_the_view_leaves_out(dataset) -> None:
+    dataset.match(F("n") > 1).keep()
+    assert dataset.values("n") == [2, 3]
+    dataset.filter_labels("preds", F("label") == "l2").keep()
+    assert dataset.values("n") == [3]
+    assert dataset.values("preds.classifications.label") == [["l0", "l1", "l2"]]  # labels unchanged
+
+
+def test_keep_fields_deletes_the_fields_the_view_leaves_out(dataset) -> None:
+    dataset.exclude_fields("preds").keep_fields()
+    assert "preds" not in dataset.get_field_schema()
+    dataset.select_fields("n").keep_fields()
+    assert set(dataset.get_field_schema()) == {"filepath", "tags", "metadata", "n"}
+    assert dataset.values("n") == [1, 2, 3, None]
