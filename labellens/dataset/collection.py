@@ -34,6 +34,7 @@ from labellens.progress import ProgressBar
 from labellens.reporting import warn_skipped
 from labellens.stages import (
     CompileContext,
+    Concat,
     Exclude,
     ExcludeFields,
     ExcludeLabels,
@@ -77,21 +78,22 @@ class CompileMemo(NamedTuple):
     partial: frozenset[str]
 
 
-def compile_stages(stages: Sequence[Stage], schema: dict[str, str], memo: CompileMemo | None = None
-                   ) -> CompileMemo:
+def compile_stages(stages: Sequence[Stage], schema: dict[str, str], memo: CompileMemo | None = None,
+                   *, collection: str = "") -> CompileMemo:
     """``stages`` compiled on ``schema``, continuing ``memo`` (its first stages compiled on the
-    same schema object) when there is one. Raises FieldNotFoundError for an unknown field."""
+    same schema object) when there is one; ``collection`` is the dataset's samples collection.
+    Raises FieldNotFoundError for an unknown field."""
     if memo is not None and memo.schema is schema:
         _, done, pipeline, context, partial = memo
     else:
-        done, pipeline, context, partial = 0, [], CompileContext(schema), _NO_FIELDS
+        done, pipeline, context, partial = 0, [], CompileContext(schema, schema, collection), _NO_FIELDS
     for stage in stages[done:]:
         pipeline = [*pipeline, *stage.to_mongo(context)]
         if shown_in_part := stage.partial_fields_in(context.schema):
             partial = partial.union(shown_in_part)
         output = stage.output_schema(context.schema)
         if output is not context.schema:
-            context = CompileContext(output)
+            context = context._replace(schema=output)
     return CompileMemo(schema, len(stages), pipeline, context, partial)
 
 
@@ -197,6 +199,13 @@ class SampleCollection(CollectionAggregations):
         """Raw aggregation stages (checked: no JavaScript, writes or reads of other collections)."""
         return self.add_stage(Mongo(pipeline))
 
+    def concat(self, other: SampleCollection) -> SampleCollection:
+        """This collection's samples, then those of ``other`` (a view of the same dataset)."""
+        if not isinstance(other, SampleCollection) or other.dataset is not self.dataset:
+            raise ValidationError(f"concat takes a view of the same dataset {self.name!r}, "
+                                  f"got {other!r:.100}")
+        return self.add_stage(Concat(other.stages))
+
     def set_field(self, field: str, expr: Any) -> SampleCollection:
         """Show ``field`` computed by ``expr`` (an expression, a MongoDB expression dict or a value)."""
         return self.add_stage(SetField(field, expr))
@@ -258,7 +267,7 @@ class SampleCollection(CollectionAggregations):
 
     def _compile_stages(self, schema: dict[str, str]) -> CompileMemo:
         """This collection's stages compiled on ``schema``."""
-        return compile_stages(self.stages, schema)
+        return compile_stages(self.stages, schema, collection=self.dataset.collection_name)
 
     def explain(self) -> dict[str, Any]:
         """The database's query plan for this collection's pipeline."""

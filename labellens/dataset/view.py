@@ -64,7 +64,7 @@ class View(SampleCollection):
         """Compiled once per schema read: a view is immutable, and chaining compiles only the new stage."""
         memo = self._memo
         if memo is None or memo.schema is not schema or memo.done != len(self.stages):
-            memo = compile_stages(self.stages, schema, memo)
+            memo = compile_stages(self.stages, schema, memo, collection=self.dataset.collection_name)
             object.__setattr__(self, "_memo", memo)
         return memo
 

@@ -101,3 +101,16 @@ def test_keep_fields_deletes_the_fields_the_view_leaves_out(dataset) -> None:
     dataset.select_fields("n").keep_fields()
     assert set(dataset.get_field_schema()) == {"filepath", "tags", "metadata", "n"}
     assert dataset.values("n") == [1, 2, 3, None]
+
+
+def test_concat_appends_another_views_samples(real_mongod) -> None:  # mongomock has no $unionWith
+    dataset = ll.Dataset()
+    dataset.add_samples([ll.Sample(f"/img/{i}.jpg", n=i) for i in range(4)])
+    first, second, last = dataset.limit(1), dataset.skip(1).limit(1), dataset.skip(3)
+    assert first.concat(second).values("n") == [0, 1]
+    view = first.concat(second).concat(last.set_field("n", F("n") * 10))
+    assert view.values("n") == [0, 1, 30] and len(view) == 3
+    assert view == dataset.view_from_json(view.to_json())
+    assert dataset.match(F("n") > 2).concat(dataset.match(F("n") > 2)).values("n") == [3, 3]
+    with pytest.raises(ValidationError, match="same dataset"):
+        first.concat(ll.Dataset().limit(1))

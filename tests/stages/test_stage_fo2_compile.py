@@ -9,7 +9,7 @@ from stage_schema import CTX
 
 from labellens import F
 from labellens.errors import FieldNotFoundError, StageError
-from labellens.stages import FilterField, LimitLabels, MatchLabels, Mongo
+from labellens.stages import CompileContext, Concat, FilterField, Limit, LimitLabels, MatchLabels, Mongo, Skip
 
 ID = str(ObjectId())
 
@@ -76,3 +76,15 @@ def test_mongo_passes_checked_stages_through() -> None:
                          ([{"$unionWith": "other"}], "outside"), ("$limit", "list"), ([{}], "list")]:
         with pytest.raises(StageError, match=message):
             Mongo(bad)
+
+
+def test_concat_unions_the_other_views_pipeline_on_the_same_collection() -> None:
+    ctx = CompileContext({"score": "FloatField"}, CTX.schema, "samples.abc")
+    stage = Concat([Skip(1), Limit(2)])
+    assert stage.to_mongo(ctx) == [{"$unionWith": {"coll": "samples.abc",
+                                                   "pipeline": [{"$skip": 1}, {"$limit": 2}]}}]
+    # the other view compiles on the dataset's schema, not on this view's
+    assert Concat([Mongo({"$match": {"gt.label": "cat"}})]).partial_fields_in(CTX.schema) == tuple(CTX.schema)
+    with pytest.raises(StageError, match="view of a dataset"):
+        stage.to_mongo(CTX)
+    assert Concat([{"_cls": "Limit", "kwargs": {"limit": 2}}]) == Concat([Limit(2)])

@@ -12,6 +12,7 @@ from labellens.errors import StageError
 from labellens.stages import (
     STAGES,
     CompileContext,
+    Concat,
     Exclude,
     ExcludeFields,
     ExcludeLabels,
@@ -39,9 +40,10 @@ from labellens.stages import (
     stages_from_json,
 )
 
-CTX = CompileContext({"filepath": "StringField", "tags": "ListField(StringField)",
-                      "metadata": "EmbeddedDocumentField(ImageMetadata)", "score": "FloatField",
-                      "preds": "EmbeddedDocumentField(Classifications)"})
+SCHEMA = {"filepath": "StringField", "tags": "ListField(StringField)",
+          "metadata": "EmbeddedDocumentField(ImageMetadata)", "score": "FloatField",
+          "preds": "EmbeddedDocumentField(Classifications)"}
+CTX = CompileContext(SCHEMA, SCHEMA, "samples.x")
 IDS = [str(ObjectId()) for _ in range(2)]
 
 EVERY_STAGE = [
@@ -73,6 +75,7 @@ EVERY_STAGE = [
     MatchLabels(ids=IDS, tags="ok", filter=F("confidence") > 0.5, fields="preds", bool=False),
     Mongo([{"$limit": 1}, {"$match": {"score": {"$gt": 0.5}}}]),
 ]
+EVERY_STAGE.append(Concat(EVERY_STAGE[:4]))
 
 
 def test_every_registered_stage_is_covered() -> None:
