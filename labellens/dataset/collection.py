@@ -19,7 +19,7 @@ import numpy as np
 from bson import ObjectId
 
 from labellens import codec, fields
-from labellens.dataset import exporters, metadata, serialize
+from labellens.dataset import exporters, field_edits, live, metadata, serialize
 from labellens.dataset.aggregations import Aggregations, CollectionAggregations
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.protocols import DatasetCore
@@ -60,7 +60,7 @@ from labellens.stages import (
     Take,
 )
 from labellens.stages.base import DEFAULT_FIELDS, mongo_path
-from labellens.stages.label_selection import label_refs
+from labellens.stages.label_selection import label_refs, named_label_fields
 from labellens.validation import string_list
 
 WRITE_BATCH = 10_000
@@ -511,6 +511,25 @@ class SampleCollection(CollectionAggregations):
     def untag_samples(self, tags: str | Iterable[str]) -> None:
         """Remove ``tags`` from every sample of this collection."""
         self.dataset._writer.update_tags(self._ids(), string_list(tags, "tags"), add=False)
+
+    def tag_labels(self, tags: str | Iterable[str], label_fields: str | Sequence[str] | None = None
+                   ) -> None:
+        """Add ``tags`` to every label this collection shows, in ``label_fields`` (all by default)."""
+        self._retag_labels(tags, label_fields, add=True)
+
+    def untag_labels(self, tags: str | Iterable[str], label_fields: str | Sequence[str] | None = None
+                     ) -> None:
+        """Remove ``tags`` from every label this collection shows, in ``label_fields`` (all by default)."""
+        self._retag_labels(tags, label_fields, add=False)
+
+    def _retag_labels(self, tags: str | Iterable[str], label_fields: str | Sequence[str] | None, *,
+                      add: bool) -> None:
+        shown = self.get_field_schema()
+        named = None if label_fields is None else string_list(label_fields, "label_fields")
+        fields = {name: shown[name] for name in named_label_fields(named, shown)}
+        store = self.dataset._record.samples  # type: ignore[attr-defined]
+        field_edits.retag_labels(store, self, fields, string_list(tags, "tags"), add=add)
+        live.refresh(store)
 
     # Annotation and evaluation are layers above the dataset (they read and write through this API):
     # these methods import them when called, so ``import labellens`` does not load them (evaluation

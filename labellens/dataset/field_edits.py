@@ -1,4 +1,5 @@
-"""Bulk edits of one field or of labels across a dataset: clone_sample_field, delete_labels.
+"""Bulk edits of one field or of labels across a dataset: clone_sample_field, delete_labels,
+tag_labels / untag_labels.
 
 Each is one update (or one per label field) run by the database on every sample
 it concerns; arguments are checked first, so bad input writes nothing.
@@ -48,6 +49,41 @@ def delete_labels(store: SampleStore, schema: Mapping[str, str], chosen: SelectL
             store.update_all({}, {"$pull": {f"{name}.classifications": query}})
         else:
             store.update_all({f"{name}.{key}": value for key, value in query.items()}, {"$unset": {name: ""}})
+
+
+def retag_labels(store: SampleStore, view: Any, label_fields: Mapping[str, str], tags: list[str], *,
+                 add: bool) -> None:
+    """Add (or remove) ``tags`` on the labels ``view`` shows in ``label_fields`` (name -> type):
+    one pipeline update per field, on the samples holding those labels."""
+    for name, kind in label_fields.items():
+        oids = [ObjectId(i) for i in _label_ids(view, {name: kind})]
+        if not oids:
+            continue
+        if kind == CLASSIFICATIONS:
+            path = f"{name}.classifications"
+            # The label rebuilt key by key with its new tags (every stored label has ``tags``;
+            # mongomock has no $mergeObjects here).
+            entry = {"$cond": [{"$eq": ["$$entry.k", "tags"]},
+                               {"k": "tags", "v": _retagged("$$label.tags", tags, add)}, "$$entry"]}
+            retagged = {"$arrayToObject": {"$map": {"input": {"$objectToArray": "$$label"}, "as": "entry",
+                                                    "in": entry}}}
+            labels = {"$map": {"input": f"${path}", "as": "label",
+                               "in": {"$cond": [{"$in": ["$$label._id", oids]}, retagged, "$$label"]}}}
+            store.update_all({f"{path}._id": {"$in": oids}}, [{"$set": {path: labels}}])
+        else:
+            store.update_all({f"{name}._id": {"$in": oids}},
+                             [{"$set": {f"{name}.tags": _retagged(f"${name}.tags", tags, add)}}])
+
+
+def _retagged(current: str, tags: list[str], add: bool) -> dict[str, Any]:
+    """The tags at ``current`` with ``tags`` appended (those missing) or removed, order kept."""
+    held = {"$ifNull": [current, []]}
+    if add:
+        missing = {"$filter": {"input": {"$literal": tags}, "as": "tag",
+                               "cond": {"$eq": [{"$in": ["$$tag", held]}, False]}}}
+        return {"$concatArrays": [held, missing]}
+    kept = {"$eq": [{"$in": ["$$tag", {"$literal": tags}]}, False]}
+    return {"$filter": {"input": held, "as": "tag", "cond": kept}}
 
 
 def _label_ids(view: Any, label_fields: Mapping[str, str]) -> Iterator[str]:

@@ -114,3 +114,18 @@ def test_concat_appends_another_views_samples(real_mongod) -> None:  # mongomock
     assert dataset.match(F("n") > 2).concat(dataset.match(F("n") > 2)).values("n") == [3, 3]
     with pytest.raises(ValidationError, match="same dataset"):
         first.concat(ll.Dataset().limit(1))
+
+
+def test_tag_labels_tags_the_labels_the_view_shows(dataset) -> None:
+    first = dataset.first()
+    dataset.filter_labels("preds", F("label") == "l1").tag_labels("seen", label_fields="preds")
+    assert dataset.values("preds.classifications.tags") == [
+        [["ok"]], [[], ["ok", "seen"]], [[], ["seen"], ["ok"]], None]
+    dataset.match(F("n") == 1).tag_labels(["seen", "gt1"])
+    assert dataset.values("gt.tags") == [["seen", "gt1"], [], [], None]
+    assert first.gt.tags == ["seen", "gt1"]  # in-memory samples see the write
+    dataset.untag_labels("seen")
+    assert dataset.values("gt.tags") == [["gt1"], [], [], None]
+    assert dataset.values("preds.classifications.tags")[1:3] == [[[], ["ok"]], [[], [], ["ok"]]]
+    with pytest.raises(StageError, match="not labels"):
+        dataset.tag_labels("x", label_fields="n")
