@@ -1,5 +1,5 @@
-"""Bulk edits of one field or of labels across a dataset: clone_sample_field, delete_labels,
-tag_labels / untag_labels.
+"""Bulk edits of one field or of labels across a dataset or a view's samples: clone_sample_field,
+clear_sample_field (of a view), delete_labels, tag_labels / untag_labels.
 
 Each is one update (or one per label field) run by the database on every sample
 it concerns; arguments are checked first, so bad input writes nothing.
@@ -7,17 +7,19 @@ it concerns; arguments are checked first, so bad input writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from bson import ObjectId
 
+from labellens.dataset import live
 from labellens.dataset.record import DatasetRecord
 from labellens.dataset.schema import Schema
 from labellens.dataset.type_inference import check_field_name
 from labellens.db.stores import SampleStore
-from labellens.errors import FieldNotFoundError, InvalidFieldNameError
+from labellens.errors import FieldNotFoundError, InvalidFieldNameError, ValidationError
 from labellens.fields import CLASSIFICATIONS
+from labellens.label_types import list_path
 from labellens.stages.label_selection import SelectLabels
 
 
@@ -31,6 +33,47 @@ def clone_field(record: DatasetRecord, schema: Schema, name: str, new_name: str)
         raise InvalidFieldNameError(f"field {new_name!r} already exists")
     schema.declare({new_name: fields[name]})
     record.samples.update_all({name: {"$exists": True}}, [{"$set": {new_name: f"${name}"}}])
+
+
+def clone_field_of(record: DatasetRecord, schema: Schema, name: str, new_name: str,
+                   oids: Sequence[ObjectId]) -> None:
+    """As :func:`clone_field` on the samples ``oids`` only (a view's). An attribute of a single-label
+    field (``gt.score``) is copied into another attribute of it (``gt.score2``)."""
+    fields = schema.fresh()
+    top = name.split(".", 1)[0]
+    if top not in fields:
+        raise FieldNotFoundError(f"no field {top!r}; fields are: {', '.join(fields)}")
+    if "." in name or "." in new_name:
+        if new_name.split(".", 1)[0] != top or "." not in name or list_path(fields[top]) is not None:
+            raise ValidationError(f"cannot clone {name!r} into {new_name!r}: an embedded field is cloned "
+                                  "into another attribute of the same single-label field, e.g. gt.a -> gt.b")
+        check_field_name(new_name.rsplit(".", 1)[1])
+    else:
+        check_field_name(new_name)
+        if new_name in fields:
+            raise InvalidFieldNameError(f"field {new_name!r} already exists")
+        schema.declare({new_name: fields[name]})
+    _update_some(record.samples, oids, {name: {"$exists": True}}, [{"$set": {new_name: f"${name}"}}])
+
+
+def clear_field_of(record: DatasetRecord, schema: Schema, name: str, oids: Sequence[ObjectId]) -> None:
+    """Unset ``name`` (a field or an embedded path) on the samples ``oids`` only (a view's)."""
+    fields = schema.fresh()
+    top = name.split(".", 1)[0]
+    if top in ("filepath", "id", "_id"):
+        raise InvalidFieldNameError(f"cannot clear the built-in field {top!r}")
+    if top not in fields:
+        raise FieldNotFoundError(f"no field {top!r}; fields are: {', '.join(fields)}")
+    _update_some(record.samples, oids, {}, {"$unset": {name: ""}})
+
+
+def _update_some(store: SampleStore, oids: Sequence[ObjectId], query: dict[str, Any], update: Any,
+                 batch: int = 10_000) -> None:
+    """One update on the samples ``oids`` matching ``query``, in batches of ids; their in-memory
+    objects are refreshed."""
+    for start in range(0, len(oids), batch):
+        store.update_all({"_id": {"$in": list(oids[start:start + batch])}, **query}, update)
+    live.refresh(store, oids)
 
 
 def delete_labels(store: SampleStore, schema: Mapping[str, str], chosen: SelectLabels, view: Any) -> None:

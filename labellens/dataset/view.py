@@ -6,6 +6,7 @@ import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from labellens.dataset import field_edits
 from labellens.dataset.collection import WRITE_BATCH, CompileMemo, SampleCollection, compile_stages
 from labellens.dataset.printing import summary
 from labellens.dataset.protocols import DatasetCore
@@ -114,6 +115,18 @@ class View(SampleCollection):
         """Delete the dataset's fields that this view leaves out (from every sample and the schema)."""
         for name in self.excluded_field_names:
             self.dataset.delete_sample_field(name)
+
+    def clone_sample_field(self, name: str, new_name: str) -> None:
+        """Copy ``name`` into ``new_name`` on this view's samples only (the new field is declared
+        on the dataset; others lack it). ``gt.a`` -> ``gt.b`` copies a label attribute."""
+        dataset = self.dataset
+        field_edits.clone_field_of(dataset._record, dataset._schema, name, new_name,  # type: ignore[attr-defined]
+                                   self._ids())
+
+    def clear_sample_field(self, name: str) -> None:
+        """Unset ``name`` (a field or an embedded path such as ``gt.score``) on this view's samples only."""
+        dataset = self.dataset
+        field_edits.clear_field_of(dataset._record, dataset._schema, name, self._ids())  # type: ignore[attr-defined]
 
     def to_json(self) -> list[dict[str, Any]]:
         """The stages as JSON (rebuild with ``dataset.view_from_json``)."""

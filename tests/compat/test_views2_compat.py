@@ -129,3 +129,21 @@ def test_tag_labels_tags_the_labels_the_view_shows(dataset) -> None:
     assert dataset.values("preds.classifications.tags")[1:3] == [[[], ["ok"]], [[], [], ["ok"]]]
     with pytest.raises(StageError, match="not labels"):
         dataset.tag_labels("x", label_fields="n")
+
+
+def test_clone_and_clear_a_field_on_a_views_samples_only(dataset) -> None:
+    first = dataset.first()
+    dataset[1:3].clone_sample_field("n", "m")
+    assert dataset.values("m") == [None, 2, 3, None] and dataset.get_field_schema()["m"] == "IntField"
+    dataset[:2].clone_sample_field("gt.label", "gt.old_label")
+    assert first.gt.old_label == "cat"
+    assert dataset.values("gt.old_label") == ["cat", "dog", None, None]
+    dataset[:1].clear_sample_field("gt.label")
+    assert dataset.values("gt.label") == [None, "dog", "cat", None] and first.gt.label is None
+    dataset[:2].clear_sample_field("tags")
+    assert dataset.values("tags")[:2] == [None, None]
+    with pytest.raises(ValidationError, match="same single-label field"):
+        dataset[:1].clone_sample_field("preds.classifications", "preds.copy")
+    with pytest.raises(ll.errors.InvalidFieldNameError):
+        dataset[:1].clear_sample_field("filepath")
+    assert dataset.values("n") == [1, 2, 3, None]
