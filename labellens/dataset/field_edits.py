@@ -57,14 +57,17 @@ def clone_field_of(record: DatasetRecord, schema: Schema, name: str, new_name: s
 
 
 def clear_field_of(record: DatasetRecord, schema: Schema, name: str, oids: Sequence[ObjectId]) -> None:
-    """Unset ``name`` (a field or an embedded path) on the samples ``oids`` only (a view's)."""
+    """Clear ``name`` (a field: unset; an embedded path: None) on the samples ``oids`` only (a view's)."""
     fields = schema.fresh()
     top = name.split(".", 1)[0]
     if top in ("filepath", "id", "_id"):
         raise InvalidFieldNameError(f"cannot clear the built-in field {top!r}")
     if top not in fields:
         raise FieldNotFoundError(f"no field {top!r}; fields are: {', '.join(fields)}")
-    _update_some(record.samples, oids, {}, {"$unset": {name: ""}})
+    if "." in name:  # the attribute stays, as None (a label keeps its attributes); no document is made
+        _update_some(record.samples, oids, {top: {"$type": "object"}}, {"$set": {name: None}})
+    else:
+        _update_some(record.samples, oids, {}, {"$unset": {name: ""}})
 
 
 def _update_some(store: SampleStore, oids: Sequence[ObjectId], query: dict[str, Any], update: Any,

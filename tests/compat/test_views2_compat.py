@@ -140,6 +140,8 @@ def test_clone_and_clear_a_field_on_a_views_samples_only(dataset) -> None:
     assert dataset.values("gt.old_label") == ["cat", "dog", None, None]
     dataset[:1].clear_sample_field("gt.label")
     assert dataset.values("gt.label") == [None, "dog", "cat", None] and first.gt.label is None
+    dataset[3:].clear_sample_field("gt.label")  # no gt there: none is made
+    assert dataset.values("gt")[3] is None
     dataset[:2].clear_sample_field("tags")
     assert dataset.values("tags")[:2] == [None, None]
     with pytest.raises(ValidationError, match="same single-label field"):
