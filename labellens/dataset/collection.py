@@ -480,6 +480,17 @@ class SampleCollection(CollectionAggregations):
         oids = self._ids if ids is None else [_object_id(i) for i in ids]
         self.dataset._writer.set_fields(columns, oids, call=call)
 
+    def set_label_values(self, path: str, values: Mapping[Any, Any]) -> None:
+        """Set attribute ``path`` (``gt.attr`` or ``preds.classifications.attr``) of the labels
+        ``values`` names, ``{label id: value}``, wherever they are in the dataset (bulk)."""
+        if not isinstance(values, Mapping):
+            raise ValidationError("set_label_values takes a {label id: value} dict, "
+                                  f"got {type(values).__name__}")
+        store = self.dataset._record.samples  # type: ignore[attr-defined]
+        updates = field_edits.label_value_updates(store, self.dataset._stored_schema(True), path, values)
+        if updates:
+            self.dataset._writer.write_stored(updates)
+
     def compute_metadata(self, overwrite: bool = False, progress: bool = False) -> list[str]:
         """Fill ``metadata`` (width, height, size_bytes, mime_type) from the image headers.
 

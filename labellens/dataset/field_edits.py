@@ -1,5 +1,5 @@
 """Bulk edits of one field or of labels across a dataset or a view's samples: clone_sample_field,
-clear_sample_field (of a view), delete_labels, tag_labels / untag_labels.
+clear_sample_field (of a view), delete_labels, tag_labels / untag_labels, set_label_values.
 
 Each is one update (or one per label field) run by the database on every sample
 it concerns; arguments are checked first, so bad input writes nothing.
@@ -12,6 +12,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from labellens import codec
 from labellens.dataset import live
 from labellens.dataset.record import DatasetRecord
 from labellens.dataset.schema import Schema
@@ -19,7 +20,7 @@ from labellens.dataset.type_inference import check_field_name
 from labellens.db.stores import SampleStore
 from labellens.errors import FieldNotFoundError, InvalidFieldNameError, ValidationError
 from labellens.fields import CLASSIFICATIONS
-from labellens.label_types import list_path
+from labellens.label_types import label_fields, list_path
 from labellens.stages.label_selection import SelectLabels
 
 
@@ -130,6 +131,39 @@ def _retagged(current: str, tags: list[str], add: bool) -> dict[str, Any]:
         return {"$concatArrays": [held, missing]}
     kept = {"$eq": [{"$in": ["$$tag", {"$literal": tags}]}, False]}
     return {"$filter": {"input": held, "as": "tag", "cond": kept}}
+
+
+def label_value_updates(store: SampleStore, schema: Mapping[str, str], path: str, values: Mapping[Any, Any]
+                        ) -> list[tuple[ObjectId, dict[str, Any], list[str]]]:
+    """The stored updates that set attribute ``path`` (``gt.attr``, ``preds.classifications.attr``)
+    of each label ``values`` names by id to its value: one read of the samples holding them
+    (a label list is rewritten whole). Everything is checked before anything is returned."""
+    top, _, rest = path.partition(".")
+    kind = schema.get(top)
+    if kind is None or top not in label_fields({top: kind}):
+        raise ValidationError(f"set_label_values needs a label field path such as 'gt.attr', got {path!r}; "
+                              f"label fields are: {', '.join(label_fields(schema))}")
+    key = list_path(kind)
+    attr = rest[len(key) + 1:] if key is not None and rest.startswith(f"{key}.") else rest
+    if key is not None and attr == rest or not attr or "." in attr or attr in ("id", "_id", "_cls"):
+        shape = f"{top}.{key}.ATTR" if key is not None else f"{top}.ATTR"
+        raise ValidationError(f"set_label_values sets one attribute of each label: {shape}, got {path!r}")
+    check_field_name(attr)
+    try:
+        by_id = {ObjectId(str(i)): codec.encode(v) for i, v in values.items()}
+    except Exception as exc:  # bad ids (bson.InvalidId, TypeError) and values (SchemaError)
+        raise ValidationError(f"set_label_values takes {{label id: storable value}}: {exc}") from None
+    listed = f"{top}.{key}" if key is not None else top
+    found = store.batches([{"$match": {f"{listed}._id": {"$in": list(by_id)}}}, {"$project": {top: 1}}])
+    updates: list[tuple[ObjectId, dict[str, Any], list[str]]] = []
+    for doc in (d for docs in found for d in docs):
+        if key is None:
+            updates.append((doc["_id"], {f"{top}.{attr}": by_id[doc[top]["_id"]]}, []))
+        else:
+            labels = [{**label, attr: by_id[label["_id"]]} if label.get("_id") in by_id else label
+                      for label in doc[top][key]]
+            updates.append((doc["_id"], {listed: labels}, []))
+    return updates
 
 
 def _label_ids(view: Any, label_fields: Mapping[str, str]) -> Iterator[str]:

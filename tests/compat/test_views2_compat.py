@@ -149,3 +149,23 @@ def test_clone_and_clear_a_field_on_a_views_samples_only(dataset) -> None:
     with pytest.raises(ll.errors.InvalidFieldNameError):
         dataset[:1].clear_sample_field("filepath")
     assert dataset.values("n") == [1, 2, 3, None]
+
+
+def test_set_label_values_sets_an_attribute_by_label_id(dataset) -> None:
+    first = dataset.first()
+    gt_ids = dataset.values("gt.id")
+    dataset.set_label_values("gt.checked", {gt_ids[0]: True, gt_ids[2]: False})
+    assert dataset.values("gt.checked") == [True, None, False, None]
+    assert first.gt.checked is True
+    pred_ids = dataset.values("preds.classifications.id")
+    dataset.set_label_values("preds.classifications.score", {pred_ids[1][1]: 0.5, pred_ids[2][0]: 1})
+    scores = [[getattr(label, "score", None) for label in s.preds.classifications] for s in dataset[:3]]
+    assert scores == [[None], [None, 0.5], [1, None, None]]
+    assert dataset.values("preds.classifications.label")[2] == ["l0", "l1", "l2"]
+    assert dataset.filter_labels("preds", F("score") > 0.1).values("n") == [2, 3]
+    for path, values, message in [("n.x", {}, "label field"), ("preds.x", {}, "preds.classifications.ATTR"),
+                                  ("gt.id", {}, "one attribute"), ("gt.x", {"nope": 1}, "label id"),
+                                  ("gt.x", {gt_ids[0]: object()}, "storable")]:
+        with pytest.raises(ValidationError, match=message):
+            dataset.set_label_values(path, values)
+    assert "x" not in dataset.first().gt.__pydantic_extra__
