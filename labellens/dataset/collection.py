@@ -19,7 +19,7 @@ import numpy as np
 from bson import ObjectId
 
 from labellens import codec, fields
-from labellens.dataset import exporters, field_edits, live, metadata, serialize
+from labellens.dataset import exporters, field_edits, metadata, serialize
 from labellens.dataset.aggregations import Aggregations, CollectionAggregations
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.protocols import DatasetCore
@@ -60,7 +60,7 @@ from labellens.stages import (
     Take,
 )
 from labellens.stages.base import DEFAULT_FIELDS, mongo_path
-from labellens.stages.label_selection import label_refs, named_label_fields
+from labellens.stages.label_selection import label_refs
 from labellens.validation import string_list
 
 WRITE_BATCH = 10_000
@@ -101,7 +101,7 @@ _NO_FIELDS: frozenset[str] = frozenset()
 _PLAIN = frozenset({str, int, float, bool})  # stored values that decode to themselves
 
 
-class SampleCollection(CollectionAggregations):
+class SampleCollection(CollectionAggregations, field_edits.LabelEdits):
     """Reading, chaining and bulk-writing methods common to datasets and views."""
 
     @property
@@ -480,17 +480,6 @@ class SampleCollection(CollectionAggregations):
         oids = self._ids if ids is None else [_object_id(i) for i in ids]
         self.dataset._writer.set_fields(columns, oids, call=call)
 
-    def set_label_values(self, path: str, values: Mapping[Any, Any]) -> None:
-        """Set attribute ``path`` (``gt.attr`` or ``preds.classifications.attr``) of the labels
-        ``values`` names, ``{label id: value}``, wherever they are in the dataset (bulk)."""
-        if not isinstance(values, Mapping):
-            raise ValidationError("set_label_values takes a {label id: value} dict, "
-                                  f"got {type(values).__name__}")
-        store = self.dataset._record.samples  # type: ignore[attr-defined]
-        updates = field_edits.label_value_updates(store, self.dataset._stored_schema(True), path, values)
-        if updates:
-            self.dataset._writer.write_stored(updates)
-
     def compute_metadata(self, overwrite: bool = False, progress: bool = False) -> list[str]:
         """Fill ``metadata`` (width, height, size_bytes, mime_type) from the image headers.
 
@@ -522,25 +511,6 @@ class SampleCollection(CollectionAggregations):
     def untag_samples(self, tags: str | Iterable[str]) -> None:
         """Remove ``tags`` from every sample of this collection."""
         self.dataset._writer.update_tags(self._ids(), string_list(tags, "tags"), add=False)
-
-    def tag_labels(self, tags: str | Iterable[str], label_fields: str | Sequence[str] | None = None
-                   ) -> None:
-        """Add ``tags`` to every label this collection shows, in ``label_fields`` (all by default)."""
-        self._retag_labels(tags, label_fields, add=True)
-
-    def untag_labels(self, tags: str | Iterable[str], label_fields: str | Sequence[str] | None = None
-                     ) -> None:
-        """Remove ``tags`` from every label this collection shows, in ``label_fields`` (all by default)."""
-        self._retag_labels(tags, label_fields, add=False)
-
-    def _retag_labels(self, tags: str | Iterable[str], label_fields: str | Sequence[str] | None, *,
-                      add: bool) -> None:
-        shown = self.get_field_schema()
-        named = None if label_fields is None else string_list(label_fields, "label_fields")
-        fields = {name: shown[name] for name in named_label_fields(named, shown)}
-        store = self.dataset._record.samples  # type: ignore[attr-defined]
-        field_edits.retag_labels(store, self, fields, string_list(tags, "tags"), add=add)
-        live.refresh(store)
 
     # Annotation and evaluation are layers above the dataset (they read and write through this API):
     # these methods import them when called, so ``import labellens`` does not load them (evaluation

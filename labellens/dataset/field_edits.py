@@ -7,7 +7,7 @@ it concerns; arguments are checked first, so bad input writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from bson import ObjectId
@@ -21,7 +21,8 @@ from labellens.db.stores import SampleStore
 from labellens.errors import FieldNotFoundError, InvalidFieldNameError, ValidationError
 from labellens.fields import CLASSIFICATIONS
 from labellens.label_types import label_fields, list_path
-from labellens.stages.label_selection import SelectLabels
+from labellens.stages.label_selection import SelectLabels, named_label_fields
+from labellens.validation import string_list
 
 
 def clone_field(record: DatasetRecord, schema: Schema, name: str, new_name: str) -> None:
@@ -175,3 +176,41 @@ def _label_ids(view: Any, label_fields: Mapping[str, str]) -> Iterator[str]:
                 yield from (i for i in value if i is not None)
             elif value is not None:
                 yield value
+
+
+class LabelEdits:
+    """The label-editing methods of collections (mixed into SampleCollection): they edit the
+    labels a collection shows, or those named by id, in bulk."""
+
+    dataset: Any  # what SampleCollection provides
+    get_field_schema: Any
+
+    def tag_labels(self, tags: str | Iterable[str], label_fields: str | Sequence[str] | None = None
+                   ) -> None:
+        """Add ``tags`` to every label this collection shows, in ``label_fields`` (all by default)."""
+        self._retag_labels(tags, label_fields, add=True)
+
+    def untag_labels(self, tags: str | Iterable[str], label_fields: str | Sequence[str] | None = None
+                     ) -> None:
+        """Remove ``tags`` from every label this collection shows, in ``label_fields`` (all by default)."""
+        self._retag_labels(tags, label_fields, add=False)
+
+    def _retag_labels(self, tags: str | Iterable[str], label_fields: str | Sequence[str] | None, *,
+                      add: bool) -> None:
+        shown = self.get_field_schema()
+        named = None if label_fields is None else string_list(label_fields, "label_fields")
+        fields = {name: shown[name] for name in named_label_fields(named, shown)}
+        store = self.dataset._record.samples  # type: ignore[attr-defined]
+        retag_labels(store, self, fields, string_list(tags, "tags"), add=add)
+        live.refresh(store)
+
+    def set_label_values(self, path: str, values: Mapping[Any, Any]) -> None:
+        """Set attribute ``path`` (``gt.attr`` or ``preds.classifications.attr``) of the labels
+        ``values`` names, ``{label id: value}``, wherever they are in the dataset (bulk)."""
+        if not isinstance(values, Mapping):
+            raise ValidationError("set_label_values takes a {label id: value} dict, "
+                                  f"got {type(values).__name__}")
+        store = self.dataset._record.samples  # type: ignore[attr-defined]
+        updates = label_value_updates(store, self.dataset._stored_schema(True), path, values)
+        if updates:
+            self.dataset._writer.write_stored(updates)  # type: ignore[attr-defined]
