@@ -19,7 +19,7 @@ import numpy as np
 from bson import ObjectId
 
 from labellens import codec, fields
-from labellens.dataset import exporters, metadata, serialize
+from labellens.dataset import exporters, field_edits, metadata, serialize
 from labellens.dataset.aggregations import Aggregations, CollectionAggregations
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.protocols import DatasetCore
@@ -34,14 +34,19 @@ from labellens.progress import ProgressBar
 from labellens.reporting import warn_skipped
 from labellens.stages import (
     CompileContext,
+    Concat,
     Exclude,
     ExcludeFields,
     ExcludeLabels,
     Exists,
+    FilterField,
     FilterLabels,
     Limit,
+    LimitLabels,
     Match,
+    MatchLabels,
     MatchTags,
+    Mongo,
     Select,
     SelectBy,
     SelectFields,
@@ -73,21 +78,22 @@ class CompileMemo(NamedTuple):
     partial: frozenset[str]
 
 
-def compile_stages(stages: Sequence[Stage], schema: dict[str, str], memo: CompileMemo | None = None
-                   ) -> CompileMemo:
+def compile_stages(stages: Sequence[Stage], schema: dict[str, str], memo: CompileMemo | None = None,
+                   *, collection: str = "") -> CompileMemo:
     """``stages`` compiled on ``schema``, continuing ``memo`` (its first stages compiled on the
-    same schema object) when there is one. Raises FieldNotFoundError for an unknown field."""
+    same schema object) when there is one; ``collection`` is the dataset's samples collection.
+    Raises FieldNotFoundError for an unknown field."""
     if memo is not None and memo.schema is schema:
         _, done, pipeline, context, partial = memo
     else:
-        done, pipeline, context, partial = 0, [], CompileContext(schema), _NO_FIELDS
+        done, pipeline, context, partial = 0, [], CompileContext(schema, schema, collection), _NO_FIELDS
     for stage in stages[done:]:
         pipeline = [*pipeline, *stage.to_mongo(context)]
         if shown_in_part := stage.partial_fields_in(context.schema):
             partial = partial.union(shown_in_part)
         output = stage.output_schema(context.schema)
         if output is not context.schema:
-            context = CompileContext(output)
+            context = context._replace(schema=output)
     return CompileMemo(schema, len(stages), pipeline, context, partial)
 
 
@@ -95,7 +101,7 @@ _NO_FIELDS: frozenset[str] = frozenset()
 _PLAIN = frozenset({str, int, float, bool})  # stored values that decode to themselves
 
 
-class SampleCollection(CollectionAggregations):
+class SampleCollection(CollectionAggregations, field_edits.LabelEdits):
     """Reading, chaining and bulk-writing methods common to datasets and views."""
 
     @property
@@ -173,6 +179,33 @@ class SampleCollection(CollectionAggregations):
     def filter_labels(self, field: str, filter: Any, only_matches: bool = True) -> SampleCollection:  # noqa: A002
         return self.add_stage(FilterLabels(field, filter, only_matches))
 
+    def filter_field(self, field: str, filter: Any, only_matches: bool = True) -> SampleCollection:  # noqa: A002
+        """Show ``field`` only where ``filter`` (relative to its value: ``F("label")``, ``F()``) holds."""
+        return self.add_stage(FilterField(field, filter, only_matches))
+
+    def limit_labels(self, field: str, limit: int) -> SampleCollection:
+        """At most ``limit`` labels (the first ones) of the label-list field ``field``."""
+        return self.add_stage(LimitLabels(field, limit))
+
+    def match_labels(self, labels: Sequence[Mapping[str, Any]] | None = None, *, ids: Any = None,
+                     tags: Any = None, filter: Any = None, fields: Any = None,  # noqa: A002
+                     bool: bool = True) -> SampleCollection:  # noqa: A002
+        """Samples with a label that has ``ids`` / ``tags`` and satisfies ``filter``
+        (``bool=False``: the other samples)."""
+        ids, fields = label_refs(labels, ids, fields)
+        return self.add_stage(MatchLabels(ids, tags, filter, fields, bool))
+
+    def mongo(self, pipeline: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> SampleCollection:
+        """Raw aggregation stages (checked: no JavaScript, writes or reads of other collections)."""
+        return self.add_stage(Mongo(pipeline))
+
+    def concat(self, other: SampleCollection) -> SampleCollection:
+        """This collection's samples, then those of ``other`` (a view of the same dataset)."""
+        if not isinstance(other, SampleCollection) or other.dataset is not self.dataset:
+            raise ValidationError(f"concat takes a view of the same dataset {self.name!r}, "
+                                  f"got {other!r:.100}")
+        return self.add_stage(Concat(other.stages))
+
     def set_field(self, field: str, expr: Any) -> SampleCollection:
         """Show ``field`` computed by ``expr`` (an expression, a MongoDB expression dict or a value)."""
         return self.add_stage(SetField(field, expr))
@@ -234,7 +267,7 @@ class SampleCollection(CollectionAggregations):
 
     def _compile_stages(self, schema: dict[str, str]) -> CompileMemo:
         """This collection's stages compiled on ``schema``."""
-        return compile_stages(self.stages, schema)
+        return compile_stages(self.stages, schema, collection=self.dataset.collection_name)
 
     def explain(self) -> dict[str, Any]:
         """The database's query plan for this collection's pipeline."""
@@ -343,6 +376,16 @@ class SampleCollection(CollectionAggregations):
             if count else None
         if not found:
             raise SampleNotFoundError(f"{self._describe()} is empty")
+        return found[0]
+
+    def one(self, filter: Any, *, exact: bool = False) -> Sample:  # noqa: A002
+        """The sample matching ``filter`` (an expression or query dict); ValidationError if none
+        matches, and with ``exact`` if more than one does."""
+        found = self.match(filter).limit(2 if exact else 1).head(2)
+        if not found:
+            raise ValidationError(f"no sample of {self._describe()} matches {filter!r}"[:300])
+        if len(found) > 1:
+            raise ValidationError(f"more than one sample of {self._describe()} matches {filter!r}"[:300])
         return found[0]
 
     def head(self, num_samples: int = 3, *, timeout: float | None = None) -> list[Sample]:

@@ -6,11 +6,14 @@ import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from labellens.dataset.collection import CompileMemo, SampleCollection, compile_stages
+from labellens.dataset import field_edits
+from labellens.dataset.collection import WRITE_BATCH, CompileMemo, SampleCollection, compile_stages
 from labellens.dataset.printing import summary
 from labellens.dataset.protocols import DatasetCore
 from labellens.dataset.sample import Sample, SampleView
-from labellens.stages import Stage, stage_to_json
+from labellens.errors import ValidationError
+from labellens.stages import Mongo, Stage, stage_to_json
+from labellens.validation import string_list
 
 
 class View(SampleCollection):
@@ -62,7 +65,7 @@ class View(SampleCollection):
         """Compiled once per schema read: a view is immutable, and chaining compiles only the new stage."""
         memo = self._memo
         if memo is None or memo.schema is not schema or memo.done != len(self.stages):
-            memo = compile_stages(self.stages, schema, memo)
+            memo = compile_stages(self.stages, schema, memo, collection=self.dataset.collection_name)
             object.__setattr__(self, "_memo", memo)
         return memo
 
@@ -79,6 +82,51 @@ class View(SampleCollection):
         memo = self._memo
         assert memo is not None  # compiled when the view was made
         return memo.partial
+
+    # -- writing the view back ----------------------------------------------------------
+
+    def save(self, fields: str | Sequence[str] | None = None) -> None:
+        """Write this view's values of ``fields`` (every field it shows by default) back to the
+        dataset: filtered labels, computed values (None or missing: unset). Samples and fields
+        the view leaves out are not changed (see :meth:`keep` and :meth:`keep_fields`). A view with
+        raw ``mongo`` stages is refused: they may reshape values in ways labellens cannot check."""
+        if any(isinstance(stage, Mongo) for stage in self.stages):
+            raise ValidationError("a view with mongo() stages cannot be saved: its values are unchecked; "
+                                  "compute them with set_field, or write them with set_values")
+        shown = self._compiled()[1]
+        names = list(shown) if fields is None else string_list(fields, "fields")
+        stored = self.dataset._stored_schema(True)
+        unknown = [n for n in names if n not in stored or n not in shown]
+        if unknown:
+            raise ValidationError(f"cannot save {unknown[0]!r}: only fields of the dataset that this view "
+                                  f"shows can be saved: {', '.join(n for n in shown if n in stored)}")
+        pipeline = [*self._compiled()[0], {"$project": dict.fromkeys(names, 1)}]
+        for docs in self.dataset._run_batches(pipeline, batch_size=WRITE_BATCH):
+            self.dataset._writer.write_stored([
+                (doc["_id"], {n: doc[n] for n in names if doc.get(n) is not None},
+                 [n for n in names if doc.get(n) is None]) for doc in docs])
+
+    def keep(self) -> None:
+        """Delete the dataset's samples that this view leaves out (the others are not changed)."""
+        kept = set(self._ids())
+        self.dataset._writer.delete([oid for oid in self.dataset._ids() if oid not in kept])
+
+    def keep_fields(self) -> None:
+        """Delete the dataset's fields that this view leaves out (from every sample and the schema)."""
+        for name in self.excluded_field_names:
+            self.dataset.delete_sample_field(name)
+
+    def clone_sample_field(self, name: str, new_name: str) -> None:
+        """Copy ``name`` into ``new_name`` on this view's samples only (the new field is declared
+        on the dataset; others lack it). ``gt.a`` -> ``gt.b`` copies a label attribute."""
+        dataset = self.dataset
+        field_edits.clone_field_of(dataset._record, dataset._schema, name, new_name,  # type: ignore[attr-defined]
+                                   self._ids())
+
+    def clear_sample_field(self, name: str) -> None:
+        """Unset ``name`` (a field or an embedded path such as ``gt.score``) on this view's samples only."""
+        dataset = self.dataset
+        field_edits.clear_field_of(dataset._record, dataset._schema, name, self._ids())  # type: ignore[attr-defined]
 
     def to_json(self) -> list[dict[str, Any]]:
         """The stages as JSON (rebuild with ``dataset.view_from_json``)."""

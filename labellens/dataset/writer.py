@@ -327,6 +327,12 @@ class SampleWriter:
         self._store.update_matching(oids, operator)
         live.refresh(self._store, oids)
 
+    def write_stored(self, updates: Sequence[tuple[ObjectId, Mapping[str, Any], Sequence[str]]]) -> None:
+        """``(id, stored values to $set, fields to $unset)`` triples already in stored form (read
+        from the database, e.g. a view's values saved back), in one bulk write."""
+        self._store.update_by_id(updates)
+        live.refresh(self._store, [oid for oid, _, _ in updates])
+
     # -- deleting -------------------------------------------------------------------------------
 
     def delete(self, oids: Sequence[ObjectId]) -> None:

@@ -22,9 +22,13 @@ DEFAULT_FIELDS = ("filepath", "tags", "metadata")
 
 
 class CompileContext(NamedTuple):
-    """What a stage may know when compiling: the field schema of its input."""
+    """What a stage may know when compiling: the field schema of its input, and (for stages that
+    compile another view of the same dataset, such as Concat) the dataset's own schema and
+    the name of its samples collection."""
 
     schema: Mapping[str, str]
+    root: Mapping[str, str] | None = None
+    collection: str = ""
 
     def check_field(self, path: str) -> None:
         """Raise FieldNotFoundError unless the top-level field of ``path`` is in the schema.

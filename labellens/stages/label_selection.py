@@ -43,25 +43,11 @@ class _LabelStage(Stage):
 
     def label_fields(self, schema: Mapping[str, str]) -> list[str]:
         """The label fields this stage looks at (StageError for a named field that holds no labels)."""
-        if self.fields is None:
-            return label_fields(schema)
-        for name in self.fields:
-            CompileContext(schema).check_field(name)
-            if name not in label_fields({name: schema[name]}):
-                raise StageError(f"{name!r} holds {schema[name]}, not labels; name label fields: "
-                                 f"{label_fields(schema)}")
-        return list(self.fields)
+        return named_label_fields(self.fields, schema)
 
     def _chosen(self, label: str) -> Any:
         """True for a label (the document at ``label``, e.g. ``$$this``) that the ids and tags choose."""
-        conditions: list[Any] = []
-        if self.ids is not None:
-            conditions.append({"$in": [f"{label}._id", [ObjectId(i) for i in self.ids]]})
-        if self.tags is not None:
-            tagged = {"$filter": {"input": {"$ifNull": [f"{label}.tags", []]}, "as": "item",
-                                  "cond": {"$in": ["$$item", list(self.tags)]}}}
-            conditions.append({"$gt": [{"$size": tagged}, 0]})
-        chosen: Any = {"$and": conditions} if len(conditions) > 1 else conditions[0] if conditions else True
+        chosen = label_condition(label, self.ids, self.tags)
         return chosen if self._keep_matches else {"$eq": [chosen, False]}  # mongomock misreads {"$not": [..]}
 
     def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
@@ -116,6 +102,33 @@ class ExcludeLabels(_LabelStage):
     """
 
     _keep_matches = False
+
+
+def named_label_fields(fields: Sequence[str] | None, schema: Mapping[str, str]) -> list[str]:
+    """``fields`` (every label field of ``schema`` when None); StageError for one that holds no labels."""
+    if fields is None:
+        return label_fields(schema)
+    for name in fields:
+        CompileContext(schema).check_field(name)
+        if name not in label_fields({name: schema[name]}):
+            raise StageError(f"{name!r} holds {schema[name]}, not labels; name label fields: "
+                             f"{label_fields(schema)}")
+    return list(fields)
+
+
+def label_condition(label: str, ids: Sequence[str] | None, tags: Sequence[str] | None,
+                    *extra: Any) -> Any:
+    """True for a label (the document at ``label``) with one of ``ids`` and one of ``tags``
+    (each when given) for which every ``extra`` condition holds."""
+    conditions: list[Any] = []
+    if ids is not None:
+        conditions.append({"$in": [f"{label}._id", [ObjectId(i) for i in ids]]})
+    if tags is not None:
+        tagged = {"$filter": {"input": {"$ifNull": [f"{label}.tags", []]}, "as": "item",
+                              "cond": {"$in": ["$$item", list(tags)]}}}
+        conditions.append({"$gt": [{"$size": tagged}, 0]})
+    conditions += extra
+    return {"$and": conditions} if len(conditions) > 1 else conditions[0] if conditions else True
 
 
 def label_refs(labels: Sequence[Mapping[str, Any]] | None, ids: Any, fields: Any) -> tuple[Any, Any]:

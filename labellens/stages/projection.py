@@ -106,16 +106,10 @@ class FilterLabels(Stage):
             lists = ", ".join(t.name for t in label_types() if t.list_path)
             raise StageError(f"FilterLabels needs a field of labels in a list ({lists}); {self.field!r} is "
                              f"{ctx.schema.get(self.field)}")
-        field, path = f"${self.field}", f"{self.field}.{key}"
+        path = f"{self.field}.{key}"
         kept = {"$filter": {"input": {"$ifNull": [f"${path}", []]}, "as": "this", "cond": self._condition()}}
-        # Rebuild the label list's document key by key: an $addFields of the dotted path
-        # would also create the field on samples that lack it.
-        entry = {"$cond": [{"$eq": ["$$entry.k", key]}, {"k": key, "v": kept}, "$$entry"]}
-        rebuilt = {"$arrayToObject": {"$map": {"input": {"$objectToArray": field}, "as": "entry",
-                                               "in": entry}}}
-        present = {"$gt": [{"$ifNull": [field, None]}, None]}
         has_labels = {"$match": {f"{path}.0": {"$exists": True}}}
-        update = {"$addFields": {self.field: {"$cond": [present, rebuilt, field]}}}
+        update = replace_label_list(self.field, key, kept)
         return [has_labels, update, has_labels] if self.only_matches else [update]
 
     def _condition(self) -> Any:
@@ -126,6 +120,19 @@ class FilterLabels(Stage):
 
     def partial_fields(self) -> tuple[str, ...]:
         return (self.field,)
+
+
+def replace_label_list(field: str, key: str, labels: Any) -> dict[str, Any]:
+    """The ``$addFields`` that sets the label list ``field.key`` to the expression ``labels``.
+
+    The label list's document is rebuilt key by key: an $addFields of the dotted path
+    would also create the field on samples that lack it.
+    """
+    stored = f"${field}"
+    entry = {"$cond": [{"$eq": ["$$entry.k", key]}, {"k": key, "v": labels}, "$$entry"]}
+    rebuilt = {"$arrayToObject": {"$map": {"input": {"$objectToArray": stored}, "as": "entry", "in": entry}}}
+    present = {"$gt": [{"$ifNull": [stored, None]}, None]}
+    return {"$addFields": {field: {"$cond": [present, rebuilt, stored]}}}
 
 
 def _tops_of_subpaths(paths: tuple[str, ...]) -> tuple[str, ...]:

@@ -12,14 +12,19 @@ from labellens.errors import StageError
 from labellens.stages import (
     STAGES,
     CompileContext,
+    Concat,
     Exclude,
     ExcludeFields,
     ExcludeLabels,
     Exists,
+    FilterField,
     FilterLabels,
     Limit,
+    LimitLabels,
     Match,
+    MatchLabels,
     MatchTags,
+    Mongo,
     Select,
     SelectBy,
     SelectFields,
@@ -35,9 +40,10 @@ from labellens.stages import (
     stages_from_json,
 )
 
-CTX = CompileContext({"filepath": "StringField", "tags": "ListField(StringField)",
-                      "metadata": "EmbeddedDocumentField(ImageMetadata)", "score": "FloatField",
-                      "preds": "EmbeddedDocumentField(Classifications)"})
+SCHEMA = {"filepath": "StringField", "tags": "ListField(StringField)",
+          "metadata": "EmbeddedDocumentField(ImageMetadata)", "score": "FloatField",
+          "preds": "EmbeddedDocumentField(Classifications)"}
+CTX = CompileContext(SCHEMA, SCHEMA, "samples.x")
 IDS = [str(ObjectId()) for _ in range(2)]
 
 EVERY_STAGE = [
@@ -64,7 +70,12 @@ EVERY_STAGE = [
     SetField("score", 0.5),
     SelectLabels(ids=IDS, tags="ok", fields="preds", omit_empty=False),
     ExcludeLabels(tags=["bad"]),
+    FilterField("score", F() > 0.5, only_matches=False),
+    LimitLabels("preds", 2),
+    MatchLabels(ids=IDS, tags="ok", filter=F("confidence") > 0.5, fields="preds", bool=False),
+    Mongo([{"$limit": 1}, {"$match": {"score": {"$gt": 0.5}}}]),
 ]
+EVERY_STAGE.append(Concat(EVERY_STAGE[:4]))
 
 
 def test_every_registered_stage_is_covered() -> None:
@@ -99,6 +110,9 @@ def test_stages_from_json_rebuilds_a_list() -> None:
     ({"_cls": "MatchTags", "kwargs": {"tags": [1]}}, "tags must be"),
     ({"_cls": "Match", "kwargs": {"filter": {"$where": "1"}}}, "refuses"),
     ({"_cls": "Limit", "kwargs": {"limit": 1}, "extra": 1}, "_cls"),
+    ({"_cls": "Mongo", "kwargs": {"pipeline": [{"$out": "x"}]}}, "refuses"),
+    ({"_cls": "Mongo", "kwargs": {"pipeline": [{"$lookup": {"from": "x"}}]}}, "outside this dataset"),
+    ({"_cls": "Mongo", "kwargs": {"pipeline": [{"$limit": 1, "$skip": 1}]}}, "list of aggregation stages"),
     (["Limit"], "_cls"),
 ])
 def test_malformed_json_raises_stage_error(data, message) -> None:
