@@ -175,16 +175,16 @@ def bounds(pipeline: Sequence[dict[str, Any]], paths: Sequence[str]) -> Pipeline
 def value_bounds(pipeline: Sequence[dict[str, Any]], path: Value, *, unwind: bool = False,
                  finite: bool = False) -> Pipeline:
     """:func:`bounds` of one path whose array items count singly when ``unwind`` (decode with
-    ``decode_bounds(rows, ["_v"])``); ``finite``: of its finite numbers only (no nan, no ±inf)."""
+    ``decode_bounds(rows, ["_v"])``); ``finite``: leaving out nan and ±inf."""
     steps = value_of(path, unwind=unwind)
     if finite:
-        steps.append({"$match": {"$expr": _finite("$_v")}})
+        steps.append({"$match": {"$expr": {"$cond": [{"$isNumber": "$_v"}, _finite("$_v"), True]}}})
     return bounds([*pipeline, *steps], ["_v"])
 
 
 def _finite(value: Any) -> dict[str, Any]:
-    """True where ``value`` is a number other than nan and ±inf (nan compares below every number)."""
-    return {"$and": [{"$isNumber": value}, {"$gt": [value, -math.inf]}, {"$lt": [value, math.inf]}]}
+    """True where the number ``value`` is neither nan nor ±inf (nan compares below every number)."""
+    return {"$and": [{"$gt": [value, -math.inf]}, {"$lt": [value, math.inf]}]}
 
 
 def value_group(pipeline: Sequence[dict[str, Any]], path: Value, accumulators: Mapping[str, Any], *,

@@ -42,7 +42,7 @@ def test_distinct_bounds_and_count_values_of_a_date_field_give_dates(backend):
     assert ds.count_values("day") == {dt.date(2020, 1, 2): 1, dt.date(2020, 1, 3): 1, None: 1}
     assert ds.distinct("days") == [dt.date(2020, 1, 2), dt.date(2020, 1, 3)]
     low, _ = ds.aggregate([ll.Bounds("day"), ll.Count()])[0]
-    assert type(low) is dt.date
+    assert type(low) is dt.date and ds.aggregate(ll.Bounds("day", safe=True)) == ds.bounds("day")
     ds.add_sample(ll.Sample("/img/t.png", when=dt.datetime(2020, 1, 2, tzinfo=dt.UTC)))
     assert isinstance(ds.bounds("when")[0], dt.datetime)  # a DateTimeField stays datetimes
 
