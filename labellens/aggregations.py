@@ -16,15 +16,18 @@ bounds first.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from labellens import codec, fields
 from labellens.db import pipelines
 from labellens.db.pipelines import Pipeline, Value
 from labellens.errors import ValidationError
 from labellens.expr import Expr
+from labellens.fields import FieldType
 
 FieldOrExpr = str | Expr | dict[str, Any]
 Rows = Sequence[dict[str, Any]]
@@ -59,6 +62,11 @@ class Aggregation:
         """The result from the rows the steps return."""
         raise NotImplementedError
 
+    def typed(self, result: Any, field_type: str | None) -> Any:
+        """``result`` in the Python type of a field of ``field_type`` (a ``DateField``'s values as
+        dates, as ``values()`` gives them); ``field_type`` is None for an expression."""
+        return result
+
 
 class Count(Aggregation):
     """The number of samples, or of the non-None values of a field or expression."""
@@ -91,6 +99,9 @@ class CountValues(Aggregation):
     def parse(self, rows: Rows) -> dict[Any, int]:
         return pipelines.decode_count_values(rows)
 
+    def typed(self, result: dict[Any, int], field_type: str | None) -> dict[Any, int]:
+        return {_typed(v, field_type): n for v, n in result.items()}
+
 
 class Distinct(Aggregation):
     """The sorted distinct non-None values."""
@@ -103,17 +114,29 @@ class Distinct(Aggregation):
     def parse(self, rows: Rows) -> list[Any]:
         return pipelines.decode_ids(rows)
 
+    def typed(self, result: list[Any], field_type: str | None) -> list[Any]:
+        return [_typed(v, field_type) for v in result]
+
 
 class Bounds(Aggregation):
-    """``(min, max)`` of the non-None values; ``(None, None)`` when there are none."""
+    """``(min, max)`` of the non-None values; ``(None, None)`` when there are none.
 
-    __slots__ = ()
+    ``safe=True`` ignores nan and ±inf (the bounds of the finite numbers)."""
+
+    __slots__ = ("safe",)
+
+    def __init__(self, field_or_expr: FieldOrExpr, *, expr: Expr | None = None, safe: bool = False) -> None:
+        super().__init__(field_or_expr, expr=expr)
+        self.safe = safe
 
     def steps(self, value: Value | None, *, unwind: bool) -> Pipeline:
-        return pipelines.value_bounds([], _required(value), unwind=unwind)
+        return pipelines.value_bounds([], _required(value), unwind=unwind, finite=self.safe)
 
     def parse(self, rows: Rows) -> tuple[Any, Any]:
         return pipelines.decode_bounds(rows, ["_v"])["_v"]
+
+    def typed(self, result: tuple[Any, Any], field_type: str | None) -> tuple[Any, Any]:
+        return _typed(result[0], field_type), _typed(result[1], field_type)
 
 
 class Sum(Aggregation):
@@ -194,7 +217,8 @@ class Quantiles(Aggregation):
 
 class HistogramValues(Aggregation):
     """``(counts, edges, other)``: counts of ``bins`` equal bins over ``range`` (default: the
-    values' bounds), the ``bins + 1`` edges, and the number of values outside the range."""
+    bounds of the finite values), the ``bins + 1`` edges, and the number of other values
+    (outside the range, nan, None and missing ones), as FiftyOne counts them."""
 
     __slots__ = ("bins", "range")
 
@@ -241,6 +265,13 @@ class Values(Aggregation):
 def _required(value: Value | None) -> Value:
     if value is None:
         raise ValidationError("this aggregation needs a field or an expression")
+    return value
+
+
+def _typed(value: Any, field_type: str | None) -> Any:
+    """A stored value as a field of ``field_type`` reads it (a ``DateField``'s midnight as a date)."""
+    if isinstance(value, dt.datetime) and field_type in (fields.DATE, str(FieldType.list_of(fields.DATE))):
+        return codec.datetime_to_date(value)
     return value
 
 

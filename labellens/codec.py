@@ -7,7 +7,7 @@ and extra), nested dicts and lists.
   so they come back with their dtype and shape;
 - labels and other embedded documents are stored through their ``to_mongo``
   (a dict with a ``_cls`` name registered by :func:`register`);
-- numpy scalars become plain numbers; tuples become lists;
+- numpy scalars become plain numbers (:func:`python_value` also in memory); tuples become lists;
 - a ``datetime.date`` is stored as midnight UTC of that day (a ``DateField`` reads it back as a date);
   datetimes are read back in ``labellens.config.timezone``.
 
@@ -125,6 +125,26 @@ def encode(value: Any) -> Any:
         raise SchemaError("cannot store raw bytes; store them as a numpy array "
                           "(np.frombuffer(data, np.uint8)) or a string")
     raise SchemaError(f"cannot store a value of type {kind.__name__}: {value!r:.80}")
+
+
+def python_value(value: Any) -> Any:
+    """A value set on a sample as its stored form presents it: numpy scalars as the Python numbers
+    (or bools, strs) they hold, also as items of lists and dicts, which change in place (a
+    ``datetime64`` stays as it is)."""
+    kind = type(value)
+    if kind in PLAIN:
+        return value
+    if isinstance(value, np.generic):
+        return value if isinstance(value, np.datetime64) else value.item()
+    if kind is list:
+        for i, item in enumerate(value):
+            if type(item) not in PLAIN:
+                value[i] = python_value(item)
+    elif kind is dict:
+        for key, item in value.items():
+            if type(item) not in PLAIN:
+                value[key] = python_value(item)
+    return value
 
 
 def stored_size(stored: Any) -> int:

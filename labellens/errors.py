@@ -75,8 +75,8 @@ class InvalidFieldNameError(LabelLensError, ValueError):
     """A field name that MongoDB cannot store or that shadows a built-in field."""
 
 
-class SchemaError(LabelLensError, TypeError):
-    """A value does not match the declared type of its field."""
+class SchemaError(LabelLensError, TypeError, ValueError):
+    """A value does not match the declared type of its field (a ValueError too, as FiftyOne raises)."""
 
 
 class ValidationError(LabelLensError, ValueError):

@@ -176,7 +176,7 @@ class AsyncData:
 
         When the view keeps every sample and ``(path, _id)`` is indexed, no document is
         read: each bin is counted over its index range (:func:`~labellens.db.pipelines.bin_ranges`)
-        and the values outside the range are the other non-None ones, all at once.
+        and the others (outside the range, None, missing) are the rest of the samples, all at once.
         """
         edges = pipelines.histogram_edges(low, high, bins)
         if not unwind and await self._counts_from_index(collection, pipeline, path):

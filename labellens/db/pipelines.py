@@ -172,10 +172,19 @@ def bounds(pipeline: Sequence[dict[str, Any]], paths: Sequence[str]) -> Pipeline
     return [*pipeline, {"$group": group}]
 
 
-def value_bounds(pipeline: Sequence[dict[str, Any]], path: Value, *, unwind: bool = False) -> Pipeline:
+def value_bounds(pipeline: Sequence[dict[str, Any]], path: Value, *, unwind: bool = False,
+                 finite: bool = False) -> Pipeline:
     """:func:`bounds` of one path whose array items count singly when ``unwind`` (decode with
-    ``decode_bounds(rows, ["_v"])``)."""
-    return bounds([*pipeline, *value_of(path, unwind=unwind)], ["_v"])
+    ``decode_bounds(rows, ["_v"])``); ``finite``: leaving out nan and ±inf."""
+    steps = value_of(path, unwind=unwind)
+    if finite:
+        steps.append({"$match": {"$expr": {"$cond": [{"$isNumber": "$_v"}, _finite("$_v"), True]}}})
+    return bounds([*pipeline, *steps], ["_v"])
+
+
+def _finite(value: Any) -> dict[str, Any]:
+    """True where the number ``value`` is neither nan nor ±inf (nan compares below every number)."""
+    return {"$and": [{"$gt": [value, -math.inf]}, {"$lt": [value, math.inf]}]}
 
 
 def value_group(pipeline: Sequence[dict[str, Any]], path: Value, accumulators: Mapping[str, Any], *,
@@ -242,13 +251,15 @@ def _width(low: float, high: float, bins: int) -> float:
 
 def histogram(pipeline: Sequence[dict[str, Any]], path: Value, *, low: float, high: float, bins: int,
               unwind: bool = False) -> Pipeline:
-    """One row ``{"_id": bin, "n": count}`` per bin of ``path``'s non-None values; bin -1: outside."""
+    """One row ``{"_id": bin, "n": count}`` per bin of ``path``'s values; bin -1: the others (outside
+    the range, nan, None and missing), as FiftyOne counts them."""
     width = _width(low, high, bins)
-    index = {"$floor": {"$divide": [{"$subtract": ["$_v", low]}, width]}}
-    in_range = {"$and": [{"$gte": ["$_v", low]}, {"$lte": ["$_v", high]}]}
+    in_range = {"$and": [{"$isNumber": "$_v"}, {"$gte": ["$_v", low]}, {"$lte": ["$_v", high]}]}
+    # The index of an in-range value only: mongomock evaluates both branches of a $cond.
+    inside = {"$cond": [in_range, "$_v", low]}
+    index = {"$floor": {"$divide": [{"$subtract": [inside, low]}, width]}}
     bucket = {"$cond": [in_range, {"$min": [index, bins - 1]}, -1]}
-    return [*pipeline, *value_of(path, unwind=unwind), {"$match": {"_v": {"$ne": None}}},
-            {"$group": {"_id": bucket, "n": {"$sum": 1}}}]
+    return [*pipeline, *value_of(path, unwind=unwind), {"$group": {"_id": bucket, "n": {"$sum": 1}}}]
 
 
 def bin_ranges(low: float, high: float, bins: int) -> list[dict[str, float]]:
@@ -288,16 +299,15 @@ def _double(order: int) -> float:
 
 def indexed_histogram(path: str, *, low: float, high: float, bins: int) -> list[Pipeline]:
     """:func:`histogram` as count pipelines over a ``(path, _id)`` index, which read no document:
-    one per bin (:func:`bin_ranges`), then one of every non-None value (decode the counts of their
-    rows with :func:`decode_indexed_histogram`). Only for a view that keeps every sample."""
-    queries = [*({path: bounds} for bounds in bin_ranges(low, high, bins)), {path: {"$ne": None}}]
-    return [count([{"$match": query}]) for query in queries]
+    one per bin (:func:`bin_ranges`), then one of every sample (decode the counts of their rows
+    with :func:`decode_indexed_histogram`). Only for a view that keeps every sample."""
+    return [*(count([{"$match": {path: bounds}}]) for bounds in bin_ranges(low, high, bins)), count([])]
 
 
 def decode_indexed_histogram(counts: Sequence[int]) -> tuple[list[int], int]:
-    """``(counts per bin, count outside the range)`` from the counts of :func:`indexed_histogram`."""
-    *per_bin, present = counts
-    return per_bin, present - sum(per_bin)
+    """``(counts per bin, count of the others)`` from the counts of :func:`indexed_histogram`."""
+    *per_bin, every = counts
+    return per_bin, every - sum(per_bin)
 
 
 def decode_histogram(rows: Rows, bins: int) -> tuple[list[int], int]:

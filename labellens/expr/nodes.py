@@ -77,6 +77,19 @@ class Expr:
     def __abs__(self) -> Call:
         return self._call("abs")
 
+    # ``math.floor``, ``math.ceil``, ``math.trunc`` and ``round`` of an expression build expressions.
+    def __floor__(self) -> Call:
+        return self.floor()
+
+    def __ceil__(self) -> Call:
+        return self.ceil()
+
+    def __trunc__(self) -> Call:
+        return self.trunc()
+
+    def __round__(self, ndigits: int | None = None) -> Call:
+        return self.round(0 if ndigits is None else ndigits)
+
     def __and__(self, other: Any) -> Call:
         return self._call("and", other)
 
@@ -282,11 +295,12 @@ class Expr:
         """The mean of the numbers of this array (None when it has none)."""
         return self._call("mean")
 
-    def __getitem__(self, index: int | slice) -> Call:
-        """An item (``F("x")[0]``, ``[-1]``) or a slice (``[1:3]``, ``[2:]``, ``[-2:]``) of an array."""
+    def __getitem__(self, index: int | slice | Expr) -> Call:
+        """An item (``F("x")[0]``, ``[-1]``, ``F("x")[F("i")]``) or a slice (``[1:3]``, ``[2:]``,
+        ``[-2:]``) of an array."""
         if isinstance(index, slice):
             return self._call("slice", *_slice_bounds(index))
-        return self._call("item", _require_int(index, "[]"))
+        return self._call("item", index if isinstance(index, Expr) else _require_int(index, "[]"))
 
     def append(self, value: Any) -> Call:
         return self._call("concat_arrays", [value])
