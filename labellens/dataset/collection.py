@@ -208,6 +208,14 @@ class SampleCollection(CollectionAggregations):
             schema = stage.output_schema(schema)
         return dict(schema)
 
+    def get_field(self, path: str) -> str | None:
+        """The type of field ``path`` (e.g. ``"FloatField"``; ``"ObjectIdField"`` for ``id``), or None
+        when this collection has no such field. Types are strings, not field objects."""
+        if path == "id":
+            return str(fields.OBJECT_ID)
+        found = self.get_field_schema().get(path)
+        return None if found is None else str(found)
+
     def pipeline(self) -> list[dict[str, Any]]:
         """The aggregation pipeline of this collection (run on ``dataset.collection_name``)."""
         return list(self._compiled()[0])
@@ -354,20 +362,24 @@ class SampleCollection(CollectionAggregations):
         (see ``Dataset.from_dict``)."""
         return serialize.to_dict(self, self.dataset.info, include_private=include_private)
 
-    def values(self, path: Any, *, as_numpy: bool = False, timeout: float | None = None) -> Any:
+    def values(self, path: Any, *, as_numpy: bool = False, unwind: bool = False,
+               timeout: float | None = None) -> Any:
         """One value per sample of ``path`` (``"id"``, ``"ground_truth.label"`` ...) in view order.
 
         Only that path travels (a projection). ``as_numpy`` returns an array: numbers
         as float64 with NaN for missing values, or stacked arrays (e.g. logits). An
-        expression (``F("x") * 2``) gives its value for each sample instead.
+        expression (``F("x") * 2``) gives its value for each sample instead. ``unwind``
+        flattens list values into one list of their items (missing values left out).
         """
         if not isinstance(path, str):
             column = Aggregations(self, timeout).values(path)
-            return _to_numpy(column, "expression") if as_numpy else column
-        column: list[Any] = []
-        for batch in self._columns([path], 10_000, with_ids=path == "id", timeout=timeout):
-            column.extend(batch[path])
-        return _to_numpy(column, path) if as_numpy else column
+        else:
+            column = []
+            for batch in self._columns([path], 10_000, with_ids=path == "id", timeout=timeout):
+                column.extend(batch[path])
+        if unwind:
+            column = _unwound(column)
+        return _to_numpy(column, path if isinstance(path, str) else "expression") if as_numpy else column
 
     def _count_samples(self, *, timeout: float | None = None) -> int:
         pipeline = pipelines.count(self._compiled()[0])
@@ -402,15 +414,35 @@ class SampleCollection(CollectionAggregations):
 
     # -- writing ----------------------------------------------------------------------
 
-    def set_values(self, path: str, values: Sequence[Any] | np.ndarray, *,
-                   ids: Sequence[str] | None = None) -> None:
+    def set_values(self, path: str, values: Sequence[Any] | np.ndarray | Mapping[Any, Any], *,
+                   ids: Sequence[str] | None = None, key_field: str | None = None) -> None:
         """Write one value per sample to ``path`` in bulk (``None`` unsets it).
 
         Without ``ids``, ``values`` follow the view's order and must have one value per
-        sample. With ``ids``, ``values[i]`` goes to sample ``ids[i]``. Every value is
-        checked before anything is written.
+        sample. With ``ids``, ``values[i]`` goes to sample ``ids[i]``. With ``key_field``,
+        ``values`` is a dict: key -> value for the samples whose ``key_field`` has that key
+        (samples whose key is not in it are left alone). Every value is checked before
+        anything is written.
         """
+        if key_field is not None:
+            if ids is not None or not isinstance(values, Mapping):
+                raise ValidationError("set_values(..., key_field=) takes a dict key -> value and no ids")
+            ids, values = self._keyed(key_field, values)
+        elif isinstance(values, Mapping):
+            raise ValidationError("set_values takes a dict of values only with key_field= (the field "
+                                  "holding its keys)")
         self._write_columns({path: values}, ids, call=f"set_values({path!r})")
+
+    def _keyed(self, key_field: str, values: Mapping[Any, Any]) -> tuple[list[str], list[Any]]:
+        """The ids and values of the samples whose ``key_field`` is a key of ``values``."""
+        batch_ids: list[str] = []
+        chosen: list[Any] = []
+        for batch in self._columns([key_field], 10_000, with_ids=True):
+            for sample_id, key in zip(batch["id"], batch[key_field]):
+                if key is not None and not isinstance(key, (list, dict)) and key in values:
+                    batch_ids.append(sample_id)
+                    chosen.append(values[key])
+        return batch_ids, chosen
 
     def set_fields(self, values: Mapping[str, Sequence[Any] | np.ndarray], *,
                    ids: Sequence[str] | None = None) -> None:
@@ -532,6 +564,18 @@ def _id_strings(value: Any) -> Any:
     if isinstance(value, list):
         return [None if v is None else str(v) for v in value]
     return str(value)
+
+
+def _unwound(column: list[Any]) -> list[Any]:
+    """The items of a column's list values (nested lists flattened), its other values as they are,
+    missing values left out."""
+    items: list[Any] = []
+    for value in column:
+        if isinstance(value, (list, tuple)):
+            items.extend(_unwound(list(value)))
+        elif value is not None:
+            items.append(value)
+    return items
 
 
 def _to_numpy(column: list[Any], path: str) -> np.ndarray:
