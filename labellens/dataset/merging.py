@@ -139,7 +139,7 @@ def merge(record: DatasetRecord, schema: Schema, source: Any, names: Mapping[str
                 if options.insert_new:
                     inserts.append(_new_doc(doc, names, key_path))
             elif not options.skip_existing:
-                changes = _merged(doc, existing, names, options, lists)
+                changes = merged(doc, existing, names, options, lists)
                 if changes:
                     updates.append((existing["_id"], changes, ()))
         if inserts:
@@ -185,7 +185,7 @@ def _new_doc(doc: dict[str, Any], names: Mapping[str, str], key_path: str) -> di
     return new
 
 
-def _merged(doc: dict[str, Any], existing: dict[str, Any], names: Mapping[str, str], options: MergeOptions,
+def merged(doc: dict[str, Any], existing: dict[str, Any], names: Mapping[str, str], options: MergeOptions,
             lists: set[str]) -> dict[str, Any]:
     """The ``$set`` of one matched sample (None values of the source never overwrite)."""
     changes: dict[str, Any] = {}
