@@ -8,7 +8,7 @@ import pytest
 
 import labellens as ll
 from labellens import F
-from labellens.errors import ValidationError
+from labellens.errors import FieldNotFoundError, ValidationError
 
 
 def numbers() -> ll.Dataset:
@@ -87,3 +87,52 @@ def test_aggregation_expr_and_safe(backend):
     assert ds.bounds(F("x") * 2, safe=True) == (2.0, 6.0)
     assert ds.std("x", safe=True) == 1.0
     assert ds.histogram_values("x", bins=2, safe=True)[0] == [1, 1]
+
+
+def test_sample_merge_adds_fields_and_list_items(backend):
+    s1 = ll.Sample("/img/a.png", foo="bar", tags=["a"],
+                   gt=ll.Classifications(classifications=[ll.Classification(label="x")]))
+    s2 = ll.Sample("/img/a.png", spam="eggs", foo=None, tags=["b"],
+                   gt=ll.Classifications(classifications=[ll.Classification(label="y")]))
+    s1.merge(s2)
+    s1.merge(ll.Sample("/img/a.png", tags=[]))
+    assert (s1.tags, s1.foo, s1.spam) == (["a", "b"], "bar", "eggs")
+    assert [c.label for c in s1.gt.classifications] == ["x", "y"]
+    other = ll.Sample("/img/a.png", foo="new", spam="ham")
+    s1.merge(other, overwrite=False)
+    assert (s1.foo, s1.spam) == ("bar", "eggs")
+    s1.merge(other, fields=["foo"])
+    assert (s1.foo, s1.spam) == ("new", "eggs")
+    s1.merge(other, omit_fields="foo", merge_lists=False)
+    assert s1.spam == "ham"
+    ds = ll.Dataset()
+    ds.add_sample(s1)
+    s1.merge(ll.Sample("/img/a.png", z=1))
+    s1.save()
+    assert ds.values("z") == [1]
+    with pytest.raises(ValidationError):
+        s1.merge({"z": 2})
+
+
+def test_dotted_item_is_an_attribute_of_an_embedded_label(backend):
+    s = ll.Sample("/img/a.png", gt=ll.Classification(label="a"), x=1)
+    s["gt.foo"] = "bar"
+    assert (s.gt.foo, s["gt.foo"], s["gt.label"]) == ("bar", "bar", "a")
+    with pytest.raises(ValidationError):
+        s["x.foo"] = 1
+    with pytest.raises(FieldNotFoundError):
+        s["nope.foo"] = 1
+    with pytest.raises(FieldNotFoundError):
+        s["gt.nope"]
+    ds = ll.Dataset()
+    ds.add_sample(s)
+    s["gt.label"] = "b"
+    s.save()
+    assert ds.values("gt.label") == ["b"] and ds.values("gt.foo") == ["bar"]
+
+
+def test_clone_sample_field_id(backend):
+    ds = numbers()
+    ds.clone_sample_field("id", "sample_id")
+    assert ds.values("sample_id") == ds.values("id")
+    assert ds.get_field("sample_id") == "ObjectIdField"
