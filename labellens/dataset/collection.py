@@ -369,17 +369,31 @@ class SampleCollection(CollectionAggregations):
         Only that path travels (a projection). ``as_numpy`` returns an array: numbers
         as float64 with NaN for missing values, or stacked arrays (e.g. logits). An
         expression (``F("x") * 2``) gives its value for each sample instead. ``unwind``
-        flattens list values into one list of their items (missing values left out).
+        flattens list values into one list of their items (missing values left out). A list
+        of paths gives a list of such columns, read in one pass.
         """
+        if isinstance(path, (list, tuple)) and path and all(isinstance(p, str) for p in path):
+            paths = list(dict.fromkeys(path))
+            columns: dict[str, list[Any]] = {p: [] for p in paths}
+            for batch in self._columns(paths, 10_000, with_ids="id" in paths, timeout=timeout):
+                for p in paths:
+                    columns[p].extend(batch[p])
+            return [self._finished(columns[p], p, as_numpy=as_numpy, unwind=unwind) for p in path]
         if not isinstance(path, str):
             column = Aggregations(self, timeout).values(path)
         else:
             column = []
             for batch in self._columns([path], 10_000, with_ids=path == "id", timeout=timeout):
                 column.extend(batch[path])
+        return self._finished(column, path if isinstance(path, str) else "expression", as_numpy=as_numpy,
+                              unwind=unwind)
+
+    @staticmethod
+    def _finished(column: list[Any], path: str, *, as_numpy: bool, unwind: bool) -> Any:
+        """A column as ``values`` returns it: unwound and/or as an array when asked."""
         if unwind:
             column = _unwound(column)
-        return _to_numpy(column, path if isinstance(path, str) else "expression") if as_numpy else column
+        return _to_numpy(column, path) if as_numpy else column
 
     def _count_samples(self, *, timeout: float | None = None) -> int:
         pipeline = pipelines.count(self._compiled()[0])
@@ -421,8 +435,8 @@ class SampleCollection(CollectionAggregations):
         Without ``ids``, ``values`` follow the view's order and must have one value per
         sample. With ``ids``, ``values[i]`` goes to sample ``ids[i]``. With ``key_field``,
         ``values`` is a dict: key -> value for the samples whose ``key_field`` has that key
-        (samples whose key is not in it are left alone). Every value is checked before
-        anything is written.
+        (samples whose key is not in it are left alone; a key no sample has is an error).
+        Every value is checked before anything is written.
         """
         if key_field is not None:
             if ids is not None or not isinstance(values, Mapping):
@@ -437,11 +451,17 @@ class SampleCollection(CollectionAggregations):
         """The ids and values of the samples whose ``key_field`` is a key of ``values``."""
         batch_ids: list[str] = []
         chosen: list[Any] = []
+        found: set[Any] = set()
         for batch in self._columns([key_field], 10_000, with_ids=True):
             for sample_id, key in zip(batch["id"], batch[key_field]):
                 if key is not None and not isinstance(key, (list, dict)) and key in values:
                     batch_ids.append(sample_id)
                     chosen.append(values[key])
+                    found.add(key)
+        missing = [key for key in values if key not in found]
+        if missing:
+            raise ValidationError(f"set_values: no sample has {key_field}={missing[0]!r} "
+                                  f"({len(missing)} keys missing); nothing was written")
         return batch_ids, chosen
 
     def set_fields(self, values: Mapping[str, Sequence[Any] | np.ndarray], *,

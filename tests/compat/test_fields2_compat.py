@@ -66,7 +66,10 @@ def test_values_unwind_flattens_lists(backend):
 
 def test_set_values_by_key_field(backend):
     ds = numbers()
-    ds.set_values("s", {0: "x", 3: "z", 9: "never"}, key_field="i")
+    ds.set_values("s", {0: "x", 3: "z"}, key_field="i")
+    assert ds.values("s") == ["x", None, None, "z"]
+    with pytest.raises(ValidationError, match="no sample has i=9"):
+        ds.set_values("s", {0: "changed", 9: "never"}, key_field="i")
     assert ds.values("s") == ["x", None, None, "z"]
     ids = ds.values("id")
     ds.set_values("s", {ids[1]: "y"}, key_field="id")
@@ -136,3 +139,10 @@ def test_clone_sample_field_id(backend):
     ds.clone_sample_field("id", "sample_id")
     assert ds.values("sample_id") == ds.values("id")
     assert ds.get_field("sample_id") == "ObjectIdField"
+
+
+def test_values_of_several_paths(backend):
+    ds = numbers()
+    ids = ds.values("id")
+    assert ds.values(["i", "id", "tags"]) == [[0, 1, 2, 3], ids, [["a", "b"], [], ["c"], []]]
+    assert ds.values(["tags", "i"], unwind=True) == [["a", "b", "c"], [0, 1, 2, 3]]
