@@ -19,7 +19,7 @@ import numpy as np
 from bson import ObjectId
 
 from labellens import codec, fields
-from labellens.dataset import exporters, metadata, serialize
+from labellens.dataset import exporters, flat_schema, metadata, serialize
 from labellens.dataset.aggregations import Aggregations, CollectionAggregations
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.protocols import DatasetCore
@@ -201,19 +201,21 @@ class SampleCollection(CollectionAggregations):
 
     # -- compilation --------------------------------------------------------------
 
-    def get_field_schema(self) -> dict[str, str]:
-        """Field name -> type (e.g. ``FloatField``) of the samples this collection shows."""
+    def get_field_schema(self, *, flat: bool = False) -> dict[str, str]:
+        """Field name -> type (e.g. ``FloatField``) of the samples this collection shows; ``flat``
+        adds the declared attributes of labels as dotted paths (``ground_truth.label``)."""
         schema: Mapping[str, str] = self.dataset._stored_schema()
         for stage in self.stages:
             schema = stage.output_schema(schema)
-        return dict(schema)
+        return flat_schema.flat(schema) if flat else dict(schema)
 
     def get_field(self, path: str) -> str | None:
-        """The type of field ``path`` (e.g. ``"FloatField"``; ``"ObjectIdField"`` for ``id``), or None
-        when this collection has no such field. Types are strings, not field objects."""
+        """The type of field ``path`` (e.g. ``"FloatField"``; ``"ObjectIdField"`` for ``id``; a declared
+        label attribute ``"ground_truth.label"``), or None when this collection has no such field.
+        Types are strings, not field objects."""
         if path == "id":
             return str(fields.OBJECT_ID)
-        found = self.get_field_schema().get(path)
+        found = self.get_field_schema(flat="." in path).get(path)
         return None if found is None else str(found)
 
     def pipeline(self) -> list[dict[str, Any]]:

@@ -146,3 +146,17 @@ def test_values_of_several_paths(backend):
     ids = ds.values("id")
     assert ds.values(["i", "id", "tags"]) == [[0, 1, 2, 3], ids, [["a", "b"], [], ["c"], []]]
     assert ds.values(["tags", "i"], unwind=True) == [["a", "b", "c"], [0, 1, 2, 3]]
+
+
+def test_flat_schema_lists_declared_label_attributes(backend):
+    ds = ll.Dataset()
+    ds.add_sample(ll.Sample("/img/a.png", gt=ll.Classification(label="a", note="extra"),
+                            p=ll.Classifications(classifications=[ll.Classification(label="b")])))
+    flat = ds.get_field_schema(flat=True)
+    assert list(ds.get_field_schema()) == [k for k in flat if "." not in k]
+    assert flat["gt.label"] == "StringField" and flat["gt.confidence"] == "FloatField"
+    assert flat["p.classifications"] == "ListField(EmbeddedDocumentField(Classification))"
+    assert flat["p.classifications.id"] == "ObjectIdField"
+    assert "gt.note" not in flat  # extra attributes are stored, not declared
+    assert ds.get_field("p.classifications.label") == "StringField"
+    assert "p.classifications.label" not in ds.select_fields("gt").get_field_schema(flat=True)
