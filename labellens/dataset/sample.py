@@ -27,7 +27,7 @@ import numpy as np
 from bson import ObjectId, json_util
 
 from labellens import codec, fields
-from labellens.dataset import live, merging
+from labellens.dataset import live, merge_rules
 from labellens.dataset.protocols import SampleOwner
 from labellens.dataset.type_inference import check_field_name
 from labellens.errors import FieldNotFoundError, SampleNotFoundError, ValidationError
@@ -387,8 +387,8 @@ class Sample:
         incoming = {k: v for k, v in sample.to_mongo().items() if k in chosen}
         existing = self.to_mongo()
         lists = {name for name, value in existing.items() if isinstance(value, list)}
-        options = merging.MergeOptions(merge_lists=merge_lists, overwrite=overwrite)
-        changes = merging.merged(incoming, existing, {n: n for n in incoming}, options, lists)
+        changes = merge_rules.merged(incoming, existing, {n: n for n in incoming}, lists,
+                                     merge_lists=merge_lists, overwrite=overwrite)
         for name, value in changes.items():
             self[name] = codec.decode(value)
 
