@@ -175,7 +175,7 @@ class Sample:
                                      f"{', '.join(self._fields)}") from None
 
     def __setitem__(self, name: str, value: Any) -> None:
-        if "." in name:  # an attribute of an embedded label: s["gt.foo"] = "bar"
+        if "." in name and name.split(".", 1)[0] in self._fields:  # a label's attribute: s["gt.foo"] = 1
             holder, attribute = self._embedded(name)
             check_field_name(attribute)
             setattr(holder, attribute, _python(value) if isinstance(value, np.generic) else value)

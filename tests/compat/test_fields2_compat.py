@@ -8,7 +8,7 @@ import pytest
 
 import labellens as ll
 from labellens import F
-from labellens.errors import FieldNotFoundError, ValidationError
+from labellens.errors import FieldNotFoundError, InvalidFieldNameError, ValidationError
 
 
 def numbers() -> ll.Dataset:
@@ -123,7 +123,7 @@ def test_dotted_item_is_an_attribute_of_an_embedded_label(backend):
     assert (s.gt.foo, s["gt.foo"], s["gt.label"]) == ("bar", "bar", "a")
     with pytest.raises(ValidationError):
         s["x.foo"] = 1
-    with pytest.raises(FieldNotFoundError):
+    with pytest.raises(InvalidFieldNameError):  # not a field: a new field's name cannot have a dot
         s["nope.foo"] = 1
     with pytest.raises(FieldNotFoundError):
         s["gt.nope"]
