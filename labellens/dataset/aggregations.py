@@ -150,56 +150,86 @@ class Aggregations:
 
 class CollectionAggregations:
     """A collection's aggregation methods, each one aggregation run by the database (a field
-    name or an expression each); ``SampleCollection`` inherits them."""
+    name or an expression each); ``SampleCollection`` inherits them.
+
+    ``expr=`` applies an expression to each value of a named field (``bounds("x", expr=F() * 2)``,
+    ``F()`` being the value); ``safe=True`` leaves out nan and +-inf values of numeric aggregations.
+    """
 
     __slots__ = ()
 
-    def count(self, field: FieldOrExpr | None = None, *, timeout: float | None = None) -> int:
+    def count(self, field: FieldOrExpr | None = None, *, expr: Expr | None = None, safe: bool = False,
+              timeout: float | None = None) -> int:
         """Number of samples, or of non-None values of ``field`` (array elements counted)."""
-        return Aggregations(self, timeout).count(field)
+        if field is None and expr is None:
+            return Aggregations(self, timeout).run(Count())
+        return Aggregations(self, timeout).run(Count(**_safe(field, expr, safe)))  # type: ignore[arg-type]
 
-    def count_values(self, field: FieldOrExpr, *, timeout: float | None = None) -> dict[Any, int]:
+    def count_values(self, field: FieldOrExpr, *, expr: Expr | None = None,
+                     timeout: float | None = None) -> dict[Any, int]:
         """Value -> number of occurrences (None counts samples lacking the field)."""
-        return Aggregations(self, timeout).count_values(field)
+        return Aggregations(self, timeout).run(CountValues(field, expr=expr))
 
-    def distinct(self, field: FieldOrExpr, *, timeout: float | None = None) -> list[Any]:
+    def distinct(self, field: FieldOrExpr, *, expr: Expr | None = None, safe: bool = False,
+                 timeout: float | None = None) -> list[Any]:
         """Sorted distinct non-None values."""
-        return Aggregations(self, timeout).distinct(field)
+        return Aggregations(self, timeout).run(Distinct(**_safe(field, expr, safe)))
 
-    def bounds(self, field: FieldOrExpr, *, timeout: float | None = None) -> tuple[Any, Any]:
+    def bounds(self, field: FieldOrExpr, *, expr: Expr | None = None, safe: bool = False,
+               timeout: float | None = None) -> tuple[Any, Any]:
         """``(min, max)`` of the non-None values, ``(None, None)`` when there are none."""
-        return Aggregations(self, timeout).bounds(field)
+        return Aggregations(self, timeout).run(Bounds(**_safe(field, expr, safe)))
 
-    def mean(self, field: FieldOrExpr, *, timeout: float | None = None) -> float | None:
+    def mean(self, field: FieldOrExpr, *, expr: Expr | None = None, safe: bool = False,
+             timeout: float | None = None) -> float | None:
         """Mean of the non-None values (None when there are none)."""
-        return Aggregations(self, timeout).mean(field)
+        return Aggregations(self, timeout).run(Mean(**_safe(field, expr, safe)))
 
-    def sum(self, field: FieldOrExpr, *, timeout: float | None = None) -> float:
+    def sum(self, field: FieldOrExpr, *, expr: Expr | None = None, safe: bool = False,
+            timeout: float | None = None) -> float:
         """Sum of the non-None values."""
-        return Aggregations(self, timeout).sum(field)
+        return Aggregations(self, timeout).run(Sum(**_safe(field, expr, safe)))
 
-    def std(self, field: FieldOrExpr, sample: bool = False, *, timeout: float | None = None) -> float | None:
+    def std(self, field: FieldOrExpr, sample: bool = False, *, expr: Expr | None = None, safe: bool = False,
+            timeout: float | None = None) -> float | None:
         """Population standard deviation (``sample=True``: sample standard deviation)."""
-        return Aggregations(self, timeout).std(field, sample=sample)
+        return Aggregations(self, timeout).run(Std(sample=sample, **_safe(field, expr, safe)))
 
     def histogram_values(self, field: FieldOrExpr, bins: int = 10,
                          range: tuple[float, float] | None = None,  # noqa: A002 - numpy's name
-                         *, timeout: float | None = None) -> tuple[list[int], list[float], int]:
+                         *, expr: Expr | None = None, safe: bool = False,
+                         timeout: float | None = None) -> tuple[list[int], list[float], int]:
         """``(counts, edges, other)``: counts per bin, bin edges, and values outside the range."""
-        return Aggregations(self, timeout).histogram_values(field, bins, range)
+        return Aggregations(self, timeout).run(
+            HistogramValues(bins=bins, range=range, **_safe(field, expr, safe)))
 
     def quantiles(self, field_or_expr: FieldOrExpr, quantiles: float | Iterable[float], *,
-                  timeout: float | None = None) -> Any:
+                  expr: Expr | None = None, safe: bool = False, timeout: float | None = None) -> Any:
         """Nearest-rank quantile(s) of the numeric values: for each ``q`` in ``[0, 1]`` the value of
         rank ``ceil(q * n)`` in ascending order; a number gives one value, a list a list (None
         where there are no values)."""
-        return Aggregations(self, timeout).quantiles(field_or_expr, quantiles)  # type: ignore[arg-type]
+        return Aggregations(self, timeout).run(
+            Quantiles(quantiles=quantiles, **_safe(field_or_expr, expr, safe)))  # type: ignore[arg-type]
 
     def aggregate(self, aggregations: Aggregation | Iterable[Aggregation], *,
                   timeout: float | None = None) -> Any:
         """Run aggregation objects (``ll.Count()``, ``ll.Bounds("x")`` ...): a list gives a list of
         results, computed together in one database pass; one aggregation gives its result."""
         return Aggregations(self, timeout).aggregate(aggregations)  # type: ignore[arg-type]
+
+
+def _safe(field: FieldOrExpr, expr: Expr | None, safe: bool) -> dict[str, Any]:
+    """An aggregation's ``field_or_expr`` and ``expr`` keywords; with ``safe`` the value (after
+    ``expr``) becomes None unless it is a finite number, so nan and +-inf count as missing."""
+    if not safe:
+        return {"field_or_expr": field, "expr": expr}
+    inf = float("inf")
+    if isinstance(field, str):
+        value: Expr = F() if expr is None else expr
+        return {"field_or_expr": field, "expr": ((value > -inf) & (value < inf)).if_else(value, None)}
+    if not isinstance(field, Expr):
+        raise ValidationError("safe=True takes a field name or an F expression")
+    return {"field_or_expr": ((field > -inf) & (field < inf)).if_else(field, None), "expr": None}
 
 
 def _as_path(field_or_expr: FieldOrExpr) -> str | None:

@@ -19,7 +19,7 @@ import numpy as np
 from bson import ObjectId
 
 from labellens import codec, fields
-from labellens.dataset import exporters, field_edits, metadata, serialize
+from labellens.dataset import exporters, field_edits, flat_schema, metadata, serialize
 from labellens.dataset.aggregations import Aggregations, CollectionAggregations
 from labellens.dataset.exporters import ExportFormat
 from labellens.dataset.protocols import DatasetCore
@@ -234,12 +234,22 @@ class SampleCollection(CollectionAggregations, field_edits.LabelEdits):
 
     # -- compilation --------------------------------------------------------------
 
-    def get_field_schema(self) -> dict[str, str]:
-        """Field name -> type (e.g. ``FloatField``) of the samples this collection shows."""
+    def get_field_schema(self, *, flat: bool = False) -> dict[str, str]:
+        """Field name -> type (e.g. ``FloatField``) of the samples this collection shows; ``flat``
+        adds the declared attributes of labels as dotted paths (``ground_truth.label``)."""
         schema: Mapping[str, str] = self.dataset._stored_schema()
         for stage in self.stages:
             schema = stage.output_schema(schema)
-        return dict(schema)
+        return flat_schema.flat(schema) if flat else dict(schema)
+
+    def get_field(self, path: str) -> str | None:
+        """The type of field ``path`` (e.g. ``"FloatField"``; ``"ObjectIdField"`` for ``id``; a declared
+        label attribute ``"ground_truth.label"``), or None when this collection has no such field.
+        Types are strings, not field objects."""
+        if path == "id":
+            return str(fields.OBJECT_ID)
+        found = self.get_field_schema(flat="." in path).get(path)
+        return None if found is None else str(found)
 
     def pipeline(self) -> list[dict[str, Any]]:
         """The aggregation pipeline of this collection (run on ``dataset.collection_name``)."""
@@ -397,19 +407,37 @@ class SampleCollection(CollectionAggregations, field_edits.LabelEdits):
         (see ``Dataset.from_dict``)."""
         return serialize.to_dict(self, self.dataset.info, include_private=include_private)
 
-    def values(self, path: Any, *, as_numpy: bool = False, timeout: float | None = None) -> Any:
+    def values(self, path: Any, *, as_numpy: bool = False, unwind: bool = False,
+               timeout: float | None = None) -> Any:
         """One value per sample of ``path`` (``"id"``, ``"ground_truth.label"`` ...) in view order.
 
         Only that path travels (a projection). ``as_numpy`` returns an array: numbers
         as float64 with NaN for missing values, or stacked arrays (e.g. logits). An
-        expression (``F("x") * 2``) gives its value for each sample instead.
+        expression (``F("x") * 2``) gives its value for each sample instead. ``unwind``
+        flattens list values into one list of their items (missing values left out). A list
+        of paths gives a list of such columns, read in one pass.
         """
+        if isinstance(path, (list, tuple)) and path and all(isinstance(p, str) for p in path):
+            paths = list(dict.fromkeys(path))
+            columns: dict[str, list[Any]] = {p: [] for p in paths}
+            for batch in self._columns(paths, 10_000, with_ids="id" in paths, timeout=timeout):
+                for p in paths:
+                    columns[p].extend(batch[p])
+            return [self._finished(columns[p], p, as_numpy=as_numpy, unwind=unwind) for p in path]
         if not isinstance(path, str):
             column = Aggregations(self, timeout).values(path)
-            return _to_numpy(column, "expression") if as_numpy else column
-        column: list[Any] = []
-        for batch in self._columns([path], 10_000, with_ids=path == "id", timeout=timeout):
-            column.extend(batch[path])
+        else:
+            column = []
+            for batch in self._columns([path], 10_000, with_ids=path == "id", timeout=timeout):
+                column.extend(batch[path])
+        return self._finished(column, path if isinstance(path, str) else "expression", as_numpy=as_numpy,
+                              unwind=unwind)
+
+    @staticmethod
+    def _finished(column: list[Any], path: str, *, as_numpy: bool, unwind: bool) -> Any:
+        """A column as ``values`` returns it: unwound and/or as an array when asked."""
+        if unwind:
+            column = _unwound(column)
         return _to_numpy(column, path) if as_numpy else column
 
     def _count_samples(self, *, timeout: float | None = None) -> int:
@@ -445,15 +473,41 @@ class SampleCollection(CollectionAggregations, field_edits.LabelEdits):
 
     # -- writing ----------------------------------------------------------------------
 
-    def set_values(self, path: str, values: Sequence[Any] | np.ndarray, *,
-                   ids: Sequence[str] | None = None) -> None:
+    def set_values(self, path: str, values: Sequence[Any] | np.ndarray | Mapping[Any, Any], *,
+                   ids: Sequence[str] | None = None, key_field: str | None = None) -> None:
         """Write one value per sample to ``path`` in bulk (``None`` unsets it).
 
         Without ``ids``, ``values`` follow the view's order and must have one value per
-        sample. With ``ids``, ``values[i]`` goes to sample ``ids[i]``. Every value is
-        checked before anything is written.
+        sample. With ``ids``, ``values[i]`` goes to sample ``ids[i]``. With ``key_field``,
+        ``values`` is a dict: key -> value for the samples whose ``key_field`` has that key
+        (samples whose key is not in it are left alone; a key no sample has is an error).
+        Every value is checked before anything is written.
         """
+        if key_field is not None:
+            if ids is not None or not isinstance(values, Mapping):
+                raise ValidationError("set_values(..., key_field=) takes a dict key -> value and no ids")
+            ids, values = self._keyed(key_field, values)
+        elif isinstance(values, Mapping):
+            raise ValidationError("set_values takes a dict of values only with key_field= (the field "
+                                  "holding its keys)")
         self._write_columns({path: values}, ids, call=f"set_values({path!r})")
+
+    def _keyed(self, key_field: str, values: Mapping[Any, Any]) -> tuple[list[str], list[Any]]:
+        """The ids and values of the samples whose ``key_field`` is a key of ``values``."""
+        batch_ids: list[str] = []
+        chosen: list[Any] = []
+        found: set[Any] = set()
+        for batch in self._columns([key_field], 10_000, with_ids=True):
+            for sample_id, key in zip(batch["id"], batch[key_field]):
+                if key is not None and not isinstance(key, (list, dict)) and key in values:
+                    batch_ids.append(sample_id)
+                    chosen.append(values[key])
+                    found.add(key)
+        missing = [key for key in values if key not in found]
+        if missing:
+            raise ValidationError(f"set_values: no sample has {key_field}={missing[0]!r} "
+                                  f"({len(missing)} keys missing); nothing was written")
+        return batch_ids, chosen
 
     def set_fields(self, values: Mapping[str, Sequence[Any] | np.ndarray], *,
                    ids: Sequence[str] | None = None) -> None:
@@ -575,6 +629,18 @@ def _id_strings(value: Any) -> Any:
     if isinstance(value, list):
         return [None if v is None else str(v) for v in value]
     return str(value)
+
+
+def _unwound(column: list[Any]) -> list[Any]:
+    """The items of a column's list values (nested lists flattened), its other values as they are,
+    missing values left out."""
+    items: list[Any] = []
+    for value in column:
+        if isinstance(value, (list, tuple)):
+            items.extend(_unwound(list(value)))
+        elif value is not None:
+            items.append(value)
+    return items
 
 
 def _to_numpy(column: list[Any], path: str) -> np.ndarray:

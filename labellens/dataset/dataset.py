@@ -76,6 +76,7 @@ class Dataset(SampleCollection):
         deletion.track(record.id, self)
         self._record = record
         self._classes: list[str] | None = None  # default_classes as handed out, stored by save()
+        self._tags: list[str] | None = None  # tags as handed out, stored by save()
         self._schema = Schema(record)
         self._writer = SampleWriter(record.samples, self._schema, f"dataset {record.name!r}")
 
@@ -158,6 +159,31 @@ class Dataset(SampleCollection):
         self._classes = list(names)
 
     @property
+    def tags(self) -> list[str]:
+        """Tags of the dataset itself (not of its samples). The list is live: change it in place,
+        then ``save()`` stores it; assigning a list stores it at once."""
+        if self._tags is None:
+            self._tags = list(self._record.data.get("tags", []))
+        return self._tags
+
+    @tags.setter
+    def tags(self, tags: Sequence[str] | None) -> None:
+        names = string_list(tags, "tags", what="tag", single=False, empty=True)
+        self._record.update({"$set": {"tags": names}})
+        self._tags = list(names)
+
+    @property
+    def description(self) -> str | None:
+        """A free-text description of the dataset (None until set); assigning stores it at once."""
+        return self._record.data.get("description")
+
+    @description.setter
+    def description(self, text: str | None) -> None:
+        if text is not None and not isinstance(text, str):
+            raise ValidationError(f"description must be a string or None, got {type(text).__name__}")
+        self._record.update({"$set": {"description": text}})
+
+    @property
     def info(self) -> dict[str, Any]:
         """A free-form dict about the dataset; call ``save()`` to store changes."""
         return self._record.data.setdefault("info", {})
@@ -169,8 +195,10 @@ class Dataset(SampleCollection):
         self._record.data["info"] = value
 
     def save(self) -> None:
-        """Store ``info`` and ``default_classes`` as changed in place (the classes validated first)."""
+        """Store ``info``, ``tags`` and ``default_classes`` as changed in place (validated first)."""
         update: dict[str, Any] = {"info": self.info}
+        if self._tags is not None and self._tags != self._record.data.get("tags", []):
+            update["tags"] = string_list(self._tags, "tags", what="tag", single=False, empty=True)
         if self._classes is not None and self._classes != self._record.data.get("default_classes", []):
             update["default_classes"] = string_list(self._classes, "default_classes", what="class name",
                                                     single=False, empty=True)
@@ -181,6 +209,7 @@ class Dataset(SampleCollection):
         in-memory samples (dropping their unsaved changes: their fields are re-read)."""
         self._record.reload()
         self._classes = None
+        self._tags = None
         live.refresh(self._record.samples)
 
     # -- reading (used by views and aggregations of this dataset) --------------------------
@@ -239,12 +268,16 @@ class Dataset(SampleCollection):
 
     # -- samples ------------------------------------------------------------------------
 
-    def add_sample(self, sample: Sample) -> str:
+    def add_sample(self, sample: Sample, *, dynamic: bool = True) -> str:
         """Add one sample; returns its id."""
-        return self.add_samples([sample])[0]
+        return self.add_samples([sample], dynamic=dynamic)[0]
 
-    def add_samples(self, samples: Iterable[Sample], batch_size: int = INSERT_BATCH) -> list[str]:
+    def add_samples(self, samples: Iterable[Sample], batch_size: int = INSERT_BATCH, *,
+                    dynamic: bool = True) -> list[str]:
         """Add samples in batches (a generator is streamed, never held whole); returns their ids.
+
+        ``dynamic`` is accepted for FiftyOne code and changes nothing: labellens always
+        declares new fields and label attributes from the values it is given.
 
         Each batch is validated before it is written; if a later batch fails, the
         samples this call already inserted are removed again. If they cannot be
@@ -568,9 +601,12 @@ class Dataset(SampleCollection):
             live.refresh(samples, [_object_id(e["sample_id"]) for e in selected])
 
 
-def load_dataset(name: str) -> Dataset:
-    """Open an existing dataset by name (DatasetNotFoundError lists the names that exist)."""
+def load_dataset(name: str, *, create_if_necessary: bool = False) -> Dataset:
+    """Open an existing dataset by name (DatasetNotFoundError lists the names that exist), or with
+    ``create_if_necessary`` make a new non-persistent one of that name when none exists."""
     store = catalog.store()
+    if create_if_necessary and not store.exists({"name": name}):
+        return Dataset(name)
     return Dataset._from_record(DatasetRecord(store, catalog.find_record(store, name)))
 
 

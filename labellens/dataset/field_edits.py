@@ -19,22 +19,24 @@ from labellens.dataset.schema import Schema
 from labellens.dataset.type_inference import check_field_name
 from labellens.db.stores import SampleStore
 from labellens.errors import FieldNotFoundError, InvalidFieldNameError, ValidationError
-from labellens.fields import CLASSIFICATIONS
+from labellens.fields import CLASSIFICATIONS, OBJECT_ID
 from labellens.label_types import label_fields, list_path
 from labellens.stages.label_selection import SelectLabels, named_label_fields
 from labellens.validation import string_list
 
 
 def clone_field(record: DatasetRecord, schema: Schema, name: str, new_name: str) -> None:
-    """Declare ``new_name`` with ``name``'s type, then copy the values in one pipeline update."""
-    fields = schema.fresh()
+    """Declare ``new_name`` with ``name``'s type, then copy the values in one pipeline update
+    (``"id"`` copies the sample ids into an ObjectIdField)."""
+    fields = {**schema.fresh(), "id": OBJECT_ID}
     if name not in fields:
         raise FieldNotFoundError(f"no field {name!r}; fields are: {', '.join(fields)}")
     check_field_name(new_name)
     if new_name in fields:
         raise InvalidFieldNameError(f"field {new_name!r} already exists")
     schema.declare({new_name: fields[name]})
-    record.samples.update_all({name: {"$exists": True}}, [{"$set": {new_name: f"${name}"}}])
+    stored = "_id" if name == "id" else name
+    record.samples.update_all({stored: {"$exists": True}}, [{"$set": {new_name: f"${stored}"}}])
 
 
 def clone_field_of(record: DatasetRecord, schema: Schema, name: str, new_name: str,

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from bson import ObjectId
 
+from labellens.dataset.merge_rules import merged
 from labellens.dataset.protocols import PipelineSource
 from labellens.dataset.record import DatasetRecord
 from labellens.dataset.schema import Schema
@@ -21,7 +22,6 @@ from labellens.dataset.type_inference import DEFAULT_SCHEMA, check_field_name, w
 from labellens.errors import FieldNotFoundError, SchemaError, ValidationError
 from labellens.fields import FieldType
 from labellens.ids import new_object_ids
-from labellens.label_types import list_path
 from labellens.stages.base import mongo_path
 from labellens.stages.ordering import RAND_FIELD
 
@@ -139,7 +139,8 @@ def merge(record: DatasetRecord, schema: Schema, source: Any, names: Mapping[str
                 if options.insert_new:
                     inserts.append(_new_doc(doc, names, key_path))
             elif not options.skip_existing:
-                changes = _merged(doc, existing, names, options, lists)
+                changes = merged(doc, existing, names, lists, merge_lists=options.merge_lists,
+                                 overwrite=options.overwrite)
                 if changes:
                     updates.append((existing["_id"], changes, ()))
         if inserts:
@@ -183,41 +184,6 @@ def _new_doc(doc: dict[str, Any], names: Mapping[str, str], key_path: str) -> di
         new["_id"] = ObjectId()
     new[RAND_FIELD] = random.random()
     return new
-
-
-def _merged(doc: dict[str, Any], existing: dict[str, Any], names: Mapping[str, str], options: MergeOptions,
-            lists: set[str]) -> dict[str, Any]:
-    """The ``$set`` of one matched sample (None values of the source never overwrite)."""
-    changes: dict[str, Any] = {}
-    for name, target in names.items():
-        value, old = doc.get(name), existing.get(target)
-        if value is None or value == old:
-            continue
-        if old is None:
-            changes[target] = value
-        elif options.merge_lists and target in lists and isinstance(old, list):
-            changes[target] = old + [v for v in value if v not in old]
-        elif options.merge_lists and (path := _label_list(old)) is not None:
-            changes[target] = _merged_labels(old, value, path, overwrite=options.overwrite)
-        elif options.overwrite:
-            changes[target] = value
-    return changes
-
-
-def _label_list(stored: Any) -> str | None:
-    """The list path of a stored label that holds a list of labels (``classifications``), else None."""
-    if not isinstance(stored, dict) or "_cls" not in stored:
-        return None
-    return list_path(FieldType.embedded(stored["_cls"]))
-
-
-def _merged_labels(old: dict[str, Any], new: dict[str, Any], path: str, *, overwrite: bool) -> dict[str, Any]:
-    """Two stored label lists as one: labels of the same id updated (if ``overwrite``), others added."""
-    incoming = {label["_id"]: label for label in new.get(path) or []}
-    kept = [incoming.pop(label["_id"]) if overwrite and label["_id"] in incoming else label
-            for label in old.get(path) or []]
-    seen = {label["_id"] for label in kept}
-    return {**old, path: kept + [label for i, label in incoming.items() if i not in seen]}
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:

@@ -27,11 +27,11 @@ import numpy as np
 from bson import ObjectId, json_util
 
 from labellens import codec, fields
-from labellens.dataset import live
+from labellens.dataset import live, merge_rules
 from labellens.dataset.protocols import SampleOwner
 from labellens.dataset.type_inference import check_field_name
 from labellens.errors import FieldNotFoundError, SampleNotFoundError, ValidationError
-from labellens.labels import format_document
+from labellens.labels import Label, format_document
 
 BUILTIN_FIELDS = ("filepath", "tags", "metadata")
 _UNDECODED = object()
@@ -163,6 +163,11 @@ class Sample:
     def __getitem__(self, name: str) -> Any:
         if name == "id":
             return self.id
+        if "." in name:  # an attribute of an embedded label: "gt.label"
+            holder, attribute = self._embedded(name)
+            if attribute not in type(holder).model_fields and attribute not in (holder.model_extra or {}):
+                raise FieldNotFoundError(f"sample has no field {name!r}")
+            return getattr(holder, attribute)
         try:
             return self._value(name)
         except KeyError:
@@ -170,9 +175,25 @@ class Sample:
                                      f"{', '.join(self._fields)}") from None
 
     def __setitem__(self, name: str, value: Any) -> None:
+        if "." in name and name.split(".", 1)[0] in self._fields:  # a label's attribute: s["gt.foo"] = 1
+            holder, attribute = self._embedded(name)
+            check_field_name(attribute)
+            setattr(holder, attribute, _python(value) if isinstance(value, np.generic) else value)
+            return
         if name not in BUILTIN_FIELDS:
             check_field_name(name)
         self._fields[name] = _python(value) if isinstance(value, np.generic) else value
+
+    def _embedded(self, path: str) -> tuple[Label, str]:
+        """The label holding the last attribute of a dotted ``path``, and that attribute's name."""
+        *parents, attribute = path.split(".")
+        holder = self[parents[0]]
+        for part in parents[1:]:
+            holder = getattr(holder, part, None) if isinstance(holder, Label) else None
+        if not isinstance(holder, Label):
+            raise ValidationError(f"cannot reach {path!r}: {'.'.join(parents)!r} is not a label "
+                                  f"(set the attribute of a label field, e.g. 'ground_truth.note')")
+        return holder, attribute
 
     def __delitem__(self, name: str) -> None:
         self.clear_field(name)
@@ -351,6 +372,25 @@ class Sample:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Sample:
         return self.copy()
+
+    def merge(self, sample: Sample, fields: str | Iterable[str] | None = None,
+              omit_fields: str | Iterable[str] | None = None, *, merge_lists: bool = True,
+              overwrite: bool = True) -> None:
+        """Merge the fields of ``sample`` (only ``fields``, or without ``omit_fields``) into this one,
+        by the rules of ``Dataset.merge_samples``: None values of ``sample`` never overwrite, fields
+        this sample lacks are added, list fields (``tags``) gain the new items and label lists the
+        labels of new ids (``merge_lists``), other fields are replaced when ``overwrite``. Call
+        ``save()`` to store the result when this sample is in a dataset."""
+        if not isinstance(sample, Sample):
+            raise ValidationError(f"merge takes a Sample, got {type(sample).__name__}")
+        chosen = _chosen(sample, fields, omit_fields)
+        incoming = {k: v for k, v in sample.to_mongo().items() if k in chosen}
+        existing = self.to_mongo()
+        lists = {name for name, value in existing.items() if isinstance(value, list)}
+        changes = merge_rules.merged(incoming, existing, {n: n for n in incoming}, lists,
+                                     merge_lists=merge_lists, overwrite=overwrite)
+        for name, value in changes.items():
+            self[name] = codec.decode(value)
 
     def to_mongo_dict(self, include_id: bool = False) -> dict[str, Any]:
         """The document as it is (or would be) stored: BSON-ready values, ``_id`` when ``include_id``."""
