@@ -58,13 +58,14 @@ class Aggregations:
         if isinstance(aggregation, Values):
             return self._values(aggregation)
         if isinstance(aggregation, HistogramValues) and aggregation.range is None:
-            bounds = self.run(Bounds(aggregation.field_or_expr, expr=aggregation.expr))  # type: ignore[arg-type]
+            bounds = self.run(Bounds(aggregation.field_or_expr, expr=aggregation.expr, safe=True))  # type: ignore[arg-type]
             aggregation = aggregation.with_bounds(bounds)
             if bounds[0] is None:  # no values: nothing to count
                 return aggregation.parse([])
         pipeline, schema = self._source._compiled(_paths(aggregation.field_or_expr))
         value, unwind = _value(aggregation, schema)
-        return aggregation.parse(list(self._run([*pipeline, *aggregation.steps(value, unwind=unwind)])))
+        rows = list(self._run([*pipeline, *aggregation.steps(value, unwind=unwind)]))
+        return aggregation.typed(aggregation.parse(rows), _field_type(aggregation, schema))
 
     def aggregate(self, aggregations: Aggregation | Iterable[Aggregation]) -> Any:
         """The results of ``aggregations`` (one result for one aggregation), all but ``Values``
@@ -79,7 +80,7 @@ class Aggregations:
                                       f"got {item!r}")
         unranged = [i for i, a in enumerate(items) if isinstance(a, HistogramValues) and a.range is None]
         if unranged:
-            bounds = self._facets([Bounds(items[i].field_or_expr, expr=items[i].expr)  # type: ignore[arg-type]
+            bounds = self._facets([Bounds(items[i].field_or_expr, expr=items[i].expr, safe=True)  # type: ignore[arg-type]
                                    for i in unranged])
             for i, found in zip(unranged, bounds):
                 items[i] = items[i].with_bounds(found)  # type: ignore[attr-defined]
@@ -104,7 +105,8 @@ class Aggregations:
             value, unwind = _value(aggregation, schema) if counted else (None, False)
             facets[f"a{i}"] = aggregation.steps(value, unwind=unwind)
         row = next(self._run([*pipeline, {"$facet": facets}]), {})
-        return [a.parse(row.get(f"a{i}", [])) for i, a in enumerate(aggregations)]
+        return [a.typed(a.parse(row.get(f"a{i}", [])), _field_type(a, schema))
+                for i, a in enumerate(aggregations)]
 
     def _values(self, aggregation: Values) -> list[Any]:
         """One value per sample (a path through ``collection.values``, which decodes stored values)."""
@@ -127,8 +129,8 @@ class Aggregations:
     def distinct(self, field: FieldOrExpr) -> list[Any]:
         return self.run(Distinct(field))
 
-    def bounds(self, field: FieldOrExpr) -> tuple[Any, Any]:
-        return self.run(Bounds(field))
+    def bounds(self, field: FieldOrExpr, *, safe: bool = False) -> tuple[Any, Any]:
+        return self.run(Bounds(field, safe=safe))
 
     def mean(self, field: FieldOrExpr) -> float | None:
         return self.run(Mean(field))
@@ -239,6 +241,12 @@ def _as_path(field_or_expr: FieldOrExpr) -> str | None:
     if isinstance(field_or_expr, Field) and field_or_expr.path:
         return field_or_expr.path
     return None
+
+
+def _field_type(aggregation: Aggregation, schema: Mapping[str, str]) -> str | None:
+    """The declared type of the field ``aggregation`` reads as it is (None for an expression)."""
+    path = _as_path(aggregation.field_or_expr) if aggregation.field_or_expr is not None else None
+    return None if path is None or aggregation.expr is not None else schema.get(mongo_path(path))
 
 
 def _paths(field_or_expr: FieldOrExpr) -> list[str]:

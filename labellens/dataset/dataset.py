@@ -200,8 +200,12 @@ class Dataset(SampleCollection):
         if self._tags is not None and self._tags != self._record.data.get("tags", []):
             update["tags"] = string_list(self._tags, "tags", what="tag", single=False, empty=True)
         if self._classes is not None and self._classes != self._record.data.get("default_classes", []):
-            update["default_classes"] = string_list(self._classes, "default_classes", what="class name",
-                                                    single=False, empty=True)
+            try:
+                update["default_classes"] = string_list(self._classes, "default_classes", what="class name",
+                                                        single=False, empty=True)
+            except ValidationError:
+                self._classes = None  # refused: the classes read back as stored, as FiftyOne reloads
+                raise
         self._record.update({"$set": update})
 
     def reload(self) -> None:

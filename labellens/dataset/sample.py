@@ -23,7 +23,6 @@ from collections.abc import Callable, ItemsView, Iterable, Iterator
 from itertools import repeat
 from typing import Any, NamedTuple
 
-import numpy as np
 from bson import ObjectId, json_util
 
 from labellens import codec, fields
@@ -77,7 +76,7 @@ class Sample:
                 check_field_name(name)
                 if len(_CHECKED_NAMES) < 4096:
                     _CHECKED_NAMES.add(name)
-            values[name] = _python(value) if isinstance(value, np.generic) else value
+            values[name] = codec.python_value(value)
         # Slots set directly: this constructor is in the loop of every bulk ingest.
         init = object.__setattr__
         init(self, "_fields", values)
@@ -178,11 +177,11 @@ class Sample:
         if "." in name and name.split(".", 1)[0] in self._fields:  # a label's attribute: s["gt.foo"] = 1
             holder, attribute = self._embedded(name)
             check_field_name(attribute)
-            setattr(holder, attribute, _python(value) if isinstance(value, np.generic) else value)
+            setattr(holder, attribute, codec.python_value(value))
             return
         if name not in BUILTIN_FIELDS:
             check_field_name(name)
-        self._fields[name] = _python(value) if isinstance(value, np.generic) else value
+        self._fields[name] = codec.python_value(value)
 
     def _embedded(self, path: str) -> tuple[Label, str]:
         """The label holding the last attribute of a dotted ``path``, and that attribute's name."""
@@ -224,7 +223,7 @@ class Sample:
             elif type(value) is dt.datetime and self._field_type(name) == fields.DATE:
                 value = codec.datetime_to_date(value)
             self._fields[name] = value
-        return value
+        return str(value) if type(value) is ObjectId else value  # one set before the sample was added
 
     def _field_type(self, name: str) -> str | None:
         dataset = self._source.dataset
@@ -484,11 +483,6 @@ def _same(stored: Any, encoded: Any) -> bool:
         return ({k: v for k, v in stored.items() if v is not None}
                 == {k: v for k, v in encoded.items() if v is not None})
     return False
-
-
-def _python(value: np.generic) -> Any:
-    """A numpy scalar as the Python number (or bool, str) it holds (a datetime64 stays as it is)."""
-    return value if isinstance(value, np.datetime64) else value.item()
 
 
 def _chosen(sample: Sample, fields: str | Iterable[str] | None, omit: str | Iterable[str] | None

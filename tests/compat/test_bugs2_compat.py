@@ -16,13 +16,6 @@ from labellens import F, codec
 from labellens.errors import SchemaError, ValidationError
 from labellens.expr import compile_expr
 
-# These need a few lines in files other helpers own (dataset/aggregations.py, sample.py, dataset.py),
-# given in the fo2-bugs report: once they are in, these pass and the markers go.
-needs_aggregations_call_site = pytest.mark.xfail(
-    strict=True, reason="dataset/aggregations.py: Aggregation.typed() and Bounds(safe=True) at the call site")
-needs_sample_change = pytest.mark.xfail(strict=True, reason="sample.py: codec.python_value and str ObjectIds")
-needs_dataset_change = pytest.mark.xfail(strict=True, reason="dataset.py: save() drops refused classes")
-
 
 def nan_inf_dataset() -> ll.Dataset:
     ds = ll.Dataset()
@@ -32,7 +25,6 @@ def nan_inf_dataset() -> ll.Dataset:
     return ds
 
 
-@needs_aggregations_call_site
 def test_distinct_bounds_and_count_values_of_a_date_field_give_dates(backend):
     ds = ll.Dataset()
     days = [dt.date(2020, 1, 3), dt.date(2020, 1, 2), None]
@@ -55,7 +47,6 @@ def test_histogram_other_counts_nan_inf_none_and_missing(backend):
     assert ds.bounds("x")[1] == math.inf  # without safe=True nan and inf count
 
 
-@needs_aggregations_call_site
 def test_histogram_default_range_is_the_finite_bounds(backend):
     counts, edges, other = nan_inf_dataset().histogram_values("x")
     assert sum(counts) == 1 and other == 5 and edges[0] == 1.0
@@ -70,7 +61,6 @@ def test_numpy_scalars_in_lists_and_dicts_become_python_numbers():
     assert codec.python_value(stamp) is stamp
 
 
-@needs_sample_change
 def test_numpy_scalars_in_a_list_are_python_numbers_once_added(backend):
     ds = ll.Dataset()
     sample = ll.Sample("/a.png", l=[np.float32(1), np.int32(2)])
@@ -79,7 +69,6 @@ def test_numpy_scalars_in_a_list_are_python_numbers_once_added(backend):
     assert ds.values("l") == [[1.0, 2]]
 
 
-@needs_sample_change
 def test_object_id_on_a_sample_outside_a_dataset_reads_as_a_string(backend):
     oid = ObjectId()
     sample = ll.Sample("/a.png", ref=oid)
@@ -90,7 +79,6 @@ def test_object_id_on_a_sample_outside_a_dataset_reads_as_a_string(backend):
     assert len(ds.match({"ref": oid})) == 1 and sample.ref == str(oid)
 
 
-@needs_dataset_change
 def test_a_refused_default_classes_save_reverts_to_the_stored_classes(backend):
     ds = ll.Dataset()
     ds.default_classes = ["cat"]
