@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bson import ObjectId
-
 from labellens.errors import StageError
 from labellens.expr import Expr, check_safe, compile_expr
 from labellens.label_types import label_types, list_path
@@ -16,10 +14,9 @@ from labellens.stages.base import (
     require_bool,
     require_field,
     require_int,
-    require_strings,
     set_frozen,
 )
-from labellens.stages.label_selection import label_condition, named_label_fields
+from labellens.stages.label_selection import check_label_refs, label_condition, named_label_fields
 from labellens.stages.projection import replace_label_list
 
 
@@ -112,13 +109,7 @@ class MatchLabels(Stage):
     bool: Any = True
 
     def __post_init__(self) -> None:
-        for name in ("ids", "tags", "fields"):
-            value = getattr(self, name)
-            if value is not None:
-                set_frozen(self, name, require_strings(value, name))
-        bad = next((i for i in self.ids or () if not ObjectId.is_valid(i)), None)
-        if bad is not None:
-            raise StageError(f"ids holds values that are not label ids, e.g. {bad!r:.60}")
+        check_label_refs(self)
         if self.filter is not None:
             set_frozen(self, "filter", _element_filter(self.filter, "match_labels filter"))
         require_bool(self.bool, "bool")

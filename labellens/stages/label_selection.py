@@ -32,13 +32,7 @@ class _LabelStage(Stage):
     _keep_matches = True  # SelectLabels keeps the chosen labels, ExcludeLabels drops them
 
     def __post_init__(self) -> None:
-        for name in ("ids", "tags", "fields"):
-            value = getattr(self, name)
-            if value is not None:
-                set_frozen(self, name, require_strings(value, name))
-        bad = next((i for i in self.ids or () if not ObjectId.is_valid(i)), None)
-        if bad is not None:
-            raise StageError(f"ids holds values that are not label ids, e.g. {bad!r:.60}")
+        check_label_refs(self)
         require_bool(self.omit_empty, "omit_empty")
 
     def label_fields(self, schema: Mapping[str, str]) -> list[str]:
@@ -143,3 +137,15 @@ def label_refs(labels: Sequence[Mapping[str, Any]] | None, ids: Any, fields: Any
     fields = label_fields if fields is None else list(dict.fromkeys(
         [*([fields] if isinstance(fields, str) else fields), *label_fields]))
     return ids, fields
+
+
+def check_label_refs(stage: Any) -> None:
+    """Make a label stage's ``ids``, ``tags`` and ``fields`` tuples of strings (StageError for an
+    id that is not a label id)."""
+    for name in ("ids", "tags", "fields"):
+        value = getattr(stage, name)
+        if value is not None:
+            set_frozen(stage, name, require_strings(value, name))
+    bad = next((i for i in stage.ids or () if not ObjectId.is_valid(i)), None)
+    if bad is not None:
+        raise StageError(f"ids holds values that are not label ids, e.g. {bad!r:.60}")
