@@ -7,7 +7,7 @@ from typing import Any
 
 from labellens.errors import StageError
 from labellens.expr import Expr, check_safe, compile_expr
-from labellens.label_types import label_types, list_path
+from labellens.label_types import list_path
 from labellens.stages.base import (
     CompileContext,
     Stage,
@@ -17,7 +17,7 @@ from labellens.stages.base import (
     set_frozen,
 )
 from labellens.stages.label_selection import check_label_refs, label_condition, named_label_fields
-from labellens.stages.projection import replace_label_list
+from labellens.stages.projection import label_list_key, replace_label_list
 
 
 def _element_filter(value: Any, where: str) -> Any:
@@ -82,12 +82,7 @@ class LimitLabels(Stage):
         require_int(self.limit, "limit")
 
     def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
-        ctx.check_field(self.field)
-        key = list_path(ctx.schema.get(self.field))
-        if key is None:
-            lists = ", ".join(t.name for t in label_types() if t.list_path)
-            raise StageError(f"limit_labels needs a field of labels in a list ({lists}); {self.field!r} is "
-                             f"{ctx.schema.get(self.field)}")
+        key = label_list_key(ctx, self.field, "limit_labels")
         kept = {"$slice": [{"$ifNull": [f"${self.field}.{key}", []]}, self.limit]}
         return [replace_label_list(self.field, key, kept)]
 

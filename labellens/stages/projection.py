@@ -100,12 +100,7 @@ class FilterLabels(Stage):
                              f"got {self.filter!r}")
 
     def to_mongo(self, ctx: CompileContext) -> list[dict[str, Any]]:
-        ctx.check_field(self.field)
-        key = list_path(ctx.schema.get(self.field))
-        if key is None:
-            lists = ", ".join(t.name for t in label_types() if t.list_path)
-            raise StageError(f"FilterLabels needs a field of labels in a list ({lists}); {self.field!r} is "
-                             f"{ctx.schema.get(self.field)}")
+        key = label_list_key(ctx, self.field, "FilterLabels")
         path = f"{self.field}.{key}"
         kept = {"$filter": {"input": {"$ifNull": [f"${path}", []]}, "as": "this", "cond": self._condition()}}
         has_labels = {"$match": {f"{path}.0": {"$exists": True}}}
@@ -138,3 +133,15 @@ def replace_label_list(field: str, key: str, labels: Any) -> dict[str, Any]:
 def _tops_of_subpaths(paths: tuple[str, ...]) -> tuple[str, ...]:
     """Fields shown in part because only some of their subfields are selected or excluded."""
     return tuple(p.split(".", 1)[0] for p in paths if "." in p)
+
+
+def label_list_key(ctx: CompileContext, field: str, stage: str) -> str:
+    """The list path of ``field``'s labels (``classifications``); StageError naming the list types
+    when the field holds no list of labels."""
+    ctx.check_field(field)
+    key = list_path(ctx.schema.get(field))
+    if key is None:
+        lists = ", ".join(t.name for t in label_types() if t.list_path)
+        raise StageError(f"{stage} needs a field of labels in a list ({lists}); {field!r} is "
+                         f"{ctx.schema.get(field)}")
+    return key
